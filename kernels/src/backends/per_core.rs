@@ -1,0 +1,89 @@
+//! `per-core`: one pinned thread per worker, each drawing from its own RNG
+//! stream, a static equal share of the samples, nothing shared until the
+//! final join — the textbook embarrassingly parallel decomposition.
+//!
+//! Why its Monte Carlo answer depends on the worker count: worker `w` draws
+//! from the seed's stream advanced by `w` jumps (2^128 draws each), so with
+//! P workers the darts are the first N/P draws of P different streams. A
+//! different P picks different darts — a different (equally valid) sample,
+//! not a different method. Block backends avoid this by tying the darts to
+//! blocks, not workers. Sharing one seed across workers without the jumps
+//! would make every worker throw the *same* darts: P× the work, no new
+//! information, and a standard error that lies.
+
+use super::{Backend, BackendKind, Team};
+use crate::clock::mono_ns;
+use crate::error::Result;
+use crate::job::{Job, Method};
+use crate::report::{RunReport, WorkerOutcome};
+use crate::{mc, midpoint, pin};
+
+/// Pinned threads with independent streams.
+#[derive(Debug)]
+pub struct PerCore {
+    team: Team,
+}
+
+impl PerCore {
+    /// A per-core backend for `team`.
+    pub fn new(team: Team) -> PerCore {
+        PerCore { team }
+    }
+}
+
+/// Worker `w`'s share of `n` samples: the first `n % p` workers take one more.
+fn share(n: u64, p: usize, w: usize) -> (u64, u64) {
+    let (q, r) = (n / p as u64, n % p as u64);
+    let w = w as u64;
+    (w * q + w.min(r), q + u64::from(w < r))
+}
+
+fn worker(job: &Job, team: &Team, w: usize) -> WorkerOutcome {
+    let cpu = pin::pin_worker(team.cpus.as_ref(), w);
+    let start_ns = mono_ns();
+    let (first, count) = share(job.samples, team.workers, w);
+    let partial = match job.method {
+        Method::Mc => mc::stream_hits(&mut mc::worker_stream(job.seed, w), count) as u128,
+        Method::Midpoint if count > 0 => midpoint::block_sum(job.samples, first, count),
+        Method::Midpoint => 0,
+    };
+    let end_ns = mono_ns();
+    WorkerOutcome { partial, start_ns, end_ns, busy_ns: end_ns.saturating_sub(start_ns), cpu, units: count }
+}
+
+impl Backend for PerCore {
+    fn kind(&self) -> BackendKind {
+        BackendKind::PerCore
+    }
+
+    fn team(&self) -> &Team {
+        &self.team
+    }
+
+    fn run(&mut self, job: &Job) -> Result<RunReport> {
+        job.validate()?;
+        let team = &self.team;
+        let t0 = mono_ns();
+        let outcomes = super::threads::run_scoped(team.workers, |w| worker(job, team, w))?;
+        let t_end = mono_ns();
+        Ok(RunReport::assemble(job, BackendKind::PerCore.name(), t0, t_end, &outcomes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share;
+
+    #[test]
+    fn shares_cover_all_samples() {
+        for (n, p) in [(10u64, 3usize), (2, 5), (1_000_003, 7)] {
+            let mut next = 0;
+            for w in 0..p {
+                let (first, count) = share(n, p, w);
+                assert_eq!(first, next);
+                next += count;
+            }
+            assert_eq!(next, n);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `rayon`: a dedicated pool of exactly `workers` threads, work-stealing
+//! map-reduce over blocks.
+//!
+//! The pool is built once per backend (never the global pool, which can be
+//! built only once per process) and reused by every run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::{Backend, BackendKind, Team};
+use crate::clock::{mono_ns, secs_between};
+use crate::error::{Error, Result};
+use crate::job::{BlockRange, Job};
+use crate::pin::pin_worker;
+use crate::report::{RunReport, WorkerOutcome};
+
+/// A rayon `ThreadPool` whose thread `i` pins itself as worker `i`.
+#[derive(Debug)]
+pub struct RayonPool {
+    team: Team,
+    pool: rayon::ThreadPool,
+    setup_s: f64,
+}
+
+impl RayonPool {
+    /// Builds the pool; each thread pins itself as it starts.
+    pub fn new(team: Team) -> Result<RayonPool> {
+        let t0 = mono_ns();
+        let cpus = team.cpus.clone();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(team.workers)
+            .thread_name(|i| format!("piscale-rayon-{i}"))
+            .start_handler(move |i| {
+                pin_worker(cpus.as_ref(), i);
+            })
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot build the rayon pool: {e}")))?;
+        Ok(RayonPool { team, pool, setup_s: secs_between(t0, mono_ns()) })
+    }
+}
+
+/// Per-thread stamps, updated with relaxed atomics (each slot is written by
+/// its own thread only; the join makes them visible).
+#[derive(Default)]
+struct Stamps {
+    start: AtomicU64,
+    end: AtomicU64,
+    busy: AtomicU64,
+    units: AtomicU64,
+    cpu: AtomicU64,
+}
+
+impl Backend for RayonPool {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Rayon
+    }
+
+    fn team(&self) -> &Team {
+        &self.team
+    }
+
+    fn setup_s(&self) -> Option<f64> {
+        Some(self.setup_s)
+    }
+
+    fn run(&mut self, job: &Job) -> Result<RunReport> {
+        job.validate()?;
+        let stamps: Vec<Stamps> = (0..self.team.workers).map(|_| Stamps::default()).collect();
+        let t0 = mono_ns();
+        let partial = self.pool.install(|| {
+            (0..job.blocks())
+                .into_par_iter()
+                .map(|b| {
+                    let start = mono_ns();
+                    let p = job.partial(BlockRange { first: b, count: 1 });
+                    let end = mono_ns();
+                    if let Some(s) = rayon::current_thread_index().and_then(|i| stamps.get(i)) {
+                        if s.units.fetch_add(1, Ordering::Relaxed) == 0 {
+                            s.start.store(start, Ordering::Relaxed);
+                            let cpu = crate::pin::current_cpu().map_or(u64::MAX, |c| c as u64);
+                            s.cpu.store(cpu, Ordering::Relaxed);
+                        }
+                        s.end.store(end, Ordering::Relaxed);
+                        s.busy.fetch_add(end - start, Ordering::Relaxed);
+                    }
+                    p
+                })
+                .reduce(|| 0u128, u128::wrapping_add)
+        });
+        let t_end = mono_ns();
+        let outcomes: Vec<WorkerOutcome> = stamps
+            .iter()
+            .map(|s| {
+                let cpu = s.cpu.load(Ordering::Relaxed);
+                WorkerOutcome {
+                    partial: 0,
+                    start_ns: s.start.load(Ordering::Relaxed),
+                    end_ns: s.end.load(Ordering::Relaxed),
+                    busy_ns: s.busy.load(Ordering::Relaxed),
+                    cpu: (cpu != u64::MAX && s.units.load(Ordering::Relaxed) > 0).then_some(cpu as usize),
+                    units: s.units.load(Ordering::Relaxed),
+                }
+            })
+            .collect();
+        let mut report = RunReport::assemble(job, BackendKind::Rayon.name(), t0, t_end, &outcomes);
+        // The reduction happened inside rayon: put its exact total in place.
+        report.set_partial(job, partial);
+        report.setup_s = Some(self.setup_s);
+        Ok(report)
+    }
+}

@@ -1,0 +1,52 @@
+//! The kernels crate's error type.
+
+use std::time::Duration;
+
+/// Everything that can go wrong while preparing or running a job.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A job or team parameter is out of range; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// A worker (thread or process) stopped without delivering its result.
+    #[error("worker {worker} (pid {pid}) {how}")]
+    WorkerDied {
+        /// Index of the worker, 0-based, as in `--workers`.
+        worker: usize,
+        /// Process id of the worker, 0 for threads.
+        pid: i32,
+        /// How it died: "was killed by signal SIGKILL", "exited with status 3", …
+        how: String,
+    },
+    /// Workers did not finish before the job's timeout; they were killed.
+    #[error("timed out after {timeout:?} waiting for worker {worker}")]
+    Timeout {
+        /// The first worker still running when time ran out.
+        worker: usize,
+        /// The job's timeout.
+        timeout: Duration,
+    },
+    /// A system call failed.
+    #[error("{context}: {source}")]
+    Os {
+        /// What piscale was doing.
+        context: &'static str,
+        /// The errno it got.
+        #[source]
+        source: nix::Error,
+    },
+}
+
+/// `Result` with the kernels crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Adds a context to a failed system call.
+pub(crate) trait OsContext<T> {
+    fn os(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> OsContext<T> for nix::Result<T> {
+    fn os(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Os { context, source })
+    }
+}

@@ -1,0 +1,45 @@
+//! # piscale-kernels
+//!
+//! Two ways to compute pi — Monte Carlo darts ([`mc`]) and the midpoint rule
+//! ([`midpoint`]) — and seven ways to run them in parallel ([`backends`]):
+//! serial, std threads, rayon, fork + pipe, shared-memory reduction, a
+//! process pool and per-core independent streams.
+//!
+//! The total work of a [`Job`] is cut into fixed blocks. Every backend except
+//! `per-core` evaluates exactly those blocks and combines their exact integer
+//! partials, so for a given seed, work and block size the Monte Carlo hit count
+//! is bit-identical for every backend at every worker count (and so is the
+//! midpoint sum, which is combined in fixed point).
+//!
+//! ```
+//! use piscale_kernels::{BackendKind, Job, Method, Team};
+//!
+//! let job = Job::new(Method::Mc, 1 << 20).seed(7).block(1 << 16);
+//! let mut serial = BackendKind::Serial.create(Team::unpinned(1)?)?;
+//! let mut threads = BackendKind::Threads.create(Team::unpinned(3)?)?;
+//! let a = serial.run(&job)?;
+//! let b = threads.run(&job)?;
+//! assert_eq!(a.hits, b.hits);
+//! assert!((a.estimate - std::f64::consts::PI).abs() < 5.0 * a.std_error.unwrap());
+//! # Ok::<(), piscale_kernels::Error>(())
+//! ```
+//!
+//! Main types: [`Job`] (what to compute), [`Team`] (how many workers, which
+//! CPUs), [`BackendKind`] and the [`Backend`] trait (how), [`RunReport`]
+//! (the estimate and where the time went).
+#![deny(missing_docs)]
+
+pub mod backends;
+pub mod clock;
+mod error;
+pub mod job;
+pub mod mc;
+pub mod midpoint;
+pub mod pin;
+pub mod report;
+
+pub use backends::{Backend, BackendKind, Team, MAX_WORKERS};
+pub use error::{Error, Result};
+pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
+pub use pin::CpuList;
+pub use report::{RunReport, WorkerOutcome};
