@@ -1,1 +1,188 @@
-fn main() {}
+//! Micro-benchmarks of piscale's building blocks, one criterion group per topic:
+//!
+//! - `block`: the cost of one default block (2^20 samples or steps) of each
+//!   method, reported as elements per second;
+//! - `spawn`: starting and joining the workers of the per-run backends
+//!   (`fork-pipe`, `shm-reduce`, `threads`) around trivial work, at 1 and 2
+//!   workers;
+//! - `pool`: the `pool-map` pool's start-up (creation, and creation + drop) and
+//!   its dispatch round trip (parent → worker → parent over pipes).
+//!
+//! Every result is checked for correctness once, outside the timed loop.
+//!
+//! ```text
+//! cargo bench -p piscale-kernels --bench kernels            # full run, ~2-3 min on 2 cores
+//! cargo bench -p piscale-kernels --bench kernels -- --test  # each bench once
+//! cargo bench -p piscale-kernels --bench kernels -- spawn   # one group
+//! ```
+
+use std::f64::consts::PI;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use piscale_kernels::{mc, midpoint, Backend, BackendKind, Job, Method, Team, DEFAULT_BLOCK};
+
+/// Workers of the `pool-map` pool in the `pool` group.
+const POOL_WORKERS: usize = 2;
+/// Pool creations behind the printed median of `Backend::setup_s`.
+const SETUP_SAMPLES: usize = 200;
+
+fn create(kind: BackendKind, workers: usize) -> Box<dyn Backend> {
+    let team = Team::unpinned(workers).expect("a valid team");
+    kind.create(team)
+        .unwrap_or_else(|e| panic!("creating {kind} with {workers} workers: {e}"))
+}
+
+/// A job whose compute is next to nothing: two blocks of 64 darts, so at two
+/// workers each worker evaluates one block.
+fn trivial_job() -> Job {
+    Job::new(Method::Mc, 128).seed(1).block(64)
+}
+
+/// The exact answer of `job`, from the serial backend.
+fn serial_hits(job: &Job) -> Option<u64> {
+    create(BackendKind::Serial, 1)
+        .run(job)
+        .expect("serial run")
+        .hits
+}
+
+fn bench_block(c: &mut Criterion) {
+    let len = DEFAULT_BLOCK;
+    let mut group = c.benchmark_group("block");
+    group
+        .throughput(Throughput::Elements(len))
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+
+    // Monte Carlo: block 3 of seed 7; hits/len·4 must be near pi (the
+    // standard error of one 2^20 block is ~0.0016, so 0.01 is ~6 sigma).
+    let (seed, block) = (7u64, 3u64);
+    let hits = mc::block_hits(seed, block, len);
+    let estimate = 4.0 * hits as f64 / len as f64;
+    assert!((estimate - PI).abs() < 0.01, "mc block estimate {estimate}");
+    group.bench_function("mc", |b| {
+        b.iter(|| mc::block_hits(black_box(seed), black_box(block), black_box(len)))
+    });
+
+    // Midpoint: one block that is the whole integral (N = len, start 0), so
+    // its estimate is pi to within the rule's error bound. The cost of a block
+    // does not depend on N or on where the block starts.
+    let steps = len;
+    let sum = midpoint::block_sum(steps, 0, len);
+    let estimate = midpoint::estimate(sum, steps);
+    assert!(
+        (estimate - PI).abs() <= midpoint::error_bound(steps) + 1e-12,
+        "midpoint block estimate {estimate}"
+    );
+    group.bench_function("midpoint", |b| {
+        b.iter(|| midpoint::block_sum(black_box(steps), black_box(0), black_box(len)))
+    });
+    group.finish();
+}
+
+fn bench_spawn(c: &mut Criterion) {
+    let job = trivial_job();
+    let expected = serial_hits(&job);
+    let mut group = c.benchmark_group("spawn");
+    group
+        .sample_size(40)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for kind in [
+        BackendKind::ForkPipe,
+        BackendKind::ShmReduce,
+        BackendKind::Threads,
+    ] {
+        for workers in [1, 2] {
+            let mut backend = create(kind, workers);
+            let report = backend.run(&job).expect("trivial run");
+            assert_eq!(report.hits, expected, "{kind} at {workers} workers");
+            assert_eq!(report.workers, workers);
+            group.bench_with_input(BenchmarkId::new(kind.name(), workers), &job, |b, job| {
+                b.iter(|| backend.run(job).expect("trivial run"))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn bench_pool(c: &mut Criterion) {
+    // The pool's own start-up clock: fork every worker until all report ready.
+    let setup: Vec<f64> = (0..SETUP_SAMPLES)
+        .map(|_| {
+            create(BackendKind::PoolMap, POOL_WORKERS)
+                .setup_s()
+                .expect("pool-map reports its setup time")
+        })
+        .collect();
+    let (lo, hi) = setup.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &s| {
+        (lo.min(s), hi.max(s))
+    });
+    println!(
+        "pool-map setup_s over {SETUP_SAMPLES} creations, {POOL_WORKERS} workers: \
+         median {:.1} us (min {:.1} us, max {:.1} us)",
+        median(setup) * 1e6,
+        lo * 1e6,
+        hi * 1e6,
+    );
+
+    let mut group = c.benchmark_group("pool");
+    group
+        .sample_size(40)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+
+    // (a) Start-up. `create` times only the creation (the pool is dropped
+    // outside the clock); `create+drop` also closes the task pipes and reaps
+    // the workers.
+    group.bench_function(BenchmarkId::new("create", POOL_WORKERS), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let pool = create(BackendKind::PoolMap, POOL_WORKERS);
+                total += t.elapsed();
+                drop(black_box(pool));
+            }
+            total
+        })
+    });
+    group.bench_function(BenchmarkId::new("create+drop", POOL_WORKERS), |b| {
+        b.iter(|| create(BackendKind::PoolMap, POOL_WORKERS))
+    });
+
+    // (b) Dispatch round trip: one task of one trivial block on a warm pool.
+    let job = Job {
+        chunksize: Some(1),
+        ..Job::new(Method::Mc, 64).seed(1).block(64)
+    };
+    let expected = serial_hits(&job);
+    let mut pool = create(BackendKind::PoolMap, POOL_WORKERS);
+    let report = pool.run(&job).expect("pool run");
+    assert_eq!(report.hits, expected, "pool-map round trip");
+    assert_eq!(report.chunksize, Some(1));
+    group.bench_with_input(
+        BenchmarkId::new("round-trip", POOL_WORKERS),
+        &job,
+        |b, job| b.iter(|| pool.run(job).expect("pool run")),
+    );
+    group.finish();
+}
+
+criterion_group!(block, bench_block);
+criterion_group!(spawn, bench_spawn);
+criterion_group!(pool, bench_pool);
+criterion_main!(block, spawn, pool);
