@@ -1,1 +1,61 @@
-fn main() {}
+//! `piscale`: runs the pi kernels of `piscale-kernels` from the command line.
+//!
+//! Parse (`cli`) → validate (`config`) → run (`piscale_kernels`) → present
+//! (`output`). Exit codes: 0 on success (a closed stdout counts as success),
+//! 2 for a usage or input error, 1 when a run fails.
+
+mod cli;
+mod config;
+mod numbers;
+mod output;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use piscale_kernels::Error as KernelError;
+
+use crate::cli::Command;
+use crate::config::UsageError;
+
+fn run() -> Result<()> {
+    let cli = cli::parse()?;
+    let mut out = io::stdout().lock();
+    match cli.command {
+        Command::List => output::list(&mut out)?,
+        Command::Run(args) => {
+            let config = args.into_request().validate()?;
+            let mut backend = config.backend.create(config.team.clone())?;
+            let report = backend.run(&config.job)?;
+            output::report(&mut out, &config, &report)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let Err(err) = run() else {
+        return ExitCode::SUCCESS;
+    };
+    // `piscale list | head -1`: the reader went away, which is not our failure.
+    if err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    }) {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(usage) = err.downcast_ref::<UsageError>() {
+        eprintln!("error: {usage}");
+        return ExitCode::from(2);
+    }
+    eprintln!("Error: {err:#}");
+    // The library's `Invalid` is a job or team it refuses: the input's fault.
+    let invalid = err.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<KernelError>(),
+            Some(KernelError::Invalid(_))
+        )
+    });
+    ExitCode::from(if invalid { 2 } else { 1 })
+}

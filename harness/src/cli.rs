@@ -1,0 +1,261 @@
+//! Command-line flags (clap derive) and their one-line error messages.
+//!
+//! Each flag's value is checked by its own value parser, so an error names
+//! the flag; [`RunArgs::into_request`] turns the raw flags into a
+//! [`RunRequest`] whose cross-flag checks live in [`crate::config`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand};
+use piscale_kernels::{BackendKind, Job, Method, MAX_SAMPLES, MAX_WORKERS};
+
+use crate::config::{Format, Pin, RunRequest, UsageError};
+use crate::numbers::parse_in_range;
+
+/// Computes pi two ways with seven parallel backends and reports the estimate
+/// and where the time went.
+#[derive(Debug, Parser)]
+#[command(name = "piscale", version, arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the methods and backends.
+    List,
+    /// Run one job once and print the estimate, its error and the timings.
+    #[command(
+        after_help = "Whole numbers may be written 1000, 1_000_000, 1e9, 2.5e9 or 2^30.\n\
+        Exit status: 0 on success, 1 when a run fails (a worker died, a timeout), 2 for bad input."
+    )]
+    Run(RunArgs),
+}
+
+/// Flags of `piscale run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// mc (Monte Carlo darts) or midpoint (midpoint rule).
+    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = Method::from_str)]
+    pub method: Method,
+
+    /// Backend: serial, threads, rayon, fork-pipe, shm-reduce, pool-map or per-core (see `piscale list`).
+    #[arg(long, value_name = "NAME", default_value = "serial", value_parser = BackendKind::from_str)]
+    pub backend: BackendKind,
+
+    /// Number of workers (threads or processes), 1 to 4096; serial takes exactly 1.
+    #[arg(long, value_name = "P", default_value = "1", value_parser = parse_workers)]
+    pub workers: usize,
+
+    /// Total work N: darts for mc, steps for midpoint; 1 to 2^53.
+    #[arg(long, value_name = "N", default_value = "1e8", value_parser = parse_samples)]
+    pub samples: u64,
+
+    /// Seed of the Monte Carlo streams.
+    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed)]
+    pub seed: u64,
+
+    /// Block size: the work is cut into blocks of B samples (or steps).
+    #[arg(long, value_name = "B", default_value = "2^20", value_parser = parse_positive)]
+    pub block: u64,
+
+    /// Blocks per task for pool-map [default: ⌈blocks / (4·P)⌉, like Pool.map].
+    #[arg(long, value_name = "C", value_parser = parse_positive)]
+    pub chunksize: Option<u64>,
+
+    /// Where workers run: none (the OS decides), compact (worker i on the
+    /// i-th usable CPU) or a CPU list like 0,2,4-7 (worker i on list[i % len]).
+    #[arg(long, value_name = "none|compact|LIST", default_value = "none", value_parser = Pin::from_str)]
+    pub pin: Pin,
+
+    /// Kill the workers and fail after this many seconds (process backends only).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Output format: text or json.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = parse_format)]
+    pub format: Format,
+}
+
+impl RunArgs {
+    /// The run these flags ask for (not yet checked as a whole).
+    pub fn into_request(self) -> RunRequest {
+        let job = Job {
+            method: self.method,
+            samples: self.samples,
+            seed: self.seed,
+            block: self.block,
+            chunksize: self.chunksize,
+            timeout: self.timeout,
+        };
+        RunRequest {
+            job,
+            backend: self.backend,
+            workers: self.workers,
+            pin: self.pin,
+            format: self.format,
+        }
+    }
+}
+
+/// Parses the command line. `--help` and `--version` print and exit here;
+/// every other clap error becomes a one-line [`UsageError`] naming the flag.
+pub fn parse() -> Result<Cli, UsageError> {
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => one_line(&e),
+    })
+}
+
+/// `--workers: must be between 1 and 4096, got 0` rather than clap's
+/// multi-line report with a usage section.
+fn one_line(e: &clap::Error) -> UsageError {
+    let flag = match e.get(ContextKind::InvalidArg) {
+        // "--workers <P>" → "--workers"
+        Some(ContextValue::String(arg)) => arg.split_whitespace().next().map(str::to_owned),
+        _ => None,
+    };
+    let source = std::error::Error::source(e).map(ToString::to_string);
+    let mut msg = match (e.kind(), flag, source) {
+        (ErrorKind::ValueValidation, Some(flag), Some(why)) => format!("{flag}: {why}"),
+        (_, flag, _) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+            match flag {
+                Some(flag) => format!("{flag}: {first}"),
+                None => first,
+            }
+        }
+    };
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        if !valid.is_empty() {
+            msg.push_str(&format!(" (possible values: {})", valid.join(", ")));
+        }
+    }
+    let suggested = match e.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => Some(s),
+        Some(ContextValue::Strings(s)) => s.first(),
+        _ => None,
+    };
+    if let Some(s) = suggested {
+        msg.push_str(&format!(" (did you mean '{s}'?)"));
+    }
+    UsageError(msg)
+}
+
+fn parse_workers(s: &str) -> Result<usize, String> {
+    parse_in_range(s, 1, MAX_WORKERS as u64).map(|w| w as usize)
+}
+
+fn parse_samples(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 1, MAX_SAMPLES)
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 0, u64::MAX)
+}
+
+/// Block and chunk sizes: at least 1, at most the largest job.
+fn parse_positive(s: &str) -> Result<u64, String> {
+    parse_in_range(s, 1, MAX_SAMPLES)
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(format!("must be more than 0 seconds, got {s}"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    match s {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(format!("unknown format '{s}' (expected text or json)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn run_args(args: &[&str]) -> Result<RunArgs, UsageError> {
+        let argv = ["piscale", "run"].iter().chain(args);
+        match Cli::try_parse_from(argv).map_err(|e| one_line(&e))?.command {
+            Command::Run(r) => Ok(r),
+            Command::List => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_a_small_serial_mc_run() {
+        let r = run_args(&[]).unwrap();
+        assert_eq!(
+            (r.method, r.backend, r.workers, r.samples),
+            (Method::Mc, BackendKind::Serial, 1, 100_000_000)
+        );
+        assert_eq!(
+            (r.seed, r.block, r.chunksize, r.pin, r.format),
+            (0, 1 << 20, None, Pin::None, Format::Text)
+        );
+    }
+
+    #[test]
+    fn value_errors_are_one_line_naming_the_flag() {
+        let cases: [(&[&str], &str); 7] = [
+            (
+                &["--workers", "0"],
+                "--workers: must be between 1 and 4096, got 0",
+            ),
+            (
+                &["--samples", "1.5"],
+                "--samples: must be a whole number, got 1.5",
+            ),
+            (&["--method", "pi"], "--method: unknown method 'pi'"),
+            (&["--backend", "gpu"], "--backend: unknown backend 'gpu'"),
+            (&["--pin", ""], "--pin: "),
+            (&["--format", "xml"], "--format: unknown format 'xml'"),
+            (
+                &["--timeout", "0"],
+                "--timeout: must be more than 0 seconds",
+            ),
+        ];
+        for (args, want) in cases {
+            let err = run_args(args).unwrap_err().0;
+            assert!(err.starts_with(want), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_flags_suggest_the_right_one() {
+        let err = run_args(&["--worker", "2"]).unwrap_err().0;
+        assert!(
+            err.contains("'--worker'") && err.contains("did you mean '--workers'"),
+            "{err}"
+        );
+        let err = run_args(&["--workers"]).unwrap_err().0;
+        assert!(
+            err.starts_with("--workers: ") && !err.contains('\n'),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! The validated description of one run, built from raw flags and checked
+//! once, before any work starts. Nothing here knows about clap.
+
+use std::fmt;
+use std::str::FromStr;
+
+use piscale_kernels::{BackendKind, CpuList, Job, Team};
+
+/// An error in what the user asked for (exit code 2). The message starts
+/// with the flag it is about, as in `--workers: must be between 1 and 4096, got 0`.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// An error about `flag`.
+    pub fn flag(flag: &str, why: impl fmt::Display) -> UsageError {
+        UsageError(format!("{flag}: {why}"))
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Where workers run, as asked with `--pin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// Leave placement to the OS.
+    None,
+    /// Worker `i` on the `i`-th CPU this process may use.
+    Compact,
+    /// Worker `i` on `list[i % len]`.
+    List(CpuList),
+}
+
+impl Pin {
+    /// The CPU list the team pins to, if any.
+    pub fn cpus(&self) -> piscale_kernels::Result<Option<CpuList>> {
+        match self {
+            Pin::None => Ok(None),
+            Pin::Compact => CpuList::usable().map(Some),
+            Pin::List(list) => Ok(Some(list.clone())),
+        }
+    }
+}
+
+impl FromStr for Pin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Pin, String> {
+        match s.trim() {
+            "none" => Ok(Pin::None),
+            "compact" => Ok(Pin::Compact),
+            list => list
+                .parse()
+                .map(Pin::List)
+                .map_err(|e| format!("{e} (expected none, compact or a list like 0,2,4-7)")),
+        }
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pin::None => f.write_str("none"),
+            Pin::Compact => f.write_str("compact"),
+            Pin::List(list) => write!(f, "{list}"),
+        }
+    }
+}
+
+/// How the result is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned, readable summary.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// One run, as asked for on the command line, not yet checked.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// What to compute (its ranges are already checked flag by flag).
+    pub job: Job,
+    /// Which backend.
+    pub backend: BackendKind,
+    /// How many workers.
+    pub workers: usize,
+    /// Where they run.
+    pub pin: Pin,
+    /// How to print the result.
+    pub format: Format,
+}
+
+/// One run, checked: everything a backend needs, and a team it accepts.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// What to compute.
+    pub job: Job,
+    /// Which backend.
+    pub backend: BackendKind,
+    /// Workers and the CPUs they pin to.
+    pub team: Team,
+    /// The `--pin` setting the team came from.
+    pub pin: Pin,
+    /// How to print the result.
+    pub format: Format,
+}
+
+impl RunRequest {
+    /// Checks the combination of flags and builds the team.
+    pub fn validate(self) -> Result<RunConfig, UsageError> {
+        let RunRequest {
+            job,
+            backend,
+            workers,
+            pin,
+            format,
+        } = self;
+        if backend == BackendKind::Serial && workers != 1 {
+            return Err(UsageError::flag(
+                "--workers",
+                format!("the serial backend runs exactly 1 worker, got {workers}"),
+            ));
+        }
+        if job.chunksize.is_some() && backend != BackendKind::PoolMap {
+            return Err(UsageError::flag(
+                "--chunksize",
+                format!("only pool-map takes a chunk size, not {backend}"),
+            ));
+        }
+        if job.timeout.is_some() && !backend.uses_processes() {
+            return Err(UsageError::flag(
+                "--timeout",
+                format!("only the process backends (fork-pipe, shm-reduce, pool-map) can be stopped, not {backend}"),
+            ));
+        }
+        job.validate()
+            .map_err(|e| UsageError::flag("--samples", e))?;
+        let cpus = pin.cpus().map_err(|e| UsageError::flag("--pin", e))?;
+        let team = Team::new(workers, cpus).map_err(|e| UsageError::flag("--pin", e))?;
+        Ok(RunConfig {
+            job,
+            backend,
+            team,
+            pin,
+            format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use piscale_kernels::Method;
+
+    fn request(backend: BackendKind, workers: usize) -> RunRequest {
+        RunRequest {
+            job: Job::new(Method::Mc, 1000),
+            backend,
+            workers,
+            pin: Pin::None,
+            format: Format::Text,
+        }
+    }
+
+    #[test]
+    fn serial_needs_exactly_one_worker() {
+        assert!(request(BackendKind::Serial, 1).validate().is_ok());
+        let err = request(BackendKind::Serial, 2).validate().unwrap_err();
+        assert!(err.0.starts_with("--workers: "), "{err}");
+    }
+
+    #[test]
+    fn chunksize_and_timeout_need_a_backend_that_uses_them() {
+        let mut r = request(BackendKind::Threads, 2);
+        r.job.chunksize = Some(4);
+        assert!(r
+            .clone()
+            .validate()
+            .unwrap_err()
+            .0
+            .starts_with("--chunksize: "));
+        r.backend = BackendKind::PoolMap;
+        assert!(r.validate().is_ok());
+
+        let mut r = request(BackendKind::Rayon, 2);
+        r.job.timeout = Some(std::time::Duration::from_secs(1));
+        assert!(r
+            .clone()
+            .validate()
+            .unwrap_err()
+            .0
+            .starts_with("--timeout: "));
+        r.backend = BackendKind::ForkPipe;
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn pin_parses_keywords_and_lists() {
+        assert_eq!("none".parse::<Pin>(), Ok(Pin::None));
+        assert_eq!("compact".parse::<Pin>(), Ok(Pin::Compact));
+        assert_eq!(
+            "0,2-3".parse::<Pin>(),
+            Ok(Pin::List(CpuList(vec![0, 2, 3])))
+        );
+        assert!("".parse::<Pin>().is_err());
+        assert!("1-".parse::<Pin>().is_err());
+    }
+
+    #[test]
+    fn compact_pins_to_usable_cpus() {
+        let mut r = request(BackendKind::Threads, 2);
+        r.pin = Pin::Compact;
+        let config = r.validate().unwrap();
+        assert_eq!(config.team.cpus, Some(CpuList::usable().unwrap()));
+    }
+
+    #[test]
+    fn unusable_cpu_is_a_pin_error() {
+        let mut r = request(BackendKind::Threads, 2);
+        let max = CpuList::usable().unwrap().0.last().copied().unwrap();
+        r.pin = Pin::List(CpuList(vec![max + 1]));
+        assert!(r.validate().unwrap_err().0.starts_with("--pin: "));
+    }
+}

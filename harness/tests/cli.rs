@@ -1,0 +1,401 @@
+//! The `piscale` command line: what `list` shows, what `run` prints, that
+//! every block backend gives the same answer, and that bad input is refused
+//! with exit code 2 and a one-line message naming the flag.
+
+mod common;
+
+use std::f64::consts::PI;
+use std::process::Stdio;
+
+use common::{assert_usage_error, piscale, run_json};
+use predicates::prelude::*;
+
+const BLOCK_BACKENDS: [&str; 6] = [
+    "serial",
+    "threads",
+    "rayon",
+    "fork-pipe",
+    "shm-reduce",
+    "pool-map",
+];
+const ALL_BACKENDS: [&str; 7] = [
+    "serial",
+    "threads",
+    "rayon",
+    "fork-pipe",
+    "shm-reduce",
+    "pool-map",
+    "per-core",
+];
+/// Small enough to keep the suite fast, large enough for 46 blocks.
+const SMALL_JOB: [&str; 6] = ["--samples", "3e6", "--block", "2^16", "--seed", "7"];
+
+#[test]
+fn list_names_both_methods_and_all_seven_backends() {
+    let out = piscale()
+        .arg("list")
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for name in ["mc", "midpoint"].iter().chain(&ALL_BACKENDS) {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name));
+        let line = line.unwrap_or_else(|| panic!("no line for {name} in:\n{text}"));
+        assert!(
+            line.split_whitespace().count() > 2,
+            "{name} has no description: {line:?}"
+        );
+    }
+    assert!(text.contains("per-core's mc answer depends"), "{text}");
+}
+
+#[test]
+fn list_into_a_closed_pipe_is_not_an_error() {
+    // The reader is gone before piscale writes: its write fails with EPIPE.
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    drop(read_end);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_piscale"));
+    let out = cmd
+        .arg("list")
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn json_report_has_every_documented_field() {
+    let v = run_json(&["--backend", "threads", "--workers", "2", "--samples", "1e6"]);
+    let keys = [
+        "method",
+        "backend",
+        "workers",
+        "samples",
+        "seed",
+        "block",
+        "chunksize",
+        "estimate",
+        "abs_error",
+        "std_error",
+        "error_bound",
+        "hits",
+        "wall_s",
+        "spawn_s",
+        "compute_s",
+        "reduce_s",
+        "setup_s",
+        "samples_per_s",
+        "samples_per_ns",
+        "samples_per_ns_per_core",
+        "cpus",
+        "worker_compute_s",
+    ];
+    for key in keys {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["method"], "mc");
+    assert_eq!(v["backend"], "threads");
+    assert_eq!(v["workers"], 2);
+    assert_eq!(v["samples"], 1_000_000);
+    assert_eq!(v["block"], 1 << 20);
+    assert_eq!(v["cpus"].as_array().unwrap().len(), 2);
+    assert_eq!(v["worker_compute_s"].as_array().unwrap().len(), 2);
+    let per_s = v["samples_per_s"].as_f64().unwrap();
+    let per_ns = v["samples_per_ns"].as_f64().unwrap();
+    let per_core = v["samples_per_ns_per_core"].as_f64().unwrap();
+    assert!(per_s > 0.0);
+    assert!((per_ns - per_s / 1e9).abs() <= 1e-12 * per_ns);
+    assert!((per_core - per_ns / 2.0).abs() <= 1e-12 * per_ns);
+    let hits = v["hits"].as_u64().unwrap();
+    assert_eq!(v["estimate"].as_f64().unwrap(), 4.0 * hits as f64 / 1e6);
+}
+
+#[test]
+fn numbers_accept_scientific_and_power_notation() {
+    let v = run_json(&["--samples", "2.5e5", "--block", "2^12", "--seed", "1_000"]);
+    assert_eq!(v["samples"], 250_000);
+    assert_eq!(v["block"], 4096);
+    assert_eq!(v["seed"], 1000);
+}
+
+#[test]
+fn mc_hits_are_identical_for_every_block_backend_and_worker_count() {
+    let serial = run_json(&[&["--backend", "serial"][..], &SMALL_JOB].concat());
+    let expected = serial["hits"].as_u64().unwrap();
+    assert!(
+        (serial["estimate"].as_f64().unwrap() - PI).abs()
+            < 5.0 * serial["std_error"].as_f64().unwrap()
+    );
+    for backend in &BLOCK_BACKENDS[1..] {
+        for workers in ["1", "2", "3", "5"] {
+            let v = run_json(
+                &[
+                    &["--backend", backend, "--workers", workers][..],
+                    &SMALL_JOB,
+                ]
+                .concat(),
+            );
+            assert_eq!(
+                v["hits"].as_u64(),
+                Some(expected),
+                "{backend} with {workers} workers"
+            );
+            assert_eq!(v["workers"].to_string(), workers);
+        }
+    }
+}
+
+#[test]
+fn per_core_is_reproducible_for_a_fixed_worker_count() {
+    let args = [&["--backend", "per-core", "--workers", "3"][..], &SMALL_JOB].concat();
+    let (a, b) = (run_json(&args), run_json(&args));
+    assert_eq!(a["hits"], b["hits"]);
+    assert!((a["estimate"].as_f64().unwrap() - PI).abs() < 5.0 * a["std_error"].as_f64().unwrap());
+}
+
+#[test]
+fn midpoint_is_within_1e_9_of_pi_on_every_backend() {
+    for backend in ALL_BACKENDS {
+        let workers = if backend == "serial" { "1" } else { "3" };
+        let v = run_json(&[
+            "--method",
+            "midpoint",
+            "--backend",
+            backend,
+            "--workers",
+            workers,
+            "--samples",
+            "1e6",
+        ]);
+        let estimate = v["estimate"].as_f64().unwrap();
+        assert!((estimate - PI).abs() < 1e-9, "{backend}: {estimate}");
+        assert!(v["hits"].is_null(), "{backend}: midpoint has no hits");
+        assert!(v["std_error"].is_null());
+        assert!(v["error_bound"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn pinned_runs_report_the_cpus_they_ran_on() {
+    let v = run_json(
+        &[
+            &["--backend", "threads", "--workers", "2", "--pin", "compact"][..],
+            &SMALL_JOB,
+        ]
+        .concat(),
+    );
+    let usable = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    let first = (0..nix::sched::CpuSet::count())
+        .find(|&c| usable.is_set(c).unwrap())
+        .unwrap();
+    assert_eq!(
+        v["cpus"][0].as_u64(),
+        Some(first as u64),
+        "worker 0 runs on the first usable CPU: {v}"
+    );
+    assert_eq!(v["pin"], "compact");
+}
+
+#[test]
+fn text_report_shows_estimate_error_timings_and_cpus() {
+    let args = [
+        &[
+            "run",
+            "--backend",
+            "pool-map",
+            "--workers",
+            "2",
+            "--chunksize",
+            "3",
+        ][..],
+        &SMALL_JOB,
+    ]
+    .concat();
+    let assert = piscale().args(&args).assert().success().stderr("");
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    for label in [
+        "estimate",
+        "error",
+        "hits",
+        "wall time",
+        "setup",
+        "throughput",
+        "cpus",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(label)),
+            "no {label} line in:\n{text}"
+        );
+    }
+    assert!(text.contains("chunksize 3"), "{text}");
+    assert!(text.contains("std error"), "{text}");
+    assert!(
+        text.contains("spawn") && text.contains("compute") && text.contains("reduce"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_and_version_succeed() {
+    piscale()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("run"));
+    piscale()
+        .args(["run", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--chunksize"));
+    piscale()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn workers_out_of_range_is_a_usage_error() {
+    let line = assert_usage_error(&["run", "--workers", "0"], "--workers");
+    assert_eq!(
+        line,
+        "error: --workers: must be between 1 and 4096, got 0\n"
+    );
+    for bad in ["4097", "two", "1.5", "--workers=-1", "1e4"] {
+        let args = if bad.starts_with("--") {
+            vec!["run", bad]
+        } else {
+            vec!["run", "--workers", bad]
+        };
+        assert_usage_error(&args, "--workers");
+    }
+}
+
+#[test]
+fn bad_samples_are_usage_errors() {
+    for bad in ["0", "abc", "2^54", "1e16", "1.5", "1e-3", "", "1e400"] {
+        let line = assert_usage_error(&["run", "--samples", bad], "--samples");
+        assert!(!line.contains("Usage"), "{line}");
+    }
+    assert_usage_error(&["run", "--samples=-5"], "negative");
+}
+
+#[test]
+fn unknown_method_or_backend_is_a_usage_error() {
+    assert_usage_error(&["run", "--method", "pi3"], "--method");
+    assert_usage_error(&["run", "--backend", "gpu"], "--backend");
+    assert_usage_error(&["run", "--format", "xml"], "--format");
+}
+
+#[test]
+fn bad_cpu_lists_are_usage_errors() {
+    for bad in ["", "1-", "a", "3-1", "0,,1", "99999"] {
+        assert_usage_error(
+            &[
+                "run",
+                "--backend",
+                "threads",
+                "--workers",
+                "2",
+                "--pin",
+                bad,
+            ],
+            "--pin",
+        );
+    }
+    // A well-formed list naming a CPU this process may not use.
+    let usable = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    let unusable = (0..nix::sched::CpuSet::count())
+        .find(|&c| !usable.is_set(c).unwrap())
+        .unwrap();
+    let line = assert_usage_error(&["run", "--pin", &unusable.to_string()], "--pin");
+    assert!(line.contains("not usable"), "{line}");
+}
+
+#[test]
+fn zero_block_or_chunksize_is_a_usage_error() {
+    assert_usage_error(&["run", "--block", "0"], "--block");
+    assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "pool-map",
+            "--workers",
+            "2",
+            "--chunksize",
+            "0",
+        ],
+        "--chunksize",
+    );
+}
+
+#[test]
+fn serial_with_two_workers_is_a_usage_error() {
+    let line = assert_usage_error(
+        &["run", "--backend", "serial", "--workers", "2"],
+        "--workers",
+    );
+    assert!(line.contains("serial"), "{line}");
+}
+
+#[test]
+fn flags_a_backend_ignores_are_usage_errors() {
+    assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "threads",
+            "--workers",
+            "2",
+            "--chunksize",
+            "4",
+        ],
+        "--chunksize",
+    );
+    assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "rayon",
+            "--workers",
+            "2",
+            "--timeout",
+            "5",
+        ],
+        "--timeout",
+    );
+    assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "fork-pipe",
+            "--workers",
+            "2",
+            "--timeout",
+            "0",
+        ],
+        "--timeout",
+    );
+}
+
+#[test]
+fn unknown_flags_are_one_line_usage_errors() {
+    let line = assert_usage_error(&["run", "--worker", "2"], "--worker");
+    assert!(
+        line.contains("--workers"),
+        "suggests the right flag: {line}"
+    );
+    assert_usage_error(&["run", "--workers"], "--workers");
+}

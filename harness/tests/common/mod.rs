@@ -1,0 +1,62 @@
+//! Helpers shared by the `piscale` binary's integration tests.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A command for the `piscale` binary built by this test run.
+pub fn piscale() -> Command {
+    Command::cargo_bin("piscale").expect("the piscale binary is built for integration tests")
+}
+
+/// Runs `piscale run --format json ARGS`, checks it succeeded with nothing
+/// on stderr, and returns the one JSON object it printed.
+pub fn run_json(args: &[&str]) -> Value {
+    let out = piscale()
+        .arg("run")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("piscale runs");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 stdout");
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8 stderr");
+    assert!(
+        out.status.success(),
+        "piscale run {args:?} failed ({}): {stderr}",
+        out.status
+    );
+    assert_eq!(stderr, "", "piscale run {args:?} wrote to stderr");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "expected one JSON line, got {stdout:?}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// Checks that `piscale ARGS` is refused as a usage error: exit code 2,
+/// nothing on stdout, and one line on stderr that mentions `flag`.
+/// Returns that line.
+pub fn assert_usage_error(args: &[&str], flag: &str) -> String {
+    let out = piscale().args(args).output().expect("piscale runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "piscale {args:?}: exit status {}, stderr {stderr:?}",
+        out.status
+    );
+    assert_eq!(stdout, "", "piscale {args:?} printed on stdout");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "piscale {args:?}: stderr is not one line: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(flag),
+        "piscale {args:?}: stderr does not name {flag}: {stderr:?}"
+    );
+    stderr
+}
