@@ -74,7 +74,9 @@ impl FromStr for Method {
         Method::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| Error::Invalid(format!("unknown method '{s}' (expected mc or midpoint)")))
+            .ok_or_else(|| {
+                Error::Invalid(format!("unknown method '{s}' (expected mc or midpoint)"))
+            })
     }
 }
 
@@ -99,7 +101,14 @@ pub struct Job {
 impl Job {
     /// A job with seed 0, the default block and no timeout.
     pub fn new(method: Method, samples: u64) -> Job {
-        Job { method, samples, seed: 0, block: DEFAULT_BLOCK, chunksize: None, timeout: None }
+        Job {
+            method,
+            samples,
+            seed: 0,
+            block: DEFAULT_BLOCK,
+            chunksize: None,
+            timeout: None,
+        }
     }
 
     /// Sets the seed.
@@ -142,7 +151,10 @@ impl Job {
         let nb = self.blocks() as u128;
         let lo = nb * worker as u128 / workers as u128;
         let hi = nb * (worker as u128 + 1) / workers as u128;
-        BlockRange { first: lo as u64, count: (hi - lo) as u64 }
+        BlockRange {
+            first: lo as u64,
+            count: (hi - lo) as u64,
+        }
     }
 
     /// The exact partial of `range`: hits for `mc`, the 64.64 fixed-point sum
@@ -202,7 +214,10 @@ mod tests {
     fn partials_add_up_for_both_methods() {
         for method in Method::ALL {
             let job = Job::new(method, 100_003).block(1000).seed(9);
-            let whole = job.partial(BlockRange { first: 0, count: job.blocks() });
+            let whole = job.partial(BlockRange {
+                first: 0,
+                count: job.blocks(),
+            });
             let parts: u128 = (0..5).map(|w| job.partial(job.static_share(w, 5))).sum();
             assert_eq!(whole, parts, "{method}");
         }

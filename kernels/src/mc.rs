@@ -33,13 +33,18 @@ pub const fn mix64(mut z: u64) -> u64 {
 /// `block * LANES + lane` is injective there and the mixing is a bijection.
 #[inline]
 pub const fn lane_key(seed: u64, block: u64, lane: usize) -> u64 {
-    mix64(mix64(seed ^ 0x9e37_79b9_7f4a_7c15) ^ block.wrapping_mul(LANES as u64).wrapping_add(lane as u64))
+    mix64(
+        mix64(seed ^ 0x9e37_79b9_7f4a_7c15)
+            ^ block.wrapping_mul(LANES as u64).wrapping_add(lane as u64),
+    )
 }
 
 /// The four state words of lane `lane` of block `block`.
 #[inline]
 pub fn lane_state(seed: u64, block: u64, lane: usize) -> [u64; 4] {
-    state_words(&Xoshiro256PlusPlus::seed_from_u64(lane_key(seed, block, lane)))
+    state_words(&Xoshiro256PlusPlus::seed_from_u64(lane_key(
+        seed, block, lane,
+    )))
 }
 
 /// The stream `per-core` worker `worker` draws from: the seed's stream after
@@ -195,6 +200,9 @@ mod tests {
         let n = 1u64 << 22;
         let hits: u64 = (0..4).map(|b| block_hits(3, b, n / 4)).sum();
         let (est, se) = estimate(hits, n);
-        assert!((est - std::f64::consts::PI).abs() < 5.0 * se, "{est} ± {se}");
+        assert!(
+            (est - std::f64::consts::PI).abs() < 5.0 * se,
+            "{est} ± {se}"
+        );
     }
 }

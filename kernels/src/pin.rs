@@ -21,7 +21,11 @@ impl CpuList {
     /// The CPUs this process may run on (`sched_getaffinity`), in order.
     pub fn usable() -> Result<CpuList> {
         let set = sched_getaffinity(Pid::from_raw(0)).os("sched_getaffinity")?;
-        Ok(CpuList((0..CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false)).collect()))
+        Ok(CpuList(
+            (0..CpuSet::count())
+                .filter(|&c| set.is_set(c).unwrap_or(false))
+                .collect(),
+        ))
     }
 
     /// The CPU worker `worker` pins to.
@@ -33,7 +37,9 @@ impl CpuList {
     pub fn check_usable(&self) -> Result<()> {
         let usable = CpuList::usable()?;
         match self.0.iter().find(|c| !usable.0.contains(c)) {
-            Some(c) => Err(Error::Invalid(format!("CPU {c} is not usable by this process (usable: {usable})"))),
+            Some(c) => Err(Error::Invalid(format!(
+                "CPU {c} is not usable by this process (usable: {usable})"
+            ))),
             None => Ok(()),
         }
     }
@@ -72,9 +78,15 @@ impl FromStr for CpuList {
         let bad = |why: &str| Error::Invalid(format!("malformed CPU list '{s}': {why}"));
         let max = CpuSet::count();
         let id = |t: &str| -> Result<usize> {
-            let v: usize = t.trim().parse().map_err(|_| bad(&format!("'{}' is not a CPU id", t.trim())))?;
+            let v: usize = t
+                .trim()
+                .parse()
+                .map_err(|_| bad(&format!("'{}' is not a CPU id", t.trim())))?;
             if v >= max {
-                return Err(bad(&format!("CPU {v} is beyond the largest id {}", max - 1)));
+                return Err(bad(&format!(
+                    "CPU {v} is beyond the largest id {}",
+                    max - 1
+                )));
             }
             Ok(v)
         };
@@ -145,7 +157,10 @@ mod tests {
 
     #[test]
     fn parses_lists_and_ranges() {
-        assert_eq!("0,2,4-7".parse::<CpuList>().unwrap().0, vec![0, 2, 4, 5, 6, 7]);
+        assert_eq!(
+            "0,2,4-7".parse::<CpuList>().unwrap().0,
+            vec![0, 2, 4, 5, 6, 7]
+        );
         assert_eq!(" 3 ".parse::<CpuList>().unwrap().0, vec![3]);
         for bad in ["", "1,", "a", "3-1", "1-", "-1", "99999"] {
             assert!(bad.parse::<CpuList>().is_err(), "{bad:?}");

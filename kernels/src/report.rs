@@ -32,12 +32,24 @@ impl WorkerOutcome {
     /// Runs `range` of `job` as worker `worker`: pins, stamps, computes.
     /// Allocation-free and panic-free: the body of every static worker,
     /// thread or forked process.
-    pub fn compute(job: &Job, range: BlockRange, cpus: Option<&CpuList>, worker: usize) -> WorkerOutcome {
+    pub fn compute(
+        job: &Job,
+        range: BlockRange,
+        cpus: Option<&CpuList>,
+        worker: usize,
+    ) -> WorkerOutcome {
         let cpu = pin_worker(cpus, worker);
         let start_ns = mono_ns();
         let partial = job.partial(range);
         let end_ns = mono_ns();
-        WorkerOutcome { partial, start_ns, end_ns, busy_ns: end_ns.saturating_sub(start_ns), cpu, units: range.count }
+        WorkerOutcome {
+            partial,
+            start_ns,
+            end_ns,
+            busy_ns: end_ns.saturating_sub(start_ns),
+            cpu,
+            units: range.count,
+        }
     }
 
     /// Little-endian wire form. The last word is a non-zero marker so a
@@ -137,10 +149,28 @@ pub struct RunReport {
 
 impl RunReport {
     /// Combines worker outcomes between the parent's stamps `t0` and `t_end`.
-    pub fn assemble(job: &Job, backend: &'static str, t0: u64, t_end: u64, outcomes: &[WorkerOutcome]) -> RunReport {
-        let partial = outcomes.iter().fold(0u128, |acc, o| acc.wrapping_add(o.partial));
-        let last_start = outcomes.iter().map(|o| o.start_ns).max().unwrap_or(t0).max(t0);
-        let last_end = outcomes.iter().map(|o| o.end_ns).max().unwrap_or(last_start).clamp(last_start, t_end.max(last_start));
+    pub fn assemble(
+        job: &Job,
+        backend: &'static str,
+        t0: u64,
+        t_end: u64,
+        outcomes: &[WorkerOutcome],
+    ) -> RunReport {
+        let partial = outcomes
+            .iter()
+            .fold(0u128, |acc, o| acc.wrapping_add(o.partial));
+        let last_start = outcomes
+            .iter()
+            .map(|o| o.start_ns)
+            .max()
+            .unwrap_or(t0)
+            .max(t0);
+        let last_end = outcomes
+            .iter()
+            .map(|o| o.end_ns)
+            .max()
+            .unwrap_or(last_start)
+            .clamp(last_start, t_end.max(last_start));
         let wall_s = secs_between(t0, t_end);
         let mut report = RunReport {
             method: job.method,
@@ -160,7 +190,11 @@ impl RunReport {
             compute_s: secs_between(last_start, last_end),
             reduce_s: secs_between(last_end, t_end),
             setup_s: None,
-            samples_per_s: if wall_s > 0.0 { job.samples as f64 / wall_s } else { 0.0 },
+            samples_per_s: if wall_s > 0.0 {
+                job.samples as f64 / wall_s
+            } else {
+                0.0
+            },
             cpus: outcomes.iter().map(|o| o.cpu).collect(),
             worker_compute_s: outcomes.iter().map(|o| o.busy_ns as f64 * 1e-9).collect(),
             partial: 0,
@@ -205,7 +239,10 @@ mod tests {
         };
         assert_eq!(WorkerOutcome::from_bytes(&o.to_bytes()), Some(o));
         let unknown = WorkerOutcome { cpu: None, ..o };
-        assert_eq!(WorkerOutcome::from_bytes(&unknown.to_bytes()), Some(unknown));
+        assert_eq!(
+            WorkerOutcome::from_bytes(&unknown.to_bytes()),
+            Some(unknown)
+        );
         assert_eq!(WorkerOutcome::from_bytes(&[0; OUTCOME_BYTES]), None);
     }
 
@@ -213,8 +250,16 @@ mod tests {
     fn phases_add_up_to_wall_time() {
         let job = Job::new(Method::Mc, 100);
         let outcomes = [
-            WorkerOutcome { start_ns: 1_000, end_ns: 5_000, ..Default::default() },
-            WorkerOutcome { start_ns: 2_000, end_ns: 7_000, ..Default::default() },
+            WorkerOutcome {
+                start_ns: 1_000,
+                end_ns: 5_000,
+                ..Default::default()
+            },
+            WorkerOutcome {
+                start_ns: 2_000,
+                end_ns: 7_000,
+                ..Default::default()
+            },
         ];
         let r = RunReport::assemble(&job, "test", 0, 10_000, &outcomes);
         assert_eq!(r.spawn_s, 2e-6);

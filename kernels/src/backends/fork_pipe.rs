@@ -54,6 +54,12 @@ impl Backend for ForkPipe {
             .map(|(i, o)| o.ok_or_else(|| children.died(i, "wrote a corrupt result record".into())))
             .collect::<Result<Vec<_>>>()?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(job, BackendKind::ForkPipe.name(), t0, t_end, &outcomes))
+        Ok(RunReport::assemble(
+            job,
+            BackendKind::ForkPipe.name(),
+            t0,
+            t_end,
+            &outcomes,
+        ))
     }
 }

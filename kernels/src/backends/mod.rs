@@ -65,7 +65,9 @@ impl Team {
     /// A validated team: 1..=[`MAX_WORKERS`] workers, a non-empty list of usable CPUs.
     pub fn new(workers: usize, cpus: Option<CpuList>) -> Result<Team> {
         if workers == 0 || workers > MAX_WORKERS {
-            return Err(Error::Invalid(format!("workers must be between 1 and {MAX_WORKERS}, got {workers}")));
+            return Err(Error::Invalid(format!(
+                "workers must be between 1 and {MAX_WORKERS}, got {workers}"
+            )));
         }
         if let Some(list) = &cpus {
             if list.0.is_empty() {
@@ -142,7 +144,10 @@ impl BackendKind {
 
     /// Whether the backend's workers are processes.
     pub const fn uses_processes(self) -> bool {
-        matches!(self, BackendKind::ForkPipe | BackendKind::ShmReduce | BackendKind::PoolMap)
+        matches!(
+            self,
+            BackendKind::ForkPipe | BackendKind::ShmReduce | BackendKind::PoolMap
+        )
     }
 
     /// Whether it evaluates the job's blocks, so that its answer is
@@ -175,9 +180,15 @@ impl FromStr for BackendKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        BackendKind::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| {
-            let names: Vec<_> = BackendKind::ALL.iter().map(|b| b.name()).collect();
-            Error::Invalid(format!("unknown backend '{s}' (expected one of: {})", names.join(", ")))
-        })
+        BackendKind::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = BackendKind::ALL.iter().map(|b| b.name()).collect();
+                Error::Invalid(format!(
+                    "unknown backend '{s}' (expected one of: {})",
+                    names.join(", ")
+                ))
+            })
     }
 }

@@ -48,7 +48,14 @@ fn worker(job: &Job, team: &Team, w: usize) -> WorkerOutcome {
         Method::Midpoint => 0,
     };
     let end_ns = mono_ns();
-    WorkerOutcome { partial, start_ns, end_ns, busy_ns: end_ns.saturating_sub(start_ns), cpu, units: count }
+    WorkerOutcome {
+        partial,
+        start_ns,
+        end_ns,
+        busy_ns: end_ns.saturating_sub(start_ns),
+        cpu,
+        units: count,
+    }
 }
 
 impl Backend for PerCore {
@@ -66,7 +73,13 @@ impl Backend for PerCore {
         let t0 = mono_ns();
         let outcomes = super::threads::run_scoped(team.workers, |w| worker(job, team, w))?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(job, BackendKind::PerCore.name(), t0, t_end, &outcomes))
+        Ok(RunReport::assemble(
+            job,
+            BackendKind::PerCore.name(),
+            t0,
+            t_end,
+            &outcomes,
+        ))
     }
 }
 

@@ -15,7 +15,9 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
-use super::process::{gather, raw, read_full, spawn_child, wait_readable, write_all, Children, Deadline};
+use super::process::{
+    gather, raw, read_full, spawn_child, wait_readable, write_all, Children, Deadline,
+};
 use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
 use crate::error::{Error, OsContext, Result};
@@ -42,7 +44,16 @@ pub struct PoolMap {
 }
 
 fn encode_task(job: &Job, range: BlockRange) -> [u8; OUTCOME_BYTES] {
-    let words = [job.method.code(), job.samples, job.seed, job.block, range.first, range.count, TASK_MAGIC, 0];
+    let words = [
+        job.method.code(),
+        job.samples,
+        job.seed,
+        job.block,
+        range.first,
+        range.count,
+        TASK_MAGIC,
+        0,
+    ];
     let mut out = [0u8; OUTCOME_BYTES];
     for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
         chunk.copy_from_slice(&w.to_le_bytes());
@@ -68,13 +79,28 @@ fn decode_task(bytes: &[u8; OUTCOME_BYTES]) -> Option<(Job, BlockRange)> {
         chunksize: None,
         timeout: None,
     };
-    Some((job, BlockRange { first: w[4], count: w[5] }))
+    Some((
+        job,
+        BlockRange {
+            first: w[4],
+            count: w[5],
+        },
+    ))
 }
 
 /// The body of a pool worker process. Async-signal-safe: stack buffers,
 /// `read`/`write` and computation only.
-fn worker_loop(w: usize, cpus: Option<&CpuList>, tasks: BorrowedFd<'_>, results: BorrowedFd<'_>) -> i32 {
-    let ready = WorkerOutcome { cpu: pin_worker(cpus, w), start_ns: mono_ns(), ..WorkerOutcome::default() };
+fn worker_loop(
+    w: usize,
+    cpus: Option<&CpuList>,
+    tasks: BorrowedFd<'_>,
+    results: BorrowedFd<'_>,
+) -> i32 {
+    let ready = WorkerOutcome {
+        cpu: pin_worker(cpus, w),
+        start_ns: mono_ns(),
+        ..WorkerOutcome::default()
+    };
     if !write_all(results, &ready.to_bytes()) {
         return 1;
     }
@@ -85,7 +111,9 @@ fn worker_loop(w: usize, cpus: Option<&CpuList>, tasks: BorrowedFd<'_>, results:
             OUTCOME_BYTES => {}
             _ => return 2,
         }
-        let Some((job, range)) = decode_task(&msg) else { return 3 };
+        let Some((job, range)) = decode_task(&msg) else {
+            return 3;
+        };
         let start_ns = mono_ns();
         let partial = job.partial(range);
         let end_ns = mono_ns();
@@ -118,7 +146,9 @@ impl PoolMap {
             // The child must hold no task write end — not its own, not its
             // siblings' — or closing the pool would never reach it as EOF.
             task_fds.push(raw(&task_w));
-            let child = spawn_child(w, &task_fds, |results| worker_loop(w, cpus, task_r.as_fd(), results))?;
+            let child = spawn_child(w, &task_fds, |results| {
+                worker_loop(w, cpus, task_r.as_fd(), results)
+            })?;
             workers.procs.push(child);
             tasks.push(task_w);
         }
@@ -143,7 +173,13 @@ impl PoolMap {
             }
         }
         let setup_s = secs_between(t0, mono_ns());
-        Ok(PoolMap { team, workers, tasks, setup_s, broken: None })
+        Ok(PoolMap {
+            team,
+            workers,
+            tasks,
+            setup_s,
+            broken: None,
+        })
     }
 
     fn send(&mut self, w: usize, job: &Job, range: BlockRange) -> Result<()> {
@@ -156,7 +192,8 @@ impl PoolMap {
 
     /// The error for worker `w`, whose pipe broke: reaps it to say how it died.
     fn dead_worker(&mut self, w: usize) -> Error {
-        let _ = nix::sys::signal::kill(self.workers.procs[w].pid, nix::sys::signal::Signal::SIGKILL);
+        let _ =
+            nix::sys::signal::kill(self.workers.procs[w].pid, nix::sys::signal::Signal::SIGKILL);
         match self.workers.reap(w) {
             Ok(status) => self.workers.died(w, super::process::describe(status)),
             Err(e) => e,
@@ -167,12 +204,21 @@ impl PoolMap {
         let p = self.team.workers;
         let (nb, cs) = (job.blocks(), job.effective_chunksize(p));
         let deadline = Deadline::after(job.timeout);
-        let mut per_worker = vec![WorkerOutcome { start_ns: u64::MAX, ..WorkerOutcome::default() }; p];
+        let mut per_worker = vec![
+            WorkerOutcome {
+                start_ns: u64::MAX,
+                ..WorkerOutcome::default()
+            };
+            p
+        ];
         let mut busy = vec![false; p];
         let mut next = 0u64;
         let t0 = mono_ns();
         for (w, is_busy) in busy.iter_mut().enumerate().take(nb.div_ceil(cs) as usize) {
-            let range = BlockRange { first: next, count: cs.min(nb - next) };
+            let range = BlockRange {
+                first: next,
+                count: cs.min(nb - next),
+            };
             self.send(w, job, range)?;
             next += range.count;
             *is_busy = true;
@@ -181,7 +227,10 @@ impl PoolMap {
             for i in wait_readable(&self.workers, &busy, deadline)? {
                 let mut rec = [0u8; OUTCOME_BYTES];
                 let got = read_full(self.workers.procs[i].from_child.as_fd(), &mut rec);
-                let Some(o) = (got == OUTCOME_BYTES).then(|| WorkerOutcome::from_bytes(&rec)).flatten() else {
+                let Some(o) = (got == OUTCOME_BYTES)
+                    .then(|| WorkerOutcome::from_bytes(&rec))
+                    .flatten()
+                else {
                     return Err(self.dead_worker(i));
                 };
                 let acc = &mut per_worker[i];
@@ -193,7 +242,10 @@ impl PoolMap {
                 acc.cpu = o.cpu;
                 busy[i] = false;
                 if next < nb {
-                    let range = BlockRange { first: next, count: cs.min(nb - next) };
+                    let range = BlockRange {
+                        first: next,
+                        count: cs.min(nb - next),
+                    };
                     self.send(i, job, range)?;
                     next += range.count;
                     busy[i] = true;
@@ -204,7 +256,8 @@ impl PoolMap {
         for o in per_worker.iter_mut().filter(|o| o.units == 0) {
             o.start_ns = t0; // an idle worker never started: it does not delay the spawn phase
         }
-        let mut report = RunReport::assemble(job, BackendKind::PoolMap.name(), t0, t_end, &per_worker);
+        let mut report =
+            RunReport::assemble(job, BackendKind::PoolMap.name(), t0, t_end, &per_worker);
         report.chunksize = Some(cs);
         report.setup_s = Some(self.setup_s);
         Ok(report)
@@ -227,7 +280,9 @@ impl Backend for PoolMap {
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
         if let Some(why) = &self.broken {
-            return Err(Error::Invalid(format!("the pool can no longer run jobs: {why}")));
+            return Err(Error::Invalid(format!(
+                "the pool can no longer run jobs: {why}"
+            )));
         }
         self.map(job).inspect_err(|e| {
             // A dead or hung worker leaves the pool in an unknown state:
@@ -243,7 +298,11 @@ impl Drop for PoolMap {
         // EOF on every task pipe asks idle workers to exit; give them a
         // moment, then `Children` kills and reaps whoever is left.
         self.tasks.clear();
-        let _ = gather(&mut self.workers, Deadline::after(Some(STOP_TIMEOUT)), false);
+        let _ = gather(
+            &mut self.workers,
+            Deadline::after(Some(STOP_TIMEOUT)),
+            false,
+        );
     }
 }
 
@@ -256,7 +315,10 @@ mod tests {
         let job = Job::new(Method::Midpoint, 12345).seed(9).block(100);
         let range = BlockRange { first: 3, count: 4 };
         let (back, r) = decode_task(&encode_task(&job, range)).unwrap();
-        assert_eq!((back.method, back.samples, back.seed, back.block, r), (job.method, 12345, 9, 100, range));
+        assert_eq!(
+            (back.method, back.samples, back.seed, back.block, r),
+            (job.method, 12345, 9, 100, range)
+        );
         assert!(decode_task(&[0; OUTCOME_BYTES]).is_none());
     }
 }

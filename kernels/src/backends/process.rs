@@ -86,7 +86,12 @@ where
         }
         ForkResult::Parent { child } => {
             drop(to_parent);
-            Ok(ChildProc { worker, pid: child, from_child, reaped: false })
+            Ok(ChildProc {
+                worker,
+                pid: child,
+                from_child,
+                reaped: false,
+            })
         }
     }
 }
@@ -136,7 +141,9 @@ pub(crate) struct Children {
 
 impl Children {
     pub(crate) fn with_capacity(n: usize) -> Children {
-        Children { procs: Vec::with_capacity(n) }
+        Children {
+            procs: Vec::with_capacity(n),
+        }
     }
 
     /// Reaps child `i` (blocking: call it once its pipe reached EOF or after
@@ -146,7 +153,9 @@ impl Children {
         loop {
             match waitpid(child.pid, None) {
                 Err(Errno::EINTR) => continue,
-                Ok(WaitStatus::StillAlive) | Ok(WaitStatus::Stopped(..)) | Ok(WaitStatus::Continued(_)) => continue,
+                Ok(WaitStatus::StillAlive)
+                | Ok(WaitStatus::Stopped(..))
+                | Ok(WaitStatus::Continued(_)) => continue,
                 other => {
                     child.reaped = true;
                     return other.os("waitpid");
@@ -180,7 +189,11 @@ impl Children {
     /// The error for child `i` having died `how`.
     pub(crate) fn died(&self, i: usize, how: String) -> Error {
         let c = &self.procs[i];
-        Error::WorkerDied { worker: c.worker, pid: c.pid.as_raw(), how }
+        Error::WorkerDied {
+            worker: c.worker,
+            pid: c.pid.as_raw(),
+            how,
+        }
     }
 }
 
@@ -199,7 +212,10 @@ pub(crate) struct Deadline {
 
 impl Deadline {
     pub(crate) fn after(timeout: Option<Duration>) -> Deadline {
-        Deadline { at: timeout.map(|t| Instant::now() + t), timeout: timeout.unwrap_or_default() }
+        Deadline {
+            at: timeout.map(|t| Instant::now() + t),
+            timeout: timeout.unwrap_or_default(),
+        }
     }
 
     /// Time left for one `poll`, rounded up to whole milliseconds.
@@ -222,17 +238,31 @@ impl Deadline {
 /// Polls the pipes of the children whose `open[i]` is true; returns the
 /// indices that are readable (data or EOF). `Err(Timeout)` when the deadline
 /// passes first, naming the first child still open.
-pub(crate) fn wait_readable(children: &Children, open: &[bool], deadline: Deadline) -> Result<Vec<usize>> {
+pub(crate) fn wait_readable(
+    children: &Children,
+    open: &[bool],
+    deadline: Deadline,
+) -> Result<Vec<usize>> {
     loop {
         let idx: Vec<usize> = (0..open.len()).filter(|&i| open[i]).collect();
-        let mut fds: Vec<PollFd<'_>> =
-            idx.iter().map(|&i| PollFd::new(children.procs[i].from_child.as_fd(), PollFlags::POLLIN)).collect();
+        let mut fds: Vec<PollFd<'_>> = idx
+            .iter()
+            .map(|&i| PollFd::new(children.procs[i].from_child.as_fd(), PollFlags::POLLIN))
+            .collect();
         match poll(&mut fds, deadline.poll_timeout()) {
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::Os { context: "poll", source: e }),
+            Err(e) => {
+                return Err(Error::Os {
+                    context: "poll",
+                    source: e,
+                })
+            }
             Ok(0) if deadline.passed() => {
                 let worker = children.procs[idx[0]].worker;
-                return Err(Error::Timeout { worker, timeout: deadline.timeout });
+                return Err(Error::Timeout {
+                    worker,
+                    timeout: deadline.timeout,
+                });
             }
             Ok(_) => {
                 let ready: Vec<usize> = fds
@@ -253,7 +283,11 @@ pub(crate) fn wait_readable(children: &Children, open: &[bool], deadline: Deadli
 /// when the outcome travels another way, only the child's clean exit.
 /// Fails fast, naming the worker, on the first child that dies, writes a
 /// short record or outlives the deadline; every child is killed and reaped.
-pub(crate) fn gather(children: &mut Children, deadline: Deadline, from_pipe: bool) -> Result<Vec<Option<WorkerOutcome>>> {
+pub(crate) fn gather(
+    children: &mut Children,
+    deadline: Deadline,
+    from_pipe: bool,
+) -> Result<Vec<Option<WorkerOutcome>>> {
     let n = children.procs.len();
     let mut bufs = vec![[0u8; OUTCOME_BYTES]; n];
     let mut got = vec![0usize; n];
@@ -264,17 +298,29 @@ pub(crate) fn gather(children: &mut Children, deadline: Deadline, from_pipe: boo
             for i in wait_readable(children, &open, deadline)? {
                 let fd = children.procs[i].from_child.as_fd();
                 let mut extra = [0u8; 1];
-                let dst = if got[i] < OUTCOME_BYTES { &mut bufs[i][got[i]..] } else { &mut extra[..] };
+                let dst = if got[i] < OUTCOME_BYTES {
+                    &mut bufs[i][got[i]..]
+                } else {
+                    &mut extra[..]
+                };
                 match read(fd, dst) {
                     Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
-                    Err(e) => return Err(Error::Os { context: "read from worker", source: e }),
+                    Err(e) => {
+                        return Err(Error::Os {
+                            context: "read from worker",
+                            source: e,
+                        })
+                    }
                     Ok(0) => {
                         open[i] = false;
                         left -= 1;
                         children.reap_clean(i)?;
                         let expected = if from_pipe { OUTCOME_BYTES } else { 0 };
                         if got[i] != expected {
-                            let how = format!("exited after writing {} of {expected} result bytes", got[i]);
+                            let how = format!(
+                                "exited after writing {} of {expected} result bytes",
+                                got[i]
+                            );
                             return Err(children.died(i, how));
                         }
                     }
@@ -288,7 +334,16 @@ pub(crate) fn gather(children: &mut Children, deadline: Deadline, from_pipe: boo
         children.kill_all();
         return Err(e);
     }
-    Ok(bufs.iter().map(|b| if from_pipe { WorkerOutcome::from_bytes(b) } else { None }).collect())
+    Ok(bufs
+        .iter()
+        .map(|b| {
+            if from_pipe {
+                WorkerOutcome::from_bytes(b)
+            } else {
+                None
+            }
+        })
+        .collect())
 }
 
 /// The raw descriptor of a child's pipe, for `close_in_child` lists.

@@ -5,6 +5,7 @@
 //! built only once per process) and reused by every run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -21,6 +22,9 @@ pub struct RayonPool {
     team: Team,
     pool: rayon::ThreadPool,
     setup_s: f64,
+    /// The CPU each pool thread found itself on after pinning, for threads
+    /// that get no block in a run.
+    thread_cpus: Arc<Vec<AtomicU64>>,
 }
 
 impl RayonPool {
@@ -28,15 +32,29 @@ impl RayonPool {
     pub fn new(team: Team) -> Result<RayonPool> {
         let t0 = mono_ns();
         let cpus = team.cpus.clone();
+        let thread_cpus: Arc<Vec<AtomicU64>> = Arc::new(
+            (0..team.workers)
+                .map(|_| AtomicU64::new(u64::MAX))
+                .collect(),
+        );
+        let recorded = Arc::clone(&thread_cpus);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(team.workers)
             .thread_name(|i| format!("piscale-rayon-{i}"))
             .start_handler(move |i| {
-                pin_worker(cpus.as_ref(), i);
+                let cpu = pin_worker(cpus.as_ref(), i).map_or(u64::MAX, |c| c as u64);
+                recorded[i].store(cpu, Ordering::Relaxed);
             })
             .build()
             .map_err(|e| Error::Invalid(format!("cannot build the rayon pool: {e}")))?;
-        Ok(RayonPool { team, pool, setup_s: secs_between(t0, mono_ns()) })
+        // Returns once every thread has started (and so pinned itself).
+        pool.broadcast(|_| ());
+        Ok(RayonPool {
+            team,
+            pool,
+            setup_s: secs_between(t0, mono_ns()),
+            thread_cpus,
+        })
     }
 }
 
@@ -91,14 +109,18 @@ impl Backend for RayonPool {
         let t_end = mono_ns();
         let outcomes: Vec<WorkerOutcome> = stamps
             .iter()
-            .map(|s| {
-                let cpu = s.cpu.load(Ordering::Relaxed);
+            .zip(self.thread_cpus.iter())
+            .map(|(s, at_start)| {
+                let mut cpu = s.cpu.load(Ordering::Relaxed);
+                if s.units.load(Ordering::Relaxed) == 0 {
+                    cpu = at_start.load(Ordering::Relaxed);
+                }
                 WorkerOutcome {
                     partial: 0,
                     start_ns: s.start.load(Ordering::Relaxed),
                     end_ns: s.end.load(Ordering::Relaxed),
                     busy_ns: s.busy.load(Ordering::Relaxed),
-                    cpu: (cpu != u64::MAX && s.units.load(Ordering::Relaxed) > 0).then_some(cpu as usize),
+                    cpu: (cpu != u64::MAX).then_some(cpu as usize),
                     units: s.units.load(Ordering::Relaxed),
                 }
             })

@@ -17,7 +17,10 @@ impl Serial {
     /// A serial backend; `team` must have exactly one worker.
     pub fn new(team: Team) -> Result<Serial> {
         if team.workers != 1 {
-            return Err(Error::Invalid(format!("serial runs exactly 1 worker, got {}", team.workers)));
+            return Err(Error::Invalid(format!(
+                "serial runs exactly 1 worker, got {}",
+                team.workers
+            )));
         }
         Ok(Serial { team })
     }
@@ -36,10 +39,19 @@ impl Backend for Serial {
         job.validate()?;
         let t0 = mono_ns();
         let (_restore, cpu) = AffinityGuard::pin(self.team.cpus.as_ref());
-        let all = BlockRange { first: 0, count: job.blocks() };
+        let all = BlockRange {
+            first: 0,
+            count: job.blocks(),
+        };
         let mut outcome = WorkerOutcome::compute(job, all, None, 0);
         outcome.cpu = cpu;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(job, BackendKind::Serial.name(), t0, t_end, &[outcome]))
+        Ok(RunReport::assemble(
+            job,
+            BackendKind::Serial.name(),
+            t0,
+            t_end,
+            &[outcome],
+        ))
     }
 }

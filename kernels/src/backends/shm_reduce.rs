@@ -45,10 +45,18 @@ impl SharedSlots {
         // SAFETY: a fresh anonymous mapping aliases no Rust object; it stays
         // mapped until `drop` and is only accessed through `slot`/`store`.
         let base = unsafe {
-            mmap_anonymous(None, size, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED)
+            mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
         }
         .os("mmap")?;
-        Ok(SharedSlots { base: base.cast(), len: size.get() })
+        Ok(SharedSlots {
+            base: base.cast(),
+            len: size.get(),
+        })
     }
 
     /// Stores `bytes` in slot `i`. Async-signal-safe: a plain memory copy.
@@ -57,7 +65,13 @@ impl SharedSlots {
         // SAFETY: slot `i` lies inside the mapping (one slot per worker), and
         // only worker `i` writes it, in its own process, while the parent
         // does not read it until that process has been reaped.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.as_ptr().add(i * SLOT), OUTCOME_BYTES) }
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(i * SLOT),
+                OUTCOME_BYTES,
+            )
+        }
     }
 
     /// Reads slot `i`.
@@ -65,7 +79,13 @@ impl SharedSlots {
         let mut out = [0u8; OUTCOME_BYTES];
         // SAFETY: slot `i` lies inside the mapping; its writer has exited and
         // been reaped (`waitpid` orders its stores before this read).
-        unsafe { std::ptr::copy_nonoverlapping(self.base.as_ptr().add(i * SLOT), out.as_mut_ptr(), OUTCOME_BYTES) }
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.as_ptr().add(i * SLOT),
+                out.as_mut_ptr(),
+                OUTCOME_BYTES,
+            )
+        }
         out
     }
 }
@@ -110,6 +130,12 @@ impl Backend for ShmReduce {
             })
             .collect::<Result<Vec<_>>>()?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(job, BackendKind::ShmReduce.name(), t0, t_end, &outcomes))
+        Ok(RunReport::assemble(
+            job,
+            BackendKind::ShmReduce.name(),
+            t0,
+            t_end,
+            &outcomes,
+        ))
     }
 }

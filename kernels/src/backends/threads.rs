@@ -30,7 +30,13 @@ where
         handles
             .into_iter()
             .enumerate()
-            .map(|(worker, h)| h.join().map_err(|_| Error::WorkerDied { worker, pid: 0, how: "panicked".into() }))
+            .map(|(worker, h)| {
+                h.join().map_err(|_| Error::WorkerDied {
+                    worker,
+                    pid: 0,
+                    how: "panicked".into(),
+                })
+            })
             .collect()
     })
 }
@@ -48,8 +54,16 @@ impl Backend for Threads {
         job.validate()?;
         let (p, cpus) = (self.team.workers, self.team.cpus.as_ref());
         let t0 = mono_ns();
-        let outcomes = run_scoped(p, |w| WorkerOutcome::compute(job, job.static_share(w, p), cpus, w))?;
+        let outcomes = run_scoped(p, |w| {
+            WorkerOutcome::compute(job, job.static_share(w, p), cpus, w)
+        })?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(job, BackendKind::Threads.name(), t0, t_end, &outcomes))
+        Ok(RunReport::assemble(
+            job,
+            BackendKind::Threads.name(),
+            t0,
+            t_end,
+            &outcomes,
+        ))
     }
 }

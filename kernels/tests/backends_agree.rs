@@ -1,0 +1,196 @@
+//! Every block backend returns `serial`'s exact answer at every worker count.
+
+mod common;
+
+use piscale_kernels::{mc, BackendKind, CpuList, Job, Method, Team};
+
+const WORKERS: [usize; 4] = [1, 2, 3, 5];
+
+fn block_backends() -> impl Iterator<Item = BackendKind> {
+    BackendKind::ALL
+        .into_iter()
+        .filter(|b| b.is_block_decomposed() && *b != BackendKind::Serial)
+}
+
+fn serial(job: &Job) -> piscale_kernels::RunReport {
+    BackendKind::Serial
+        .create(Team::unpinned(1).unwrap())
+        .unwrap()
+        .run(job)
+        .unwrap()
+}
+
+#[test]
+fn mc_hits_are_bit_identical_across_backends_and_worker_counts() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Mc, 3_000_017).seed(7).block(1 << 16);
+    let expected = serial(&job).hits.unwrap();
+    for backend in block_backends() {
+        for p in WORKERS {
+            let report = backend
+                .create(Team::unpinned(p).unwrap())
+                .unwrap()
+                .run(&job)
+                .unwrap();
+            assert_eq!(report.hits, Some(expected), "{backend} at {p} workers");
+            assert_eq!(report.workers, p);
+            assert_eq!(report.cpus.len(), p);
+        }
+    }
+}
+
+#[test]
+fn midpoint_sums_are_bit_identical_across_backends_and_worker_counts() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Midpoint, 2_500_001).block(100_000);
+    let expected = serial(&job);
+    assert!(expected.abs_error < 1e-12, "{}", expected.estimate);
+    for backend in block_backends() {
+        for p in WORKERS {
+            let report = backend
+                .create(Team::unpinned(p).unwrap())
+                .unwrap()
+                .run(&job)
+                .unwrap();
+            assert_eq!(report.partial, expected.partial, "{backend} at {p} workers");
+            assert_eq!(report.estimate.to_bits(), expected.estimate.to_bits());
+        }
+    }
+}
+
+#[test]
+fn the_answer_does_not_depend_on_block_order_or_chunking() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Mc, 1_000_003).seed(3).block(10_000);
+    let expected = serial(&job).hits;
+    let mut pool = BackendKind::PoolMap
+        .create(Team::unpinned(3).unwrap())
+        .unwrap();
+    for chunksize in [1, 2, 7, 1000] {
+        let report = pool
+            .run(&Job {
+                chunksize: Some(chunksize),
+                ..job.clone()
+            })
+            .unwrap();
+        assert_eq!(report.hits, expected, "chunksize {chunksize}");
+        assert_eq!(report.chunksize, Some(chunksize));
+    }
+    // The same pool serves the other method too.
+    let mid = Job::new(Method::Midpoint, 50_000).block(999);
+    assert_eq!(pool.run(&mid).unwrap().partial, serial(&mid).partial);
+}
+
+#[test]
+fn estimates_lie_within_five_standard_errors() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Mc, 4_000_000).seed(11).block(1 << 18);
+    for backend in BackendKind::ALL {
+        let p = if backend == BackendKind::Serial { 1 } else { 3 };
+        let r = backend
+            .create(Team::unpinned(p).unwrap())
+            .unwrap()
+            .run(&job)
+            .unwrap();
+        let se = r.std_error.unwrap();
+        assert!(r.abs_error < 5.0 * se, "{backend}: {} ± {se}", r.estimate);
+        assert!(se > 0.0 && se < 1e-3);
+    }
+}
+
+#[test]
+fn per_core_draws_worker_streams() {
+    let job = Job::new(Method::Mc, 100_000).seed(5);
+    let one = BackendKind::PerCore
+        .create(Team::unpinned(1).unwrap())
+        .unwrap()
+        .run(&job)
+        .unwrap();
+    assert_eq!(
+        one.hits,
+        Some(mc::stream_hits(&mut mc::worker_stream(5, 0), 100_000))
+    );
+    let two = BackendKind::PerCore
+        .create(Team::unpinned(2).unwrap())
+        .unwrap()
+        .run(&job)
+        .unwrap();
+    let expected = mc::stream_hits(&mut mc::worker_stream(5, 0), 50_000)
+        + mc::stream_hits(&mut mc::worker_stream(5, 1), 50_000);
+    assert_eq!(two.hits, Some(expected));
+}
+
+#[test]
+fn more_workers_than_blocks_still_agree() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Mc, 1000).seed(1).block(400);
+    let expected = serial(&job).hits;
+    for backend in block_backends() {
+        let r = backend
+            .create(Team::unpinned(5).unwrap())
+            .unwrap()
+            .run(&job)
+            .unwrap();
+        assert_eq!(r.hits, expected, "{backend}");
+    }
+}
+
+#[test]
+fn pinned_workers_run_where_they_were_put() {
+    let _forks = common::fork_lock();
+    let usable = CpuList::usable().unwrap();
+    let cpu = *usable.0.last().unwrap();
+    let job = Job::new(Method::Mc, 200_000).block(10_000);
+    for backend in BackendKind::ALL {
+        let p = if backend == BackendKind::Serial { 1 } else { 2 };
+        let team = Team::new(p, Some(CpuList(vec![cpu]))).unwrap();
+        let r = backend.create(team).unwrap().run(&job).unwrap();
+        assert!(
+            r.cpus.iter().all(|c| *c == Some(cpu)),
+            "{backend}: {:?}",
+            r.cpus
+        );
+    }
+}
+
+#[test]
+fn phases_add_up_to_the_wall_time() {
+    let _forks = common::fork_lock();
+    let job = Job::new(Method::Midpoint, 1 << 20).block(1 << 16);
+    for backend in BackendKind::ALL {
+        let p = if backend == BackendKind::Serial { 1 } else { 2 };
+        let r = backend
+            .create(Team::unpinned(p).unwrap())
+            .unwrap()
+            .run(&job)
+            .unwrap();
+        let sum = r.spawn_s + r.compute_s + r.reduce_s;
+        assert!(
+            (sum - r.wall_s).abs() < 1e-6,
+            "{backend}: {sum} vs {}",
+            r.wall_s
+        );
+        assert!(r.compute_s > 0.0 && r.wall_s > 0.0, "{backend}");
+        assert!(
+            r.worker_compute_s
+                .iter()
+                .all(|&c| c >= 0.0 && c <= r.wall_s + 1e-6),
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn bad_teams_and_jobs_are_rejected() {
+    assert!(Team::unpinned(0).is_err());
+    assert!(Team::unpinned(piscale_kernels::MAX_WORKERS + 1).is_err());
+    assert!(Team::new(1, Some(CpuList(vec![]))).is_err());
+    assert!(Team::new(1, Some(CpuList(vec![1023]))).is_err());
+    assert!(BackendKind::Serial
+        .create(Team::unpinned(2).unwrap())
+        .is_err());
+    let mut threads = BackendKind::Threads
+        .create(Team::unpinned(2).unwrap())
+        .unwrap();
+    assert!(threads.run(&Job::new(Method::Mc, 0)).is_err());
+}

@@ -1,0 +1,170 @@
+//! Process backends survive dead, hung and concurrent workers: an error that
+//! names the worker, every child reaped, no hang.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Team};
+
+const PROCESS_BACKENDS: [BackendKind; 3] = [
+    BackendKind::ForkPipe,
+    BackendKind::ShmReduce,
+    BackendKind::PoolMap,
+];
+
+/// Work that takes minutes, so a test can kill or time out a worker mid-run.
+fn long_job() -> Job {
+    Job::new(Method::Mc, 1 << 40).block(1 << 16)
+}
+
+/// Creates `kind` with 2 workers, runs a long job in a thread, SIGKILLs
+/// worker 1 and returns the backend, the error and how long the run took to
+/// fail after the kill.
+fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32) {
+    let before = common::children_of_self();
+    let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let outcome = std::thread::scope(|s| {
+        let runner = &mut backend;
+        s.spawn(move || tx.send(runner.run(&long_job())).unwrap());
+        let mut victims = Vec::new();
+        let started = common::wait_for(Duration::from_secs(5), || {
+            victims = common::children_of_self()
+                .into_iter()
+                .filter(|p| !before.contains(p))
+                .collect();
+            victims.len() == 2
+        });
+        let outcome = if started {
+            // Let them get into their compute loops, then kill the second.
+            std::thread::sleep(Duration::from_millis(50));
+            kill(Pid::from_raw(victims[1]), Signal::SIGKILL).unwrap();
+            let killed = Instant::now();
+            rx.recv_timeout(Duration::from_secs(5))
+                .map(|r| (r, killed.elapsed(), victims[1]))
+                .map_err(|_| "no answer within 5 s")
+        } else {
+            Err("the workers did not start")
+        };
+        if outcome.is_err() {
+            // Free the runner thread so the scope can end and the test report.
+            for pid in common::children_of_self()
+                .into_iter()
+                .filter(|p| !before.contains(p))
+            {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        outcome
+    });
+    let (result, after, victim) = outcome.unwrap_or_else(|why| panic!("{kind}: {why}"));
+    (
+        backend,
+        result.expect_err("a run with a killed worker must fail"),
+        after,
+        victim,
+    )
+}
+
+#[test]
+fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
+    let _forks = common::fork_lock();
+    for kind in PROCESS_BACKENDS {
+        let (backend, err, after, victim) = kill_one_worker(kind);
+        let msg = err.to_string();
+        assert!(
+            matches!(&err, Error::WorkerDied { pid, how, .. } if *pid == victim && how.contains("SIGKILL")),
+            "{kind}: {msg}"
+        );
+        assert!(
+            msg.starts_with("worker ") && msg.contains(&format!("(pid {victim})")),
+            "{kind}: {msg}"
+        );
+        assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
+        drop(backend);
+        assert_eq!(
+            common::children_of_self(),
+            Vec::<i32>::new(),
+            "{kind} left children"
+        );
+    }
+}
+
+#[test]
+fn a_pool_that_lost_a_worker_refuses_further_jobs() {
+    let _forks = common::fork_lock();
+    let (mut pool, _, _, victim) = kill_one_worker(BackendKind::PoolMap);
+    let err = pool
+        .run(&Job::new(Method::Mc, 1000))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("can no longer run jobs") && err.contains(&format!("(pid {victim})")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_timeout_kills_and_reaps_every_worker() {
+    let _forks = common::fork_lock();
+    for kind in PROCESS_BACKENDS {
+        let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+        let job = Job {
+            timeout: Some(Duration::from_millis(100)),
+            ..long_job()
+        };
+        let start = Instant::now();
+        let err = backend.run(&job).unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{kind}: {err}");
+        assert!(start.elapsed() < Duration::from_secs(3), "{kind}");
+        drop(backend);
+        assert_eq!(
+            common::children_of_self(),
+            Vec::<i32>::new(),
+            "{kind} left children"
+        );
+    }
+}
+
+#[test]
+fn forking_while_another_thread_allocates_never_deadlocks() {
+    let _forks = common::fork_lock();
+    let stop = Arc::new(AtomicBool::new(false));
+    let allocator = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut keep = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                keep.push(vec![0u8; 1 + keep.len() % 4096]);
+                if keep.len() > 1000 {
+                    keep.clear();
+                }
+                let _ = format!("{}", keep.len());
+            }
+        })
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let job = Job::new(Method::Mc, 4096).seed(2).block(512);
+        let mut backends: Vec<_> = PROCESS_BACKENDS
+            .iter()
+            .map(|k| k.create(Team::unpinned(2).unwrap()).unwrap())
+            .collect();
+        let expected = backends[0].run(&job).unwrap().hits;
+        for _ in 0..200 {
+            for b in &mut backends {
+                assert_eq!(b.run(&job).unwrap().hits, expected);
+            }
+        }
+        tx.send(()).unwrap();
+    });
+    let finished = rx.recv_timeout(Duration::from_secs(120));
+    stop.store(true, Ordering::Relaxed);
+    allocator.join().unwrap();
+    finished.expect("fork backends deadlocked (or took over 120 s) while another thread allocated");
+}
