@@ -8,6 +8,8 @@ mod cli;
 mod config;
 mod numbers;
 mod output;
+#[allow(dead_code)] // wired into the CLI by runner.rs once it lands
+mod sweep;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

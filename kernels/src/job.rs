@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::{mc, midpoint};
@@ -16,7 +16,7 @@ pub const DEFAULT_BLOCK: u64 = 1 << 20;
 pub const MAX_SAMPLES: u64 = 1 << 53;
 
 /// How pi is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Monte Carlo darts (the course's `pi1.py`).
@@ -114,6 +114,18 @@ impl Job {
     /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Job {
         self.seed = seed;
+        self
+    }
+
+    /// Sets the chunk size of `pool-map` tasks.
+    pub fn chunksize(mut self, chunksize: Option<u64>) -> Job {
+        self.chunksize = chunksize;
+        self
+    }
+
+    /// Sets the timeout after which process backends kill their workers.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Job {
+        self.timeout = timeout;
         self
     }
 

@@ -90,39 +90,90 @@ fn next(s: &mut [u64; 4]) -> u64 {
     result
 }
 
+/// The state of all lanes of a block, one array per state word, so that
+/// each step below is a straight loop over lanes that maps onto vector
+/// registers of any width.
+#[derive(Debug, Clone, Copy)]
+pub struct Lanes {
+    s: [[u64; LANES]; 4],
+}
+
+impl Lanes {
+    /// The lanes of block `block`.
+    #[inline]
+    pub fn for_block(seed: u64, block: u64) -> Lanes {
+        let mut s = [[0u64; LANES]; 4];
+        for lane in 0..LANES {
+            let w = lane_state(seed, block, lane);
+            for (word, value) in s.iter_mut().zip(w) {
+                word[lane] = value;
+            }
+        }
+        Lanes { s }
+    }
+
+    /// One draw from every lane, added to the per-lane hit counters.
+    // Indexing by lane is the point: each loop is one vector operation.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    pub fn round(&mut self, hits: &mut [u64; LANES]) {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut r = [0u64; LANES];
+        for l in 0..LANES {
+            r[l] = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+        }
+        for l in 0..LANES {
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        for l in 0..LANES {
+            // is_hit, written so that it vectorises: no carry out of x² + y².
+            let (x, y) = (r[l] >> 32, r[l] & 0xffff_ffff);
+            let xx = x * x;
+            hits[l] += u64::from(xx.wrapping_add(y * y) >= xx);
+        }
+    }
+
+    /// One draw from each of the first `n` lanes (a block's tail).
+    #[inline]
+    pub fn partial_round(&mut self, n: usize, hits: &mut [u64; LANES]) {
+        for (lane, h) in hits.iter_mut().enumerate().take(n) {
+            let mut st = [
+                self.s[0][lane],
+                self.s[1][lane],
+                self.s[2][lane],
+                self.s[3][lane],
+            ];
+            *h += u64::from(is_hit(next(&mut st)));
+        }
+    }
+}
+
+/// The block loop, to be compiled once per instruction set.
+#[inline(always)]
+pub(crate) fn block_hits_generic(seed: u64, block: u64, len: u64) -> u64 {
+    let mut lanes = Lanes::for_block(seed, block);
+    let mut hits = [0u64; LANES];
+    for _ in 0..len / LANES as u64 {
+        lanes.round(&mut hits);
+    }
+    lanes.partial_round((len % LANES as u64) as usize, &mut hits);
+    hits.iter().sum()
+}
+
 /// Hits among the `len` samples of block `block`.
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
-// Indexing by lane is the point here: the loops mirror vector registers.
-#[allow(clippy::needless_range_loop)]
 pub fn block_hits(seed: u64, block: u64, len: u64) -> u64 {
-    // Structure-of-arrays state so the lane loop maps onto vector registers.
-    let mut s = [[0u64; LANES]; 4];
-    for lane in 0..LANES {
-        let w = lane_state(seed, block, lane);
-        s[0][lane] = w[0];
-        s[1][lane] = w[1];
-        s[2][lane] = w[2];
-        s[3][lane] = w[3];
-    }
-    let rounds = len / LANES as u64;
-    let mut hits = [0u64; LANES];
-    for _ in 0..rounds {
-        for lane in 0..LANES {
-            let mut st = [s[0][lane], s[1][lane], s[2][lane], s[3][lane]];
-            hits[lane] += is_hit(next(&mut st)) as u64;
-            s[0][lane] = st[0];
-            s[1][lane] = st[1];
-            s[2][lane] = st[2];
-            s[3][lane] = st[3];
-        }
-    }
-    let tail = (len % LANES as u64) as usize;
-    for lane in 0..tail {
-        let mut st = [s[0][lane], s[1][lane], s[2][lane], s[3][lane]];
-        hits[lane] += is_hit(next(&mut st)) as u64;
-    }
-    hits.iter().sum()
+    block_hits_generic(seed, block, len)
 }
 
 /// Hits among the next `count` draws of one sequential stream (`per-core`).
