@@ -4,6 +4,7 @@
 //! the flag; [`RunArgs::into_request`] turns the raw flags into a
 //! [`RunRequest`] whose cross-flag checks live in [`crate::config`].
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,6 +14,11 @@ use piscale_kernels::{BackendKind, Job, Method, MAX_SAMPLES, MAX_WORKERS};
 
 use crate::config::{Format, Pin, RunRequest, UsageError};
 use crate::numbers::parse_in_range;
+use crate::sweep::config::{
+    parse_backends, parse_methods, parse_modes, Mode, SweepOverrides, Workers,
+};
+use crate::sweep::runner::SweepRequest;
+use crate::sweep::topology::PinPolicy;
 
 /// Computes pi two ways with seven parallel backends and reports the estimate
 /// and where the time went.
@@ -35,6 +41,101 @@ pub enum Command {
         Exit status: 0 on success, 1 when a run fails (a worker died, a timeout), 2 for bad input."
     )]
     Run(RunArgs),
+    /// Measure speed-up: strong and weak scaling over methods, backends and
+    /// worker counts, every repetition recorded to CSV.
+    #[command(
+        after_help = "Without --config, the embedded default study (configs/default.toml) runs.\n\
+        Output: DIR/raw.csv (one row per repetition), DIR/summary.csv, DIR/machine.json, DIR/config.toml.\n\
+        Exit status: 0 when every point succeeded, 1 when some failed, 2 for bad input, 130 when interrupted."
+    )]
+    Sweep(SweepArgs),
+}
+
+/// Flags of `piscale sweep`. Every override beats the config file.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// TOML sweep configuration [default: the embedded configs/default.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output folder [default: results/<yyyy-mm-dd>-<host>-<hhmmss>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted sweep in --out, skipping the repetitions already in raw.csv.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Methods, e.g. mc,midpoint.
+    #[arg(long, value_name = "LIST", value_parser = parse_methods)]
+    pub methods: Option<Vec<Method>>,
+    /// Backends, e.g. threads,rayon,fork-pipe.
+    #[arg(long, value_name = "LIST", value_parser = parse_backends)]
+    pub backends: Option<Vec<BackendKind>>,
+    /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
+    #[arg(long, value_name = "LIST", value_parser = parse_modes)]
+    pub modes: Option<Vec<Mode>>,
+    /// Worker counts: auto, 1,2,3 or 1..8.
+    #[arg(long, value_name = "LIST", value_parser = Workers::from_str)]
+    pub workers: Option<Workers>,
+    /// Total work for strong scaling.
+    #[arg(long, value_name = "N", value_parser = parse_samples)]
+    pub samples: Option<u64>,
+    /// Work per worker for weak scaling.
+    #[arg(long, value_name = "N", value_parser = parse_samples)]
+    pub samples_per_worker: Option<u64>,
+    /// Recorded repetitions per point.
+    #[arg(long, value_name = "R", value_parser = parse_reps)]
+    pub reps: Option<u32>,
+    /// Unrecorded warm-up runs before each point's first repetition.
+    #[arg(long, value_name = "W", value_parser = parse_warmup)]
+    pub warmup: Option<u32>,
+    /// none, compact, scatter or a CPU list like 0,2,4-7.
+    #[arg(long, value_name = "POLICY", value_parser = PinPolicy::from_str)]
+    pub pin: Option<PinPolicy>,
+    /// Seed of the Monte Carlo streams and of the shuffled schedule.
+    #[arg(long, value_name = "S", value_parser = parse_seed)]
+    pub seed: Option<u64>,
+    /// Allow more workers than usable CPUs.
+    #[arg(long)]
+    pub oversubscribe: bool,
+    /// Block size.
+    #[arg(long, value_name = "B", value_parser = parse_positive)]
+    pub block: Option<u64>,
+    /// Blocks per pool-map task.
+    #[arg(long, value_name = "C", value_parser = parse_positive)]
+    pub chunksize: Option<u64>,
+    /// Per-run timeout in seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+}
+
+impl SweepArgs {
+    /// The sweep these flags ask for (validated later, as a whole).
+    pub fn into_request(self) -> SweepRequest {
+        SweepRequest {
+            config: self.config,
+            out: self.out,
+            resume: self.resume,
+            force: self.force,
+            overrides: SweepOverrides {
+                methods: self.methods,
+                backends: self.backends,
+                modes: self.modes,
+                workers: self.workers,
+                samples: self.samples,
+                samples_per_worker: self.samples_per_worker,
+                reps: self.reps,
+                warmup: self.warmup,
+                pin: self.pin,
+                seed: self.seed,
+                oversubscribe: self.oversubscribe.then_some(true),
+                block: self.block,
+                chunksize: self.chunksize,
+                timeout_s: self.timeout.map(|t| t.as_secs_f64()),
+            },
+        }
+    }
 }
 
 /// Flags of `piscale run`.
@@ -159,6 +260,14 @@ fn parse_samples(s: &str) -> Result<u64, String> {
     parse_in_range(s, 1, MAX_SAMPLES)
 }
 
+fn parse_reps(s: &str) -> Result<u32, String> {
+    parse_in_range(s, 1, u32::MAX as u64).map(|r| r as u32)
+}
+
+fn parse_warmup(s: &str) -> Result<u32, String> {
+    parse_in_range(s, 0, u32::MAX as u64).map(|r| r as u32)
+}
+
 fn parse_seed(s: &str) -> Result<u64, String> {
     parse_in_range(s, 0, u64::MAX)
 }
@@ -201,7 +310,7 @@ mod tests {
         let argv = ["piscale", "run"].iter().chain(args);
         match Cli::try_parse_from(argv).map_err(|e| one_line(&e))?.command {
             Command::Run(r) => Ok(r),
-            Command::List => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

@@ -8,7 +8,6 @@ mod cli;
 mod config;
 mod numbers;
 mod output;
-#[allow(dead_code)] // wired into the CLI by runner.rs once it lands
 mod sweep;
 
 use std::io::{self, Write};
@@ -19,8 +18,14 @@ use piscale_kernels::Error as KernelError;
 
 use crate::cli::Command;
 use crate::config::UsageError;
+use crate::sweep::runner::SweepEnd;
 
-fn run() -> Result<()> {
+/// Exit code of a sweep that ended with failed points.
+const SOME_FAILED: u8 = 1;
+/// Exit code after SIGINT or SIGTERM (128 + SIGINT), as shells report it.
+const INTERRUPTED: u8 = 130;
+
+fn run() -> Result<ExitCode> {
     let cli = cli::parse()?;
     let mut out = io::stdout().lock();
     match cli.command {
@@ -31,14 +36,30 @@ fn run() -> Result<()> {
             let report = backend.run(&config.job)?;
             output::report(&mut out, &config, &report)?;
         }
+        Command::Sweep(args) => {
+            drop(out);
+            let argv = std::env::args().collect();
+            return Ok(match sweep::runner::sweep(args.into_request(), argv)? {
+                SweepEnd::Complete => ExitCode::SUCCESS,
+                SweepEnd::SomeFailed(n) => {
+                    eprintln!("{n} repetition(s) failed; their errors are in raw.csv");
+                    ExitCode::from(SOME_FAILED)
+                }
+                SweepEnd::Interrupted => {
+                    eprintln!("interrupted: finished rows kept; continue with --resume");
+                    ExitCode::from(INTERRUPTED)
+                }
+            });
+        }
     }
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
-    let Err(err) = run() else {
-        return ExitCode::SUCCESS;
+    let err = match run() {
+        Ok(code) => return code,
+        Err(err) => err,
     };
     // `piscale list | head -1`: the reader went away, which is not our failure.
     if err.chain().any(|e| {

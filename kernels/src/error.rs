@@ -26,6 +26,9 @@ pub enum Error {
         /// The job's timeout.
         timeout: Duration,
     },
+    /// The run was cancelled (see [`crate::cancel`]); its workers were killed.
+    #[error("cancelled")]
+    Cancelled,
     /// A system call failed.
     #[error("{context}: {source}")]
     Os {

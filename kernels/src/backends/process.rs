@@ -26,6 +26,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
 
+use crate::cancel;
 use crate::error::{Error, OsContext, Result};
 use crate::report::{WorkerOutcome, OUTCOME_BYTES};
 
@@ -73,6 +74,13 @@ where
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
+            // The parent may catch SIGINT/SIGTERM to stop gracefully; a
+            // worker should just die of them (Ctrl-C reaches the whole group).
+            for sig in [libc::SIGINT, libc::SIGTERM] {
+                // SAFETY: `signal` with SIG_DFL is async-signal-safe and
+                // touches no Rust state.
+                unsafe { libc::signal(sig, libc::SIG_DFL) };
+            }
             drop(from_child);
             for &fd in close_in_child {
                 // SAFETY: `close` is async-signal-safe; these descriptors are
@@ -233,6 +241,18 @@ impl Deadline {
     fn passed(&self) -> bool {
         self.at.is_some_and(|at| Instant::now() >= at)
     }
+
+    /// Like [`poll_timeout`](Self::poll_timeout), but waking at least every
+    /// [`cancel::CHECK_EVERY`] to look for a cancellation request.
+    fn poll_slice(&self) -> PollTimeout {
+        let check = PollTimeout::try_from(cancel::CHECK_EVERY).unwrap_or(PollTimeout::MAX);
+        let left = self.poll_timeout();
+        if left.is_none() || left > check {
+            check
+        } else {
+            left
+        }
+    }
 }
 
 /// Polls the pipes of the children whose `open[i]` is true; returns the
@@ -249,7 +269,11 @@ pub(crate) fn wait_readable(
             .iter()
             .map(|&i| PollFd::new(children.procs[i].from_child.as_fd(), PollFlags::POLLIN))
             .collect();
-        match poll(&mut fds, deadline.poll_timeout()) {
+        let polled = poll(&mut fds, deadline.poll_slice());
+        if cancel::requested() {
+            return Err(Error::Cancelled);
+        }
+        match polled {
             Err(Errno::EINTR) => continue,
             Err(e) => {
                 return Err(Error::Os {
@@ -257,7 +281,8 @@ pub(crate) fn wait_readable(
                     source: e,
                 })
             }
-            Ok(0) if deadline.passed() => {
+            Ok(0) if !deadline.passed() => {}
+            Ok(0) => {
                 let worker = children.procs[idx[0]].worker;
                 return Err(Error::Timeout {
                     worker,
