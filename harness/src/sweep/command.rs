@@ -1,1 +1,394 @@
-//! (being written)
+//! External kernels: any program that prints an estimate of pi, measured as
+//! a whole process (`[[command]]` tables of a sweep config).
+//!
+//! The `run` string is split into arguments like a shell would
+//! ([`shell_words::split`]) but no shell runs it: no pipes, redirections or
+//! variables. `{workers}`, `{samples}` and `{seed}` are replaced in every
+//! argument. The program gets no stdin; its wall time covers start-up,
+//! the computation and exit. The estimate is the last number with a decimal
+//! point on its stdout — see [`last_float`].
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use piscale_kernels::Method;
+use serde::{Deserialize, Serialize};
+
+/// Lines of stderr quoted when a command fails.
+const STDERR_TAIL_LINES: usize = 5;
+
+/// An external kernel, as in
+///
+/// ```toml
+/// [[command]]
+/// name = "pi1.py"
+/// run = "python3 scripts/pi1.py --workers {workers} --samples {samples} --seed {seed}"
+/// method = "mc"   # optional, mc by default
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandKernel {
+    /// Its name in result files, in place of a backend name.
+    pub name: String,
+    /// The command line, with `{workers}`, `{samples}` and `{seed}` placeholders.
+    pub run: String,
+    /// The method it computes.
+    #[serde(default = "default_method")]
+    pub method: Method,
+}
+
+fn default_method() -> Method {
+    Method::Mc
+}
+
+/// One finished run of an external kernel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CommandOutcome {
+    /// Seconds from spawning the process to seeing it exit.
+    pub wall_s: f64,
+    /// The estimate it printed.
+    pub estimate: f64,
+}
+
+/// The arguments `kernel` runs with for one point: its `run` string split
+/// into words, the placeholders replaced.
+pub fn command_line(
+    kernel: &CommandKernel,
+    workers: usize,
+    samples: u64,
+    seed: u64,
+) -> Result<Vec<String>, String> {
+    let words = shell_words::split(&kernel.run).map_err(|e| {
+        format!(
+            "{}: cannot split the command `{}`: {e}",
+            kernel.name, kernel.run
+        )
+    })?;
+    if words.is_empty() {
+        return Err(format!("{}: the command is empty", kernel.name));
+    }
+    Ok(words
+        .into_iter()
+        .map(|w| {
+            w.replace("{workers}", &workers.to_string())
+                .replace("{samples}", &samples.to_string())
+                .replace("{seed}", &seed.to_string())
+        })
+        .collect())
+}
+
+/// Runs `kernel` once and reads its estimate. The process (and everything
+/// it starts, in its own process group) is killed once `timeout` has passed,
+/// counting from the spawn until its output is closed.
+///
+/// Errors: the program cannot start, it exits unsuccessfully (the message
+/// gives the status and the last lines of its stderr), it times out, or its
+/// stdout holds no number with a decimal point.
+///
+/// The command runs in a process group of its own so that a timeout kills
+/// its worker processes too; a Ctrl-C at the terminal therefore reaches
+/// piscale but not the command.
+pub fn run_command(
+    kernel: &CommandKernel,
+    workers: usize,
+    samples: u64,
+    seed: u64,
+    timeout: Duration,
+) -> Result<CommandOutcome, String> {
+    let name = &kernel.name;
+    let argv = command_line(kernel, workers, samples, seed)?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+
+    let start = Instant::now();
+    let deadline = start.checked_add(timeout);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{name}: cannot start `{}`: {e}", argv[0]))?;
+
+    // Read both pipes on their own threads so a chatty program never blocks
+    // on a full pipe while we wait for it.
+    let (tx, rx) = mpsc::channel();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ];
+    for (i, pipe) in pipes.into_iter().enumerate() {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            let _ = tx.send((i, buf));
+        });
+    }
+    drop(tx);
+
+    let timed_out = |child: &mut Child| {
+        kill_group(child);
+        format!(
+            "{name}: timed out after {} s and was killed",
+            timeout.as_secs_f64()
+        )
+    };
+    let left = |deadline: Option<Instant>| {
+        deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(Instant::now())
+        })
+    };
+
+    // Poll rather than block in wait(), so the child can still be killed;
+    // the pause grows to at most 1 ms, which bounds the timing error.
+    let mut pause = Duration::from_micros(20);
+    let status: ExitStatus = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                kill_group(&mut child);
+                return Err(format!("{name}: cannot wait for the process: {e}"));
+            }
+        }
+        let left = left(deadline);
+        if left.is_zero() {
+            return Err(timed_out(&mut child));
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(1));
+    };
+    let wall_s = start.elapsed().as_secs_f64();
+
+    // Something the program started may still hold its pipes open.
+    let mut output = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        match rx.recv_timeout(left(deadline)) {
+            Ok((i, buf)) => output[i] = buf,
+            Err(_) => return Err(timed_out(&mut child)),
+        }
+    }
+    let [stdout, stderr] = output.map(|b| String::from_utf8_lossy(&b).into_owned());
+
+    if !status.success() {
+        let mut msg = format!("{name}: `{}` failed ({status})", argv.join(" "));
+        let tail = last_lines(&stderr, STDERR_TAIL_LINES);
+        if !tail.is_empty() {
+            msg.push_str("; stderr ends with:");
+            for line in tail {
+                msg.push_str("\n    ");
+                msg.push_str(line);
+            }
+        }
+        return Err(msg);
+    }
+    let estimate = last_float(&stdout).ok_or_else(|| {
+        let tail = last_lines(&stdout, 1);
+        format!(
+            "{name}: no number with a decimal point on stdout (print the estimate last, as in `pi = 3.14159`){}",
+            tail.first()
+                .map(|l| format!("; its last line was `{l}`"))
+                .unwrap_or_default()
+        )
+    })?;
+    Ok(CommandOutcome { wall_s, estimate })
+}
+
+/// Kills the child's whole process group, then reaps the child.
+fn kill_group(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The last `n` non-blank lines of `text`.
+fn last_lines(text: &str, n: usize) -> Vec<&str> {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .rev()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .take(n)
+        .collect();
+    lines.reverse();
+    lines
+}
+
+/// The last floating-point number in `text`: the last word that is a
+/// finite decimal number written with a decimal point (`3.14159`, `-2.5`,
+/// `3.1e0`). Words are separated by white space and by `= , ; : ( ) [ ] { }
+/// < > ~ | " '`; a full stop ending a sentence is ignored.
+///
+/// Numbers without a decimal point (`1000`, `1e-4`) are skipped: they are
+/// sample counts, worker counts and error bounds, never an estimate of pi —
+/// so `pi ~ 3.14159 (err 1e-4) with 1000000 samples` reads 3.14159. A
+/// program should still print its estimate last.
+pub fn last_float(text: &str) -> Option<f64> {
+    let is_separator = |c: char| c.is_whitespace() || "=,;:()[]{}<>~|\"'".contains(c);
+    text.split(is_separator).rev().find_map(|word| {
+        let word = word
+            .strip_suffix('.')
+            .filter(|w| w.contains('.'))
+            .unwrap_or(word);
+        let numeric = word
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+        if !numeric || !word.contains('.') || !word.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        word.parse::<f64>().ok().filter(|v| v.is_finite())
+    })
+}
+
+#[cfg(test)]
+// The tests parse printed estimates of pi, written as such.
+#[allow(clippy::approx_constant)]
+mod tests {
+    use super::*;
+
+    fn kernel(run: &str) -> CommandKernel {
+        CommandKernel {
+            name: "test".into(),
+            run: run.into(),
+            method: Method::Mc,
+        }
+    }
+
+    fn run(cmd: &str) -> Result<CommandOutcome, String> {
+        run_command(&kernel(cmd), 2, 1000, 7, Duration::from_secs(20))
+    }
+
+    #[test]
+    fn last_float_finds_the_estimate() {
+        let cases: [(&str, Option<f64>); 12] = [
+            ("3.14159\n", Some(3.14159)),
+            ("pi = 3.14159", Some(3.14159)),
+            ("pi=3.14159", Some(3.14159)),
+            ("pi ~ 3.14159 (err 1e-4)", Some(3.14159)),
+            ("samples=1000 workers=2\npi = 3.1416\n", Some(3.1416)),
+            ("pi is 3.14.", Some(3.14)),
+            ("estimate: -2.5e0, done", Some(-2.5)),
+            ("(3.1,2.9)", Some(2.9)),
+            ("Python 3.11.7\nno estimate", None),
+            ("1000 samples", None),
+            ("inf nan NaN", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(last_float(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_replaced_in_every_argument() {
+        let k = kernel("prog --workers={workers} -n {samples} 'seed {seed}' {other}");
+        assert_eq!(
+            command_line(&k, 4, 1 << 20, 9).unwrap(),
+            ["prog", "--workers=4", "-n", "1048576", "seed 9", "{other}"]
+        );
+        assert!(command_line(&kernel("a 'unclosed"), 1, 1, 1).is_err());
+        assert!(command_line(&kernel("  "), 1, 1, 1).is_err());
+    }
+
+    #[test]
+    fn reads_the_estimate_from_stdout() {
+        let out = run("echo 3.14159").unwrap();
+        assert_eq!(out.estimate, 3.14159);
+        assert!(out.wall_s > 0.0 && out.wall_s < 10.0, "{}", out.wall_s);
+        // No shell: the quoted words reach echo as one argument.
+        assert_eq!(run("echo 'pi = 3.25'").unwrap().estimate, 3.25);
+        assert_eq!(run("echo {workers}.5").unwrap().estimate, 2.5);
+    }
+
+    #[test]
+    fn no_number_on_stdout_is_an_error() {
+        let err = run("echo done").unwrap_err();
+        assert!(err.contains("no number with a decimal point"), "{err}");
+        assert!(err.contains("`done`"), "{err}");
+    }
+
+    #[test]
+    fn failure_reports_status_and_stderr_tail() {
+        let err = run("false").unwrap_err();
+        assert!(err.contains("exit status: 1"), "{err}");
+        let err = run(
+            "python3 -c 'import sys\nfor i in range(10): print(\"line\", i, file=sys.stderr)\nsys.exit(3)'",
+        )
+        .unwrap_err();
+        assert!(err.contains("exit status: 3"), "{err}");
+        assert!(err.contains("line 5") && err.ends_with("line 9"), "{err}");
+        assert!(!err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn missing_program_is_an_error() {
+        let err = run("piscale-no-such-program-here 1").unwrap_err();
+        assert!(
+            err.contains("cannot start `piscale-no-such-program-here`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_run_past_its_timeout_is_killed() {
+        let start = Instant::now();
+        let err =
+            run_command(&kernel("sleep 10"), 1, 1, 0, Duration::from_millis(200)).unwrap_err();
+        assert!(err.contains("timed out"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_child_holding_stdout_open_is_killed_at_the_timeout() {
+        // The parent exits at once; its child keeps the pipe open.
+        let start = Instant::now();
+        let err = run_command(
+            &kernel("python3 -c 'import os, time\nif os.fork() == 0: time.sleep(10)\nprint(3.5)'"),
+            1,
+            1,
+            0,
+            Duration::from_millis(500),
+        )
+        .unwrap_err();
+        assert!(err.contains("timed out"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn pi1_py_estimates_pi() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pi1.py");
+        let k = CommandKernel {
+            name: "pi1.py".into(),
+            run: format!(
+                "python3 {} --workers {{workers}} --samples {{samples}} --seed {{seed}}",
+                shell_words::quote(script)
+            ),
+            method: Method::Mc,
+        };
+        let out = run_command(&k, 2, 20_000, 1, Duration::from_secs(60)).unwrap();
+        assert!(
+            (out.estimate - std::f64::consts::PI).abs() < 0.1,
+            "{}",
+            out.estimate
+        );
+        // Same seed, same answer.
+        let again = run_command(&k, 2, 20_000, 1, Duration::from_secs(60)).unwrap();
+        assert_eq!(again.estimate, out.estimate);
+    }
+}

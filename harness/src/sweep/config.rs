@@ -1,1 +1,946 @@
-//! (being written)
+//! The settings of one sweep: read from TOML, overridden by flags, then
+//! validated once, before any work starts.
+//!
+//! [`SweepConfig`] is one plain struct with `Default`, `Deserialize` and
+//! `Serialize`. A TOML file fills it (missing keys keep their defaults),
+//! [`SweepOverrides`] — filled by the CLI — replaces single settings, and
+//! [`SweepConfig::validate`] checks the whole. The default settings are
+//! `configs/default.toml`, embedded in the binary; `Default` produces the
+//! same values (a test holds them together).
+//!
+//! Whole-number settings accept TOML integers or strings in the syntax of
+//! [`crate::numbers`]: `samples = "2^28"`, `samples = "1e9"`, `1_000_000`.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use piscale_kernels::{BackendKind, CpuList, Method, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::command::CommandKernel;
+use super::topology::PinPolicy;
+use crate::config::UsageError;
+use crate::numbers::{parse_in_range, parse_whole};
+
+/// The default study, as shipped in `configs/default.toml`.
+pub const DEFAULT_TOML: &str = include_str!("../../../configs/default.toml");
+
+/// How the amount of work follows the number of workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Fixed total work (`samples`): does more workers finish sooner?
+    Strong,
+    /// Fixed work per worker (`samples_per_worker`): does the time stay flat?
+    Weak,
+}
+
+impl Mode {
+    /// Both modes, in display order.
+    pub const ALL: [Mode; 2] = [Mode::Strong, Mode::Weak];
+
+    /// The name used in configs, flags and result files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::Strong => "strong",
+            Mode::Weak => "weak",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Mode, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| format!("unknown mode '{s}' (expected strong or weak)"))
+    }
+}
+
+/// The worker counts of a sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Workers {
+    /// 1, 2, 4, … (powers of two below the usable CPUs) and the usable CPUs.
+    #[default]
+    Auto,
+    /// Exactly these counts, in this order.
+    List(Vec<usize>),
+}
+
+impl FromStr for Workers {
+    type Err = String;
+
+    /// `auto`, a comma list `1,2,4`, an inclusive range `1..8` (or `1..=8`),
+    /// or a mix of both: `1,2,4..6`.
+    fn from_str(s: &str) -> Result<Workers, String> {
+        let s = s.trim();
+        if s == "auto" {
+            return Ok(Workers::Auto);
+        }
+        if s.is_empty() {
+            return Err("expected auto, a list like 1,2,4 or a range like 1..8".into());
+        }
+        let count = |t: &str| {
+            parse_in_range(t, 1, MAX_WORKERS as u64)
+                .map(|n| n as usize)
+                .map_err(|e| format!("worker count {e}"))
+        };
+        let mut counts = Vec::new();
+        for item in s.split(',') {
+            match item.split_once("..") {
+                Some((lo, hi)) => {
+                    let (lo, hi) = (count(lo)?, count(hi.strip_prefix('=').unwrap_or(hi))?);
+                    if lo > hi {
+                        return Err(format!("range {} is reversed", item.trim()));
+                    }
+                    counts.extend(lo..=hi);
+                }
+                None => counts.push(count(item)?),
+            }
+        }
+        Ok(Workers::List(counts))
+    }
+}
+
+impl fmt::Display for Workers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Workers::Auto => f.write_str("auto"),
+            Workers::List(counts) => {
+                let items: Vec<String> = counts.iter().map(ToString::to_string).collect();
+                f.write_str(&items.join(","))
+            }
+        }
+    }
+}
+
+impl Serialize for Workers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Workers::Auto => s.serialize_str("auto"),
+            Workers::List(counts) => {
+                let mut seq = s.serialize_seq(Some(counts.len()))?;
+                for c in counts {
+                    seq.serialize_element(&(*c as u64))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Workers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Workers, D::Error> {
+        struct WorkersVisitor;
+
+        impl<'de> Visitor<'de> for WorkersVisitor {
+            type Value = Workers;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#""auto", a list like [1, 2, 4] or a string like "1,2,4" or "1..8""#)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Workers, E> {
+                v.parse().map_err(E::custom)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Workers, E> {
+                Ok(Workers::List(vec![whole_from_i64(v)? as usize]))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Workers, E> {
+                Ok(Workers::List(vec![v as usize]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Workers, A::Error> {
+                let mut counts = Vec::new();
+                while let Some(Whole(n)) = seq.next_element()? {
+                    counts.push(n as usize);
+                }
+                Ok(Workers::List(counts))
+            }
+        }
+
+        d.deserialize_any(WorkersVisitor)
+    }
+}
+
+/// Everything one sweep does. Missing TOML keys keep their default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweepConfig {
+    /// Methods to measure.
+    pub methods: Vec<Method>,
+    /// Built-in backends to measure (`serial` at 1 worker is always measured
+    /// as the baseline).
+    pub backends: Vec<BackendKind>,
+    /// Strong and/or weak scaling.
+    pub modes: Vec<Mode>,
+    /// Worker counts.
+    pub workers: Workers,
+    /// Strong mode: total work N, whatever the worker count.
+    #[serde(with = "whole")]
+    pub samples: u64,
+    /// Weak mode: work per worker; the total is this × workers.
+    #[serde(with = "whole")]
+    pub samples_per_worker: u64,
+    /// Block size of the kernels' decomposition.
+    #[serde(with = "whole")]
+    pub block: u64,
+    /// Blocks per `pool-map` task; absent: Pool.map's default.
+    #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
+    pub chunksize: Option<u64>,
+    /// Recorded repetitions of every point (at least 1).
+    #[serde(with = "whole")]
+    pub reps: u32,
+    /// Unrecorded runs of every point before its first recorded one.
+    #[serde(with = "whole")]
+    pub warmup: u32,
+    /// Where workers run.
+    pub pin: PinPolicy,
+    /// Seed of the Monte Carlo streams and of the schedule's shuffle.
+    #[serde(with = "whole")]
+    pub seed: u64,
+    /// Allow more workers than usable CPUs.
+    pub oversubscribe: bool,
+    /// Seconds after which one run of a process backend or command is killed.
+    pub timeout_s: f64,
+    /// External kernels (`[[command]]` tables), run as whole processes.
+    pub command: Vec<CommandKernel>,
+}
+
+impl Default for SweepConfig {
+    /// The same settings as `configs/default.toml`.
+    fn default() -> SweepConfig {
+        SweepConfig {
+            methods: Method::ALL.to_vec(),
+            backends: BackendKind::ALL.to_vec(),
+            modes: vec![Mode::Strong],
+            workers: Workers::Auto,
+            samples: 1 << 28,
+            samples_per_worker: 1 << 27,
+            block: DEFAULT_BLOCK,
+            chunksize: None,
+            reps: 5,
+            warmup: 1,
+            pin: PinPolicy::Compact,
+            seed: 0,
+            oversubscribe: false,
+            timeout_s: 300.0,
+            command: Vec::new(),
+        }
+    }
+}
+
+impl SweepConfig {
+    /// The default study, parsed from the embedded `configs/default.toml`.
+    pub fn embedded_default() -> SweepConfig {
+        // A test parses the embedded file, so this cannot fail in a build
+        // whose tests pass.
+        SweepConfig::from_toml_str(DEFAULT_TOML, "configs/default.toml")
+            .unwrap_or_else(|e| panic!("the embedded default config is broken: {e}"))
+    }
+
+    /// Parses TOML; `origin` (usually the file name) starts every error
+    /// message, followed by the line and column: `x.toml:3:1: unknown field ...`.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<SweepConfig, UsageError> {
+        toml::from_str(text).map_err(|e| UsageError(describe_toml_error(text, origin, &e)))
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn load(path: &Path) -> Result<SweepConfig, UsageError> {
+        let origin = path.display().to_string();
+        let text = fs::read_to_string(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => UsageError(format!("{origin}: no such config file")),
+            _ => UsageError(format!("{origin}: cannot read the config file: {e}")),
+        })?;
+        SweepConfig::from_toml_str(&text, &origin)
+    }
+
+    /// The settings as TOML, for the record of a sweep (`machine.json`).
+    /// Parsing it back gives the same settings.
+    pub fn resolved_toml(&self) -> String {
+        // Every field is a string, a bool, an f64, an integer up to i64::MAX
+        // (larger ones are written as strings) or a list or table of those,
+        // all of which TOML can hold.
+        toml::to_string(self)
+            .unwrap_or_else(|e| panic!("sweep config is not TOML-serialisable: {e}"))
+    }
+
+    /// The per-run timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout_s).unwrap_or(Duration::MAX)
+    }
+
+    /// Checks the settings against the CPUs this process may use.
+    pub fn validate(self) -> Result<SweepConfig, UsageError> {
+        let usable = CpuList::usable().map_err(|e| UsageError::flag("pin", e))?;
+        self.validate_for(&usable)
+    }
+
+    /// Checks the settings as a whole, for a process that may use `usable`.
+    /// Each error starts with the setting it is about.
+    pub fn validate_for(self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
+        let err = |key: &str, why: String| UsageError::flag(key, why);
+        non_empty_and_unique("methods", &self.methods)?;
+        non_empty_and_unique("backends", &self.backends)?;
+        non_empty_and_unique("modes", &self.modes)?;
+
+        let range = |key: &str, v: u64, min: u64, max: u64| {
+            parse_in_range(&v.to_string(), min, max).map_err(|e| err(key, e))
+        };
+        range("samples", self.samples, 1, MAX_SAMPLES)?;
+        range(
+            "samples_per_worker",
+            self.samples_per_worker,
+            1,
+            MAX_SAMPLES,
+        )?;
+        range("block", self.block, 1, MAX_SAMPLES)?;
+        if let Some(c) = self.chunksize {
+            range("chunksize", c, 1, MAX_SAMPLES)?;
+        }
+        if self.reps == 0 {
+            return Err(err("reps", "must be at least 1, got 0".into()));
+        }
+        if !(self.timeout_s > 0.0 && self.timeout_s.is_finite()) {
+            return Err(err(
+                "timeout_s",
+                format!(
+                    "must be a positive number of seconds, got {}",
+                    self.timeout_s
+                ),
+            ));
+        }
+
+        let cpus = usable.0.len();
+        let most = match &self.workers {
+            Workers::Auto => cpus.max(1),
+            Workers::List(counts) => {
+                non_empty_and_unique("workers", counts)?;
+                if let Some(bad) = counts.iter().find(|&&w| w == 0 || w > MAX_WORKERS) {
+                    return Err(err(
+                        "workers",
+                        format!("must be between 1 and {MAX_WORKERS}, got {bad}"),
+                    ));
+                }
+                let most = counts.iter().copied().max().unwrap_or(1);
+                if most > cpus && !self.oversubscribe {
+                    return Err(err(
+                        "workers",
+                        format!(
+                            "{most} workers is more than the {cpus} usable CPUs; \
+                             pass --oversubscribe (or set oversubscribe = true) to run it anyway"
+                        ),
+                    ));
+                }
+                most
+            }
+        };
+        if self.modes.contains(&Mode::Weak)
+            && u128::from(self.samples_per_worker) * most as u128 > u128::from(MAX_SAMPLES)
+        {
+            return Err(err(
+                "samples_per_worker",
+                format!(
+                    "{} × {most} workers is more than 2^53 samples in weak mode",
+                    self.samples_per_worker
+                ),
+            ));
+        }
+
+        if let PinPolicy::List(list) = &self.pin {
+            if list.0.is_empty() {
+                return Err(err("pin", "the CPU list is empty".into()));
+            }
+            if let Some(c) = list.0.iter().find(|c| !usable.0.contains(c)) {
+                return Err(err(
+                    "pin",
+                    format!("CPU {c} is not usable by this process (usable: {usable})"),
+                ));
+            }
+            if most > list.0.len() && !self.oversubscribe {
+                return Err(err(
+                    "workers",
+                    format!(
+                        "{most} workers would share the {} CPUs of pin = \"{}\"; \
+                         pass --oversubscribe (or set oversubscribe = true) to run it anyway",
+                        list.0.len(),
+                        self.pin
+                    ),
+                ));
+            }
+        }
+
+        let mut names: Vec<&str> = Vec::new();
+        for (i, kernel) in self.command.iter().enumerate() {
+            let name = kernel.name.trim();
+            let what = format!("command #{}", i + 1);
+            if name.is_empty() {
+                return Err(err(&what, "name must not be empty".into()));
+            }
+            if kernel.run.trim().is_empty() {
+                return Err(err(
+                    &format!("command '{name}'"),
+                    "run must not be empty".into(),
+                ));
+            }
+            if name.parse::<BackendKind>().is_ok() {
+                return Err(err(
+                    &format!("command '{name}'"),
+                    "the name is taken by a built-in backend; choose another".into(),
+                ));
+            }
+            if names.contains(&name) {
+                return Err(err(
+                    &format!("command '{name}'"),
+                    "the name appears twice".into(),
+                ));
+            }
+            names.push(name);
+        }
+        Ok(self)
+    }
+}
+
+/// Settings given on the command line; each `Some` replaces the config's value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepOverrides {
+    /// `--methods mc,midpoint`
+    pub methods: Option<Vec<Method>>,
+    /// `--backends threads,rayon`
+    pub backends: Option<Vec<BackendKind>>,
+    /// `--modes strong,weak`
+    pub modes: Option<Vec<Mode>>,
+    /// `--workers 1,2,4` or `--workers 1..8` or `--workers auto`
+    pub workers: Option<Workers>,
+    /// `--samples 2e9`
+    pub samples: Option<u64>,
+    /// `--samples-per-worker 2^27`
+    pub samples_per_worker: Option<u64>,
+    /// `--reps 5`
+    pub reps: Option<u32>,
+    /// `--warmup 1`
+    pub warmup: Option<u32>,
+    /// `--pin compact`
+    pub pin: Option<PinPolicy>,
+    /// `--seed 3`
+    pub seed: Option<u64>,
+    /// `--oversubscribe`
+    pub oversubscribe: Option<bool>,
+    /// `--block 2^20`
+    pub block: Option<u64>,
+    /// `--chunksize 4`
+    pub chunksize: Option<u64>,
+    /// `--timeout 60`
+    pub timeout_s: Option<f64>,
+}
+
+impl SweepOverrides {
+    /// Replaces every setting given here.
+    pub fn apply(self, config: &mut SweepConfig) {
+        fn set<T>(slot: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        set(&mut config.methods, self.methods);
+        set(&mut config.backends, self.backends);
+        set(&mut config.modes, self.modes);
+        set(&mut config.workers, self.workers);
+        set(&mut config.samples, self.samples);
+        set(&mut config.samples_per_worker, self.samples_per_worker);
+        set(&mut config.reps, self.reps);
+        set(&mut config.warmup, self.warmup);
+        set(&mut config.pin, self.pin);
+        set(&mut config.seed, self.seed);
+        set(&mut config.oversubscribe, self.oversubscribe);
+        set(&mut config.block, self.block);
+        set(&mut config.timeout_s, self.timeout_s);
+        if self.chunksize.is_some() {
+            config.chunksize = self.chunksize;
+        }
+    }
+}
+
+/// Parses a comma list such as `mc,midpoint` with `T::from_str` for each
+/// item; empty items are an error.
+pub fn parse_list<T>(text: &str) -> Result<Vec<T>, String>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    if text.trim().is_empty() {
+        return Err("expected a comma-separated list, got an empty value".into());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(format!("empty item in the list '{text}'"));
+            }
+            item.parse().map_err(|e: T::Err| e.to_string())
+        })
+        .collect()
+}
+
+/// `--methods mc,midpoint`
+pub fn parse_methods(text: &str) -> Result<Vec<Method>, String> {
+    parse_list(text)
+}
+
+/// `--backends threads,pool-map`
+pub fn parse_backends(text: &str) -> Result<Vec<BackendKind>, String> {
+    parse_list(text)
+}
+
+/// `--modes strong,weak`
+pub fn parse_modes(text: &str) -> Result<Vec<Mode>, String> {
+    parse_list(text)
+}
+
+fn non_empty_and_unique<T: PartialEq + fmt::Display>(
+    key: &str,
+    items: &[T],
+) -> Result<(), UsageError> {
+    if items.is_empty() {
+        return Err(UsageError::flag(key, "the list is empty"));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(UsageError::flag(key, format!("{item} appears twice")));
+        }
+    }
+    Ok(())
+}
+
+/// `path:line:col: [key: ]message` for a TOML error. toml's messages name
+/// an unknown key themselves; for a bad value the key is read from the line
+/// the error points into (and prefixed with its `[table]`).
+fn describe_toml_error(text: &str, origin: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return format!("{origin}: {message}");
+    };
+    let at = span.start.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..line_start].matches('\n').count() + 1;
+    let col = text[line_start..at].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line
+        .find('=')
+        .filter(|&eq| line_start + eq < at)
+        .map(|eq| line[..eq].trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !message.contains(&format!("`{k}`")));
+    match key {
+        Some(key) => {
+            let table = text[..line_start]
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+            let path = match table {
+                Some(t) => format!("{t}.{key}"),
+                None => key,
+            };
+            format!("{origin}:{line_no}:{col}: {path}: {message}")
+        }
+        None => format!("{origin}:{line_no}:{col}: {message}"),
+    }
+}
+
+fn whole_from_i64<E: de::Error>(v: i64) -> Result<u64, E> {
+    u64::try_from(v).map_err(|_| E::custom(format!("must not be negative, got {v}")))
+}
+
+/// A whole number written as a TOML integer, a whole float (`1e9`) or a
+/// string in [`crate::numbers`] syntax (`"2^30"`, `"2.5e9"`, `"1_000"`).
+struct Whole(u64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Whole, D::Error> {
+        struct WholeVisitor;
+
+        impl Visitor<'_> for WholeVisitor {
+            type Value = Whole;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a whole number such as 1000, "1e9" or "2^30""#)
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Whole, E> {
+                whole_from_i64(v).map(Whole)
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole(v))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Whole, E> {
+                // Exact below 2^53; beyond that, write a string.
+                if v >= 0.0 && v.fract() == 0.0 && v <= MAX_SAMPLES as f64 {
+                    Ok(Whole(v as u64))
+                } else {
+                    Err(E::custom(format!(
+                        "{v} is not a whole number up to 2^53 (write a string such as \"2^60\" for larger ones)"
+                    )))
+                }
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Whole, E> {
+                let n = parse_whole(v).map_err(E::custom)?;
+                u64::try_from(n)
+                    .map(Whole)
+                    .map_err(|_| E::custom(format!("{} is too large", v.trim())))
+            }
+        }
+
+        d.deserialize_any(WholeVisitor)
+    }
+}
+
+/// `#[serde(with = "whole")]`: whole numbers in any [`Whole`] form; written
+/// back as integers, or as strings above `i64::MAX` (TOML's limit).
+mod whole {
+    use super::*;
+
+    pub fn serialize<S: Serializer, T: Copy + Into<u64>>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let v: u64 = (*v).into();
+        match i64::try_from(v) {
+            Ok(i) => s.serialize_i64(i),
+            Err(_) => s.collect_str(&v),
+        }
+    }
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        let Whole(v) = Whole::deserialize(d)?;
+        T::try_from(v).map_err(|_| de::Error::custom(format!("{v} is too large")))
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SweepConfig, String> {
+        SweepConfig::from_toml_str(text, "x.toml").map_err(|e| e.0)
+    }
+
+    fn cpus(n: usize) -> CpuList {
+        CpuList((0..n).collect())
+    }
+
+    #[test]
+    fn default_impl_matches_default_toml() {
+        assert_eq!(SweepConfig::embedded_default(), SweepConfig::default());
+    }
+
+    #[test]
+    fn every_shipped_config_parses_and_validates_on_two_cpus() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut seen = 0;
+        for entry in fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let config = SweepConfig::load(&path).unwrap();
+                config.validate_for(&cpus(2)).unwrap();
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "only {seen} configs in {}", root.display());
+    }
+
+    #[test]
+    fn missing_keys_keep_their_defaults() {
+        let config = parse("reps = 2").unwrap();
+        assert_eq!(config.reps, 2);
+        assert_eq!(SweepConfig { reps: 5, ..config }, SweepConfig::default());
+    }
+
+    #[test]
+    fn whole_numbers_accept_integers_strings_and_whole_floats() {
+        let config = parse(
+            r#"
+            samples = "2^30"
+            samples_per_worker = 1_000_000
+            block = 65536.0
+            chunksize = "4"
+            seed = "18446744073709551615"
+            reps = "1e1"
+            warmup = 0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.samples, 1 << 30);
+        assert_eq!(config.samples_per_worker, 1_000_000);
+        assert_eq!(config.block, 65536);
+        assert_eq!(config.chunksize, Some(4));
+        assert_eq!(config.seed, u64::MAX);
+        assert_eq!(config.reps, 10);
+        assert_eq!(config.warmup, 0);
+    }
+
+    #[test]
+    fn bad_whole_numbers_name_line_and_key() {
+        let err = parse("reps = 3\nsamples = \"2^x\"\n").unwrap_err();
+        assert!(err.starts_with("x.toml:2:11: samples: "), "{err}");
+        assert!(err.contains("not a whole number"), "{err}");
+        let err = parse("warmup = -1").unwrap_err();
+        assert!(err.starts_with("x.toml:1:10: warmup: "), "{err}");
+        assert!(err.contains("negative"), "{err}");
+        let err = parse("reps = \"2^40\"").unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        let err = parse("samples = 1.5").unwrap_err();
+        assert!(err.contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_names_the_file_line_and_key() {
+        let err = parse("reps = 3\n\nbakends = [\"serial\"]\n").unwrap_err();
+        assert!(
+            err.starts_with("x.toml:3:1: unknown field `bakends`, expected one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_backend_names_the_key() {
+        let err = parse("backends = [\"serial\", \"gpu\"]").unwrap_err();
+        assert!(err.starts_with("x.toml:1:"), "{err}");
+        assert!(err.contains("backends: "), "{err}");
+        assert!(err.contains("`gpu`"), "{err}");
+    }
+
+    #[test]
+    fn errors_in_command_tables_name_the_table() {
+        let err = parse("[[command]]\nname = \"a\"\nrun = \"x\"\nmethod = \"pi\"\n").unwrap_err();
+        assert!(err.starts_with("x.toml:4:10: command.method: "), "{err}");
+        let err = parse("[[command]]\nname = \"a\"\n").unwrap_err();
+        assert!(err.contains("missing field `run`"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_names_the_file() {
+        let err = SweepConfig::load(Path::new("configs/nope.toml")).unwrap_err();
+        assert_eq!(err.0, "configs/nope.toml: no such config file");
+    }
+
+    #[test]
+    fn workers_accept_auto_lists_and_ranges() {
+        let w = |text: &str| parse(text).unwrap().workers;
+        assert_eq!(w("workers = \"auto\""), Workers::Auto);
+        assert_eq!(w("workers = [1, 2, \"4\"]"), Workers::List(vec![1, 2, 4]));
+        assert_eq!(w("workers = \"1,2,3\""), Workers::List(vec![1, 2, 3]));
+        assert_eq!(w("workers = \"1..4\""), Workers::List(vec![1, 2, 3, 4]));
+        assert_eq!(w("workers = \"1..=3,8\""), Workers::List(vec![1, 2, 3, 8]));
+        assert_eq!(w("workers = 3"), Workers::List(vec![3]));
+        assert!(parse("workers = \"4..1\"")
+            .unwrap_err()
+            .contains("reversed"));
+        assert!(parse("workers = \"0\"")
+            .unwrap_err()
+            .contains("between 1 and 4096"));
+        assert!(parse("workers = \"many\"").is_err());
+        assert!("".parse::<Workers>().is_err());
+        assert_eq!(Workers::List(vec![1, 2, 4]).to_string(), "1,2,4");
+    }
+
+    #[test]
+    fn resolved_toml_parses_back_to_the_same_config() {
+        let mut config = parse(
+            r#"
+            modes = ["strong", "weak"]
+            workers = [1, 3]
+            pin = "0,2-3"
+            chunksize = 8
+            timeout_s = 2.5
+            "#,
+        )
+        .unwrap();
+        config.seed = u64::MAX;
+        config.command.push(CommandKernel {
+            name: "pi1.py".into(),
+            run: "python3 scripts/pi1.py --workers {workers}".into(),
+            method: Method::Mc,
+        });
+        let text = config.resolved_toml();
+        assert_eq!(parse(&text).unwrap(), config, "{text}");
+        for default in [SweepConfig::default(), parse("workers = [2]").unwrap()] {
+            assert_eq!(parse(&default.resolved_toml()).unwrap(), default);
+        }
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let check = |text: &str, usable: usize| {
+            parse(text)
+                .unwrap()
+                .validate_for(&cpus(usable))
+                .map(drop)
+                .map_err(|e| e.0)
+        };
+        assert!(check("", 1).is_ok());
+        assert!(check("methods = []", 2)
+            .unwrap_err()
+            .starts_with("methods: "));
+        assert!(check("backends = [\"rayon\", \"rayon\"]", 2)
+            .unwrap_err()
+            .starts_with("backends: rayon appears twice"));
+        assert!(check("modes = []", 2).unwrap_err().starts_with("modes: "));
+        assert!(check("reps = 0", 2).unwrap_err().starts_with("reps: "));
+        assert!(check("samples = 0", 2)
+            .unwrap_err()
+            .starts_with("samples: "));
+        assert!(check("samples = 9007199254740993", 2)
+            .unwrap_err()
+            .starts_with("samples: must be between 1 and 2^53"));
+        assert!(check("block = 0", 2).unwrap_err().starts_with("block: "));
+        assert!(check("chunksize = 0", 2)
+            .unwrap_err()
+            .starts_with("chunksize: "));
+        assert!(check("timeout_s = 0", 2)
+            .unwrap_err()
+            .starts_with("timeout_s: "));
+        assert!(check("workers = [1, 2, 1]", 2)
+            .unwrap_err()
+            .starts_with("workers: 1 appears twice"));
+        assert!(check("workers = [4097]", 8192)
+            .unwrap_err()
+            .starts_with("workers: must be between 1 and 4096"));
+        assert!(check("pin = \"5\"", 2)
+            .unwrap_err()
+            .starts_with("pin: CPU 5"));
+        assert!(check("pin = \"1\"\nworkers = [2]", 2)
+            .unwrap_err()
+            .contains("--oversubscribe"));
+        assert!(check(
+            "modes = [\"weak\"]\nsamples_per_worker = \"2^52\"\nworkers = [1, 4]\noversubscribe = true",
+            2
+        )
+        .unwrap_err()
+        .starts_with("samples_per_worker: "));
+    }
+
+    #[test]
+    fn too_many_workers_need_oversubscribe() {
+        let config = parse("workers = [1, 2, 4]").unwrap();
+        let err = config.clone().validate_for(&cpus(2)).unwrap_err().0;
+        assert!(
+            err.starts_with("workers: 4 workers is more than the 2 usable CPUs"),
+            "{err}"
+        );
+        assert!(err.contains("--oversubscribe"), "{err}");
+        assert!(config.clone().validate_for(&cpus(4)).is_ok());
+        let allowed = SweepConfig {
+            oversubscribe: true,
+            ..config
+        };
+        assert!(allowed.validate_for(&cpus(2)).is_ok());
+        // auto never asks for more than the usable CPUs.
+        assert!(SweepConfig::default().validate_for(&cpus(1)).is_ok());
+    }
+
+    #[test]
+    fn command_kernels_need_a_free_name_and_a_command() {
+        let check = |name: &str, run: &str| {
+            let text = format!("[[command]]\nname = \"{name}\"\nrun = \"{run}\"\n");
+            parse(&text)
+                .unwrap()
+                .validate_for(&cpus(2))
+                .map_err(|e| e.0)
+        };
+        let ok = check("pi1.py", "python3 pi1.py").unwrap();
+        assert_eq!(ok.command[0].method, Method::Mc);
+        assert!(check("", "x").unwrap_err().starts_with("command #1: "));
+        assert!(check("a", " ")
+            .unwrap_err()
+            .contains("run must not be empty"));
+        assert!(check("threads", "x")
+            .unwrap_err()
+            .contains("built-in backend"));
+        let twice =
+            "[[command]]\nname = \"a\"\nrun = \"x\"\n[[command]]\nname = \"a\"\nrun = \"y\"\n";
+        let err = parse(twice).unwrap().validate_for(&cpus(2)).unwrap_err();
+        assert!(err.0.contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let mut config = SweepConfig::default();
+        SweepOverrides {
+            methods: Some(parse_methods("midpoint").unwrap()),
+            backends: Some(parse_backends("threads,pool-map").unwrap()),
+            modes: Some(parse_modes("strong,weak").unwrap()),
+            workers: Some("1..3".parse().unwrap()),
+            samples: Some(2_000_000_000),
+            reps: Some(7),
+            pin: Some(PinPolicy::Scatter),
+            oversubscribe: Some(true),
+            chunksize: Some(3),
+            ..SweepOverrides::default()
+        }
+        .apply(&mut config);
+        assert_eq!(config.methods, [Method::Midpoint]);
+        assert_eq!(
+            config.backends,
+            [BackendKind::Threads, BackendKind::PoolMap]
+        );
+        assert_eq!(config.modes, Mode::ALL);
+        assert_eq!(config.workers, Workers::List(vec![1, 2, 3]));
+        assert_eq!(config.samples, 2_000_000_000);
+        assert_eq!((config.reps, config.warmup), (7, 1));
+        assert_eq!(config.pin, PinPolicy::Scatter);
+        assert!(config.oversubscribe);
+        assert_eq!(config.chunksize, Some(3));
+        assert_eq!(config.seed, SweepConfig::default().seed);
+    }
+
+    #[test]
+    fn parse_list_reports_the_bad_item() {
+        assert_eq!(
+            parse_modes(" weak , strong").unwrap(),
+            [Mode::Weak, Mode::Strong]
+        );
+        assert!(parse_methods("mc,pi")
+            .unwrap_err()
+            .contains("unknown method 'pi'"));
+        assert!(parse_backends("serial,,threads")
+            .unwrap_err()
+            .contains("empty item"));
+        assert!(parse_list::<Mode>("").is_err());
+    }
+}

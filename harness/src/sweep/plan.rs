@@ -1,1 +1,401 @@
-//! (being written)
+//! What a sweep measures, and in which order.
+//!
+//! [`plan`] expands a validated [`SweepConfig`] into [`Point`]s — one per
+//! method × kernel × mode × worker count — and [`schedule`] interleaves their
+//! repetitions in a seeded random order, so that slow drift of the machine
+//! (heat, other load) spreads over every point instead of biasing the last
+//! ones. `serial` at 1 worker is always measured: it is the baseline every
+//! speed-up is relative to.
+
+use std::collections::HashSet;
+
+use piscale_kernels::{BackendKind, Method};
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::config::{Mode, SweepConfig, Workers};
+
+/// What runs at a point: a built-in backend or an external command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// A backend of `piscale-kernels`.
+    Builtin {
+        /// The method.
+        method: Method,
+        /// The backend.
+        backend: BackendKind,
+    },
+    /// A `[[command]]` of the config, run as a whole process.
+    Command {
+        /// The method it computes.
+        method: Method,
+        /// Its index in [`SweepConfig::command`].
+        index: usize,
+        /// Its name, which stands in for a backend name.
+        name: String,
+    },
+}
+
+impl Kernel {
+    /// The method.
+    pub fn method(&self) -> Method {
+        match self {
+            Kernel::Builtin { method, .. } | Kernel::Command { method, .. } => *method,
+        }
+    }
+
+    /// The backend's name, or the command's.
+    pub fn backend_name(&self) -> &str {
+        match self {
+            Kernel::Builtin { backend, .. } => backend.name(),
+            Kernel::Command { name, .. } => name,
+        }
+    }
+
+    /// The built-in backend, if it is one.
+    pub fn builtin(&self) -> Option<BackendKind> {
+        match self {
+            Kernel::Builtin { backend, .. } => Some(*backend),
+            Kernel::Command { .. } => None,
+        }
+    }
+}
+
+/// One thing to measure `reps` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    /// What runs.
+    pub kernel: Kernel,
+    /// Strong or weak scaling.
+    pub mode: Mode,
+    /// Number of workers.
+    pub workers: usize,
+    /// Total work of one run.
+    pub samples: u64,
+    /// Work per worker: the config's value in weak mode; in strong mode the
+    /// average share, `samples / workers` rounded down.
+    pub samples_per_worker: u64,
+}
+
+/// The key of a point, as [`Point::key`] gives it, from the columns of a
+/// result row: `mc/threads/strong/2/1048576`.
+pub fn key_of(method: &str, backend: &str, mode: &str, workers: usize, samples: u64) -> String {
+    format!("{method}/{backend}/{mode}/{workers}/{samples}")
+}
+
+impl Point {
+    /// The point's identity across runs of piscale (to skip what a resumed
+    /// sweep has already measured): method, backend, mode, workers and
+    /// samples, as in `mc/threads/strong/2/1048576`. See [`key_of`].
+    pub fn key(&self) -> String {
+        key_of(
+            self.kernel.method().name(),
+            self.kernel.backend_name(),
+            self.mode.name(),
+            self.workers,
+            self.samples,
+        )
+    }
+
+    /// Whether this is a baseline: `serial` at 1 worker.
+    pub fn is_baseline(&self) -> bool {
+        self.kernel.builtin() == Some(BackendKind::Serial) && self.workers == 1
+    }
+}
+
+/// The worker counts of a sweep on a machine with `usable` CPUs: for
+/// `auto`, 1, 2, 4, … below `usable` and then `usable` itself (6 → 1, 2, 4, 6);
+/// an explicit list as given.
+pub fn worker_counts(config: &SweepConfig, usable: usize) -> Vec<usize> {
+    match &config.workers {
+        Workers::Auto => {
+            let usable = usable.max(1);
+            let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |w| w.checked_mul(2))
+                .take_while(|&w| w < usable)
+                .collect();
+            counts.push(usable);
+            counts
+        }
+        Workers::List(counts) => counts.clone(),
+    }
+}
+
+/// Every point of the sweep, in a fixed order: by method, then mode, then
+/// the `serial` baseline, the backends in config order, the commands; within
+/// each, the worker counts in order. `serial` runs only at 1 worker, and at
+/// 1 worker it is always included for every method (also a command's) and
+/// mode, listed or not.
+pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
+    let counts = worker_counts(config, usable);
+    let mut methods = config.methods.clone();
+    for c in &config.command {
+        if !methods.contains(&c.method) {
+            methods.push(c.method);
+        }
+    }
+
+    let mut points = Vec::new();
+    let mut seen = HashSet::new();
+    let mut add = |kernel: Kernel, mode: Mode, workers: usize| {
+        let samples = match mode {
+            Mode::Strong => config.samples,
+            Mode::Weak => config.samples_per_worker.saturating_mul(workers as u64),
+        };
+        let samples_per_worker = match mode {
+            Mode::Strong => config.samples / workers as u64,
+            Mode::Weak => config.samples_per_worker,
+        };
+        let point = Point {
+            kernel,
+            mode,
+            workers,
+            samples,
+            samples_per_worker,
+        };
+        if seen.insert(point.key()) {
+            points.push(point);
+        }
+    };
+
+    for &method in &methods {
+        for &mode in &config.modes {
+            let serial = Kernel::Builtin {
+                method,
+                backend: BackendKind::Serial,
+            };
+            add(serial, mode, 1);
+            if config.methods.contains(&method) {
+                for &backend in &config.backends {
+                    if backend == BackendKind::Serial {
+                        continue;
+                    }
+                    for &w in &counts {
+                        add(Kernel::Builtin { method, backend }, mode, w);
+                    }
+                }
+            }
+            for (index, c) in config.command.iter().enumerate() {
+                if c.method != method {
+                    continue;
+                }
+                for &w in &counts {
+                    let kernel = Kernel::Command {
+                        method,
+                        index,
+                        name: c.name.clone(),
+                    };
+                    add(kernel, mode, w);
+                }
+            }
+        }
+    }
+    points
+}
+
+/// Every (point index, repetition) pair, shuffled (Fisher–Yates with
+/// xoshiro256++ seeded from `seed`: the same inputs give the same order).
+/// Repetitions are numbered per point in order of appearance, so each
+/// point's rep 0 comes before its rep 1, and so on.
+pub fn schedule(points: &[Point], reps: u32, seed: u64) -> Vec<(usize, u32)> {
+    let mut order: Vec<(usize, u32)> = (0..points.len())
+        .flat_map(|p| (0..reps).map(move |r| (p, r)))
+        .collect();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    for i in (1..order.len()).rev() {
+        let j = below(&mut rng, i as u64 + 1) as usize;
+        order.swap(i, j);
+    }
+    let mut next = vec![0u32; points.len()];
+    for (p, r) in &mut order {
+        *r = next[*p];
+        next[*p] += 1;
+    }
+    order
+}
+
+/// A uniform integer in `0..n` (n ≥ 1), without modulo bias (Lemire's
+/// multiply-and-reject).
+fn below(rng: &mut impl Rng, n: u64) -> u64 {
+    let threshold = n.wrapping_neg() % n;
+    loop {
+        let m = u128::from(rng.next_u64()) * u128::from(n);
+        if (m as u64) >= threshold {
+            return (m >> 64) as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::command::CommandKernel;
+
+    fn config(workers: Workers) -> SweepConfig {
+        SweepConfig {
+            workers,
+            samples: 1000,
+            samples_per_worker: 100,
+            ..SweepConfig::default()
+        }
+    }
+
+    #[test]
+    fn auto_workers_are_powers_of_two_then_all_cpus() {
+        let c = config(Workers::Auto);
+        assert_eq!(worker_counts(&c, 1), [1]);
+        assert_eq!(worker_counts(&c, 2), [1, 2]);
+        assert_eq!(worker_counts(&c, 6), [1, 2, 4, 6]);
+        assert_eq!(worker_counts(&c, 8), [1, 2, 4, 8]);
+        assert_eq!(worker_counts(&c, 0), [1]);
+        let listed = config(Workers::List(vec![3, 1]));
+        assert_eq!(worker_counts(&listed, 64), [3, 1]);
+    }
+
+    #[test]
+    fn strong_plan_counts_points_and_serial_only_at_one_worker() {
+        // 2 methods × (serial + 6 backends × 2 worker counts).
+        let points = plan(&config(Workers::Auto), 2);
+        assert_eq!(points.len(), 2 * (1 + 6 * 2));
+        assert!(points
+            .iter()
+            .all(|p| p.kernel.builtin() != Some(BackendKind::Serial) || p.workers == 1));
+        assert!(points
+            .iter()
+            .all(|p| p.samples == 1000 && p.mode == Mode::Strong));
+        let unique: HashSet<String> = points.iter().map(Point::key).collect();
+        assert_eq!(unique.len(), points.len());
+    }
+
+    #[test]
+    fn serial_baseline_is_always_there() {
+        let mut c = config(Workers::List(vec![2, 4]));
+        c.backends = vec![BackendKind::Threads];
+        c.modes = vec![Mode::Strong, Mode::Weak];
+        let points = plan(&c, 4);
+        for method in Method::ALL {
+            for mode in Mode::ALL {
+                let baselines = points
+                    .iter()
+                    .filter(|p| p.is_baseline() && p.kernel.method() == method && p.mode == mode)
+                    .count();
+                assert_eq!(baselines, 1, "{method} {mode}");
+            }
+        }
+        // 2 methods × 2 modes × (serial + threads at 2 and 4).
+        assert_eq!(points.len(), 2 * 2 * 3);
+    }
+
+    #[test]
+    fn weak_mode_scales_the_work_with_the_workers() {
+        let mut c = config(Workers::List(vec![1, 3]));
+        c.modes = vec![Mode::Weak];
+        c.methods = vec![Method::Mc];
+        c.backends = vec![BackendKind::Rayon];
+        let points = plan(&c, 4);
+        let summary: Vec<(String, usize, u64, u64)> = points
+            .iter()
+            .map(|p| {
+                (
+                    p.kernel.backend_name().to_owned(),
+                    p.workers,
+                    p.samples,
+                    p.samples_per_worker,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("serial".to_owned(), 1, 100, 100),
+                ("rayon".to_owned(), 1, 100, 100),
+                ("rayon".to_owned(), 3, 300, 100),
+            ]
+        );
+    }
+
+    #[test]
+    fn command_kernels_get_every_worker_count_and_mode() {
+        let mut c = config(Workers::List(vec![1, 2]));
+        c.methods = vec![Method::Midpoint];
+        c.backends = vec![BackendKind::ForkPipe];
+        c.modes = vec![Mode::Strong, Mode::Weak];
+        c.command = vec![CommandKernel {
+            name: "pi1.py".into(),
+            run: "python3 scripts/pi1.py".into(),
+            method: Method::Mc,
+        }];
+        let points = plan(&c, 2);
+        let commands: Vec<&Point> = points
+            .iter()
+            .filter(|p| matches!(p.kernel, Kernel::Command { .. }))
+            .collect();
+        assert_eq!(commands.len(), 4);
+        assert!(commands
+            .iter()
+            .all(|p| p.kernel.backend_name() == "pi1.py" && p.kernel.method() == Method::Mc));
+        // The command's method gets a serial baseline too, but no backends.
+        let mc: Vec<&str> = points
+            .iter()
+            .filter(|p| p.kernel.method() == Method::Mc && p.mode == Mode::Strong)
+            .map(|p| p.kernel.backend_name())
+            .collect();
+        assert_eq!(mc, ["serial", "pi1.py", "pi1.py"]);
+        // midpoint: serial + fork-pipe × 2, per mode.
+        assert_eq!(points.len(), 2 * 3 + 2 * 3);
+    }
+
+    #[test]
+    fn keys_display_compactly() {
+        let p = Point {
+            kernel: Kernel::Builtin {
+                method: Method::Mc,
+                backend: BackendKind::ShmReduce,
+            },
+            mode: Mode::Strong,
+            workers: 2,
+            samples: 1 << 20,
+            samples_per_worker: 1 << 19,
+        };
+        assert_eq!(p.key(), "mc/shm-reduce/strong/2/1048576");
+        assert_eq!(p.key(), key_of("mc", "shm-reduce", "strong", 2, 1 << 20));
+        assert!(!p.is_baseline());
+    }
+
+    #[test]
+    fn schedule_holds_every_rep_once_in_rep_order() {
+        let points = plan(&config(Workers::Auto), 4);
+        let order = schedule(&points, 5, 42);
+        assert_eq!(order.len(), points.len() * 5);
+        let mut next = vec![0u32; points.len()];
+        for &(p, r) in &order {
+            assert_eq!(r, next[p], "point {p}");
+            next[p] += 1;
+        }
+        assert!(next.iter().all(|&n| n == 5));
+    }
+
+    #[test]
+    fn schedule_is_deterministic_and_shuffled() {
+        let points = plan(&config(Workers::Auto), 4);
+        let a = schedule(&points, 3, 7);
+        assert_eq!(a, schedule(&points, 3, 7));
+        assert_ne!(a, schedule(&points, 3, 8));
+        let in_order: Vec<(usize, u32)> = (0..points.len())
+            .flat_map(|p| (0..3).map(move |r| (p, r)))
+            .collect();
+        assert_ne!(a, in_order);
+        assert!(schedule(&points, 0, 1).is_empty());
+        assert!(schedule(&[], 3, 1).is_empty());
+    }
+
+    #[test]
+    fn below_is_in_range_and_hits_every_value() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let mut seen = [0u32; 5];
+        for _ in 0..1000 {
+            seen[below(&mut rng, 5) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 150), "{seen:?}");
+        assert_eq!(below(&mut rng, 1), 0);
+    }
+}
