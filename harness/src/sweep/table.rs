@@ -1,1 +1,269 @@
-//! (being written)
+//! The answer, as text: a speed-up table per method, scaling mode and
+//! amount of work, and the one line that says how fast this machine gets.
+//!
+//! Only formats a finished summary ([`SummaryRow`]s); it never measures, so
+//! the same text can be rebuilt from `summary.csv` alone.
+
+use std::fmt::Write;
+
+use super::rows::{SummaryRow, MODE_STRONG, MODE_WEAK};
+
+/// One table: the points of one method and mode at one amount of work
+/// (total work for strong scaling, work per worker for weak scaling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Group<'a> {
+    method: &'a str,
+    mode_rank: u8,
+    mode: &'a str,
+    work: u64,
+}
+
+impl<'a> Group<'a> {
+    fn of(row: &'a SummaryRow) -> Group<'a> {
+        let weak = row.mode == MODE_WEAK;
+        Group {
+            method: &row.method,
+            mode_rank: match row.mode.as_str() {
+                MODE_STRONG => 0,
+                MODE_WEAK => 1,
+                _ => 2,
+            },
+            mode: &row.mode,
+            work: if weak {
+                row.samples / row.workers.max(1) as u64
+            } else {
+                row.samples
+            },
+        }
+    }
+
+    fn title(&self) -> String {
+        if self.mode == MODE_WEAK {
+            format!(
+                "{}, weak scaling ({} per worker): scaled speed-up over 1 worker (efficiency)",
+                self.method,
+                work(self.work)
+            )
+        } else {
+            format!(
+                "{}, {} scaling (N = {}): speed-up over 1 worker (efficiency)",
+                self.method,
+                self.mode,
+                work(self.work)
+            )
+        }
+    }
+}
+
+/// Speed-up tables, one per method, mode and amount of work: a row per
+/// backend (and command kernel), a column per worker count, cells
+/// `1.96× (98%)` — speed-up over the same backend at 1 worker, and
+/// efficiency. A point whose repetitions all failed reads `failed`, one
+/// without a baseline `n/a`, a noisy one (cv above 5 %) carries a `*`.
+///
+/// The answer itself is [`answer_line`], printed after this.
+pub fn speedup_table(summary: &[SummaryRow]) -> String {
+    let mut groups: Vec<Group<'_>> = summary.iter().map(Group::of).collect();
+    groups.sort();
+    groups.dedup();
+    let mut out = String::new();
+    let mut any_noisy = false;
+    for group in &groups {
+        let rows: Vec<&SummaryRow> = summary.iter().filter(|r| Group::of(r) == *group).collect();
+        let mut workers: Vec<usize> = rows.iter().map(|r| r.workers).collect();
+        workers.sort_unstable();
+        workers.dedup();
+        let mut backends: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !backends.contains(&r.backend.as_str()) {
+                backends.push(&r.backend);
+            }
+        }
+
+        let mut grid: Vec<Vec<String>> = Vec::with_capacity(backends.len() + 1);
+        grid.push(
+            std::iter::once("backend".to_string())
+                .chain(workers.iter().map(|p| format!("p={p}")))
+                .collect(),
+        );
+        for backend in &backends {
+            let mut line = vec![backend.to_string()];
+            for p in &workers {
+                let point = rows
+                    .iter()
+                    .find(|r| r.backend == *backend && r.workers == *p);
+                any_noisy |= point.is_some_and(|r| r.noisy == Some(true));
+                line.push(point.map_or_else(String::new, |r| cell(r)));
+            }
+            grid.push(line);
+        }
+
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&group.title());
+        out.push('\n');
+        render(&mut out, &grid);
+    }
+    if any_noisy {
+        out.push_str("\n* noisy: the repetitions of this point vary by more than 5 % (cv)\n");
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+/// One cell: `1.96× (98%)`, `failed`, or `n/a`.
+fn cell(row: &SummaryRow) -> String {
+    let noisy = if row.noisy == Some(true) { "*" } else { "" };
+    match (row.speedup, row.efficiency) {
+        (Some(s), Some(e)) => format!("{s:.2}× ({:.0}%){noisy}", e * 100.0),
+        _ if row.reps == 0 && row.failed > 0 => "failed".to_string(),
+        _ => format!("n/a{noisy}"),
+    }
+}
+
+/// Aligned columns: the first left-aligned, the rest right-aligned.
+fn render(out: &mut String, grid: &[Vec<String>]) {
+    let columns = grid.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            grid.iter()
+                .filter_map(|line| line.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for line in grid {
+        let mut text = String::new();
+        for (c, field) in line.iter().enumerate() {
+            let width = widths[c];
+            // `write!` to a String cannot fail.
+            let _ = if c == 0 {
+                write!(text, "{field:<width$}")
+            } else {
+                write!(text, "  {field:>width$}")
+            };
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+}
+
+/// `2e9`, `1.5e6`, `2^30` or the plain number, whichever reads best.
+fn work(n: u64) -> String {
+    let digits = n.to_string();
+    let significant = digits.trim_end_matches('0');
+    if n >= 10_000 && digits.len() - significant.len() >= 3 {
+        let (first, rest) = significant.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        return format!("{first}{dot}{rest}e{}", digits.len() - 1);
+    }
+    if n >= 10_000 && n.is_power_of_two() {
+        return format!("2^{}", n.trailing_zeros());
+    }
+    digits
+}
+
+/// `speed-up on this system at P workers: X.XX× (backend, method)`.
+///
+/// P is the largest worker count with a speed-up, X the best speed-up there
+/// — over `serial` at 1 worker where that was measured, else over the same
+/// backend at 1 worker. Strong-scaling points are preferred; weak ones
+/// (scaled speed-up, marked so) answer only when there are no strong ones.
+/// `None` when nothing has a speed-up.
+pub fn answer_line(summary: &[SummaryRow]) -> Option<String> {
+    let value = |r: &SummaryRow| r.speedup_vs_serial.or(r.speedup).filter(|s| s.is_finite());
+    let candidates = |weak: bool| {
+        summary
+            .iter()
+            .filter(move |r| (r.mode == MODE_WEAK) == weak)
+            .filter_map(move |r| Some((r, value(r)?)))
+    };
+    let weak = candidates(false).next().is_none();
+    let p = candidates(weak).map(|(r, _)| r.workers).max()?;
+    let (best, speedup) = candidates(weak)
+        .filter(|(r, _)| r.workers == p)
+        .reduce(|a, b| if b.1 > a.1 { b } else { a })?;
+    Some(format!(
+        "speed-up on this system at {p} worker{}: {speedup:.2}× ({}, {}{})",
+        if p == 1 { "" } else { "s" },
+        best.backend,
+        best.method,
+        if weak { ", weak scaling" } else { "" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::fixture::{fixture, row};
+    use super::super::rows::{summarize, MODE_STRONG, MODE_WEAK};
+    use super::*;
+
+    /// The rows fixture plus a midpoint sweep (one noisy point) and a
+    /// second, smaller N for mc.
+    fn summary() -> Vec<SummaryRow> {
+        let mut rows = fixture();
+        let mut add = |method: &str, backend: &str, workers: usize, samples: u64, t: f64| {
+            let mut r = row(backend, MODE_STRONG, workers, samples, t);
+            r.method = method.into();
+            rows.push(r);
+        };
+        for t in [1.0, 1.0, 1.0] {
+            add("midpoint", "serial", 1, 1 << 30, t);
+            add("midpoint", "threads", 1, 1 << 30, t);
+            add("mc", "threads", 1, 1_000_000, t / 100.0);
+        }
+        for t in [0.5, 0.6, 0.7] {
+            add("midpoint", "threads", 2, 1 << 30, t);
+            add("mc", "threads", 2, 1_000_000, t / 100.0);
+        }
+        summarize(&rows, 2024)
+    }
+
+    #[test]
+    fn speedup_table_snapshot() {
+        insta::assert_snapshot!(speedup_table(&summary()));
+    }
+
+    #[test]
+    fn answer_prefers_the_serial_baseline_at_the_most_workers() {
+        // At 2 workers: mc threads is 2.2 / 1.05 = 2.10× over serial (its
+        // own 1.90× is not used); midpoint threads 1.67×; python-pi1 only
+        // 2.2 / 24 = 0.09× over serial; mc threads at N = 1e6 has no serial
+        // run, so its own 1.67×.
+        assert_eq!(
+            answer_line(&summary()).as_deref(),
+            Some("speed-up on this system at 2 workers: 2.10× (threads, mc)")
+        );
+    }
+
+    #[test]
+    fn answer_falls_back_to_weak_then_to_nothing() {
+        let weak: Vec<SummaryRow> = summary()
+            .into_iter()
+            .filter(|r| r.mode == MODE_WEAK)
+            .collect();
+        assert_eq!(
+            answer_line(&weak).as_deref(),
+            Some("speed-up on this system at 2 workers: 2.18× (threads, mc, weak scaling)")
+        );
+        let failed: Vec<SummaryRow> = summary()
+            .into_iter()
+            .filter(|r| r.backend == "rayon" && r.workers == 2)
+            .collect();
+        assert_eq!(answer_line(&failed), None);
+        assert_eq!(answer_line(&[]), None);
+        assert_eq!(speedup_table(&[]), "");
+    }
+
+    #[test]
+    fn work_reads_as_people_write_it() {
+        assert_eq!(work(2_000_000_000), "2e9");
+        assert_eq!(work(1_500_000), "1.5e6");
+        assert_eq!(work(100_000_000), "1e8");
+        assert_eq!(work(1 << 30), "2^30");
+        assert_eq!(work(123_456), "123456");
+        assert_eq!(work(1000), "1000");
+    }
+}
