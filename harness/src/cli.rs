@@ -14,9 +14,7 @@ use piscale_kernels::{BackendKind, Job, Method, MAX_SAMPLES, MAX_WORKERS};
 
 use crate::config::{Format, Pin, RunRequest, UsageError};
 use crate::numbers::parse_in_range;
-use crate::sweep::config::{
-    parse_backends, parse_methods, parse_modes, Mode, SweepOverrides, Workers,
-};
+use crate::sweep::config::{Mode, SweepOverrides, Workers};
 use crate::sweep::runner::SweepRequest;
 use crate::sweep::topology::PinPolicy;
 
@@ -67,13 +65,13 @@ pub struct SweepArgs {
     #[arg(long)]
     pub force: bool,
     /// Methods, e.g. mc,midpoint.
-    #[arg(long, value_name = "LIST", value_parser = parse_methods)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Method::from_str)]
     pub methods: Option<Vec<Method>>,
     /// Backends, e.g. threads,rayon,fork-pipe.
-    #[arg(long, value_name = "LIST", value_parser = parse_backends)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = BackendKind::from_str)]
     pub backends: Option<Vec<BackendKind>>,
     /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
-    #[arg(long, value_name = "LIST", value_parser = parse_modes)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Mode::from_str)]
     pub modes: Option<Vec<Mode>>,
     /// Worker counts: auto, 1,2,3 or 1..8.
     #[arg(long, value_name = "LIST", value_parser = Workers::from_str)]

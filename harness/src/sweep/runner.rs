@@ -8,6 +8,7 @@
 //! keeps every finished row, writes `summary.csv` for them and exits 130.
 //! `--resume` skips the (point, rep) pairs already in `raw.csv`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ static ROW_LOCK: Mutex<()> = Mutex::new(());
 pub fn sweep(req: SweepRequest, argv: Vec<String>) -> Result<SweepEnd> {
     let prepared = prepare(req)?;
     install_signal_handlers()?;
+    // The executor (and with it every pool) is dropped before returning,
+    // so pool workers are stopped and reaped.
     execute(prepared, argv)
 }
 
@@ -148,7 +151,18 @@ fn prepare(req: SweepRequest) -> Result<Prepared> {
     req.overrides.apply(&mut config);
     let usable_list = CpuList::usable().context("cannot read the usable CPUs")?;
     let usable = usable_list.0.len();
-    let config = config.validate_for(&usable_list)?;
+    let origin = if req.resume && req.config.is_none() {
+        Some(out.config())
+    } else {
+        req.config.clone()
+    };
+    let config = config
+        .validate_for(&usable_list)
+        .map_err(|e| match &origin {
+            // Name the file the bad setting (most likely) came from.
+            Some(file) => UsageError(format!("{}: {e}", file.display())),
+            None => e,
+        })?;
     let points = plan(&config, usable);
     let topology = Topology::read();
     let placements = points
@@ -198,9 +212,9 @@ fn watch_for_hard_stop(out: OutDir, seed: u64) {
 }
 
 fn finish_summary(out: &OutDir, seed: u64) -> Result<Vec<super::rows::SummaryRow>> {
-    let rows = read_raw(&out.raw())?;
+    let rows = read_raw(out.raw())?;
     let summary = summarize(&rows, seed);
-    write_summary(&out.summary(), &summary)?;
+    write_summary(out.summary(), &summary)?;
     Ok(summary)
 }
 
@@ -215,13 +229,57 @@ fn point_label(p: &Point) -> String {
     )
 }
 
-struct Measured {
-    report: Option<RunReport>,
-    wall_s: f64,
-    estimate: f64,
+/// One measured run.
+#[derive(Debug)]
+pub struct Measured {
+    /// The backend's report (builtin kernels only).
+    pub report: Option<RunReport>,
+    /// Wall time, seconds.
+    pub wall_s: f64,
+    /// The pi estimate.
+    pub estimate: f64,
+}
+
+/// Runs one repetition of a point. The real executor runs kernels; tests
+/// use a mock with fixed fake durations so the driver's arithmetic can be
+/// checked exactly, without timing noise (hyperfine's `Executor`).
+pub trait Executor {
+    /// Runs `point` once with its workers pinned to `cpus`.
+    fn measure(
+        &mut self,
+        config: &SweepConfig,
+        point: &Point,
+        cpus: Option<&CpuList>,
+    ) -> Result<Measured, String>;
+}
+
+/// Runs builtin backends (each created once per backend and worker count,
+/// then reused, so pools start once) and command kernels.
+#[derive(Default)]
+pub struct RealExecutor {
+    backends: HashMap<(BackendKind, usize), Box<dyn Backend>>,
+}
+
+impl Executor for RealExecutor {
+    fn measure(
+        &mut self,
+        config: &SweepConfig,
+        point: &Point,
+        cpus: Option<&CpuList>,
+    ) -> Result<Measured, String> {
+        measure(config, point, cpus, &mut self.backends)
+    }
 }
 
 fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
+    execute_with(prep, argv, &mut RealExecutor::default())
+}
+
+fn execute_with(
+    prep: Prepared,
+    argv: Vec<String>,
+    executor: &mut dyn Executor,
+) -> Result<SweepEnd> {
     let Prepared {
         config,
         out,
@@ -244,7 +302,7 @@ fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
     if !out.machine().exists() {
         let config_json = serde_json::to_value(&config).unwrap_or_default();
         Machine::describe(config_json, argv)
-            .write_json(&out.machine())
+            .write_json(out.machine())
             .with_context(|| format!("cannot write {}", out.machine().display()))?;
     }
     let run_id = out
@@ -253,11 +311,11 @@ fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let (mut writer, done) = if resume {
-        let rows = read_raw(&out.raw())?;
+        let rows = read_raw(out.raw())?;
         let done: HashSet<(String, u32)> = rows.iter().map(|r| (row_key(r), r.rep)).collect();
-        (RawWriter::append(&out.raw())?, done)
+        (RawWriter::append(out.raw())?, done)
     } else {
-        (RawWriter::create(&out.raw())?, HashSet::new())
+        (RawWriter::create(out.raw())?, HashSet::new())
     };
     watch_for_hard_stop(out.clone(), config.seed);
 
@@ -267,7 +325,6 @@ fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
         .filter(|(i, rep)| !done.contains(&(points[*i].key(), *rep)))
         .collect();
     let progress = Progress::new(todo.len() as u64);
-    let mut backends: HashMap<(BackendKind, usize), Box<dyn Backend>> = HashMap::new();
     let mut warmed = vec![false; points.len()];
     let mut times: HashMap<String, Vec<f64>> = HashMap::new();
     let mut reps_left: Vec<u32> = vec![0; points.len()];
@@ -285,13 +342,13 @@ fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
         let cpus = placements[i].as_ref();
         if !warmed[i] {
             for _ in 0..config.warmup {
-                let _ = measure(&config, point, cpus, &mut backends);
+                let _ = executor.measure(&config, point, cpus);
             }
             warmed[i] = true;
         }
         let timestamp = chrono::Local::now().to_rfc3339();
         let mut row = base_row(&config, &run_id, &timestamp, point, rep, usable);
-        match measure(&config, point, cpus, &mut backends) {
+        match executor.measure(&config, point, cpus) {
             Ok(m) => fill_ok(&mut row, &m, cpus, point.workers),
             Err(_) if cancel::requested() => {
                 interrupted = true;
@@ -317,7 +374,6 @@ fn execute(prep: Prepared, argv: Vec<String>) -> Result<SweepEnd> {
         progress.step(point, &row, &points, &times, reps_left[i] == 0);
     }
     progress.finish();
-    drop(backends); // stops the pools and reaps their workers
     let summary = finish_summary(&out, config.seed)?;
     println!("{}", speedup_table(&summary));
     if let Some(answer) = answer_line(&summary) {
@@ -413,9 +469,9 @@ fn measure(
     match &point.kernel {
         Kernel::Builtin { method, backend } => {
             let key = (*backend, point.workers);
-            if !backends.contains_key(&key) {
+            if let Entry::Vacant(slot) = backends.entry(key) {
                 let team = Team::new(point.workers, cpus.cloned()).map_err(|e| e.to_string())?;
-                backends.insert(key, backend.create(team).map_err(|e| e.to_string())?);
+                slot.insert(backend.create(team).map_err(|e| e.to_string())?);
             }
             let job = Job::new(*method, point.samples)
                 .seed(config.seed)
@@ -531,4 +587,103 @@ fn latest_speedup(
         1.0
     };
     (tp > 0.0).then(|| scale * t1 / tp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::config::{Mode, Workers};
+    use crate::sweep::rows::read_summary;
+    use piscale_kernels::Method;
+
+    /// Amdahl's law with a serial fraction of 1/10 and 1 s at one worker:
+    /// exactly known speed-ups, whatever the machine is doing.
+    struct Amdahl;
+
+    const SERIAL_FRACTION: f64 = 0.1;
+
+    fn fake_time(workers: usize) -> f64 {
+        SERIAL_FRACTION + (1.0 - SERIAL_FRACTION) / workers as f64
+    }
+
+    impl Executor for Amdahl {
+        fn measure(
+            &mut self,
+            _: &SweepConfig,
+            point: &Point,
+            _: Option<&CpuList>,
+        ) -> Result<Measured, String> {
+            if point.kernel.backend_name() == "per-core" && point.workers == 3 {
+                return Err("worker 2 (pid 1) was killed by signal SIGKILL".into());
+            }
+            Ok(Measured {
+                report: None,
+                wall_s: fake_time(point.workers),
+                estimate: std::f64::consts::PI,
+            })
+        }
+    }
+
+    #[test]
+    fn the_driver_turns_fixed_durations_into_exact_speedups() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mock");
+        let config = SweepConfig {
+            methods: vec![Method::Mc],
+            backends: vec![BackendKind::Threads, BackendKind::PerCore],
+            modes: vec![Mode::Strong],
+            workers: Workers::List(vec![1, 2, 3, 4]),
+            samples: 1 << 20,
+            reps: 3,
+            warmup: 1,
+            oversubscribe: true,
+            ..SweepConfig::default()
+        };
+        let points = plan(&config, 4);
+        let placements = vec![None; points.len()];
+        let prep = Prepared {
+            config,
+            out: OutDir(out.clone()),
+            resume: false,
+            force: false,
+            points,
+            placements,
+            usable: 4,
+        };
+        let end = execute_with(prep, vec!["piscale".into()], &mut Amdahl).unwrap();
+        assert_eq!(end, SweepEnd::SomeFailed(3));
+
+        let raw = read_raw(out.join("raw.csv")).unwrap();
+        // serial@1 + threads@1..4 + per-core@1..4, three reps each.
+        assert_eq!(raw.len(), 9 * 3);
+        assert_eq!(raw.iter().filter(|r| r.status == "failed").count(), 3);
+        let summary = read_summary(out.join("summary.csv")).unwrap();
+        for p in 1..=4usize {
+            let row = summary
+                .iter()
+                .find(|r| r.backend == "threads" && r.workers == p)
+                .unwrap();
+            let expected = fake_time(1) / fake_time(p);
+            assert_eq!(row.median_s, Some(fake_time(p)));
+            assert_eq!(
+                (row.ci_low_s, row.ci_high_s),
+                (Some(fake_time(p)), Some(fake_time(p)))
+            );
+            assert!((row.speedup.unwrap() - expected).abs() < 1e-12, "p={p}");
+            assert!((row.efficiency.unwrap() - expected / p as f64).abs() < 1e-12);
+            if p > 1 {
+                // Karp–Flatt recovers the serial fraction exactly under Amdahl's law.
+                assert!(
+                    (row.karp_flatt.unwrap() - SERIAL_FRACTION).abs() < 1e-12,
+                    "p={p}"
+                );
+            }
+        }
+        let failed = summary
+            .iter()
+            .find(|r| r.backend == "per-core" && r.workers == 3)
+            .unwrap();
+        assert_eq!((failed.reps, failed.failed, failed.median_s), (0, 3, None));
+        assert!(out.join("machine.json").is_file() && out.join("config.toml").is_file());
+    }
 }

@@ -1,0 +1,264 @@
+//! `piscale sweep` end to end: the files and their columns, bad input,
+//! interruption and resume, and a command kernel.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::piscale;
+
+const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error";
+const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_quick_sweep_writes_every_file_with_every_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("quick");
+    let assert = piscale()
+        .args([
+            "sweep",
+            "--config",
+            "../configs/quick.toml",
+            "--samples",
+            "2^20",
+            "--reps",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("speed-up on this system at 2 workers:"),
+        "{stdout}"
+    );
+
+    let raw = lines(&out.join("raw.csv"));
+    assert_eq!(raw[0], RAW_COLUMNS);
+    // 2 methods × (serial@1 + 6 backends × 2 worker counts) × 2 reps.
+    assert_eq!(raw.len() - 1, 2 * 13 * 2);
+    assert!(raw[1..].iter().all(|r| r.contains(",ok,")), "{raw:?}");
+    let summary = lines(&out.join("summary.csv"));
+    assert_eq!(summary[0], SUMMARY_COLUMNS);
+    assert_eq!(summary.len() - 1, 2 * 13);
+
+    let machine: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("machine.json")).unwrap()).unwrap();
+    for key in [
+        "cpu_model",
+        "logical_cpus",
+        "usable_cpus",
+        "hostname",
+        "config",
+        "command_line",
+        "load_average",
+    ] {
+        assert!(
+            machine.get(key).is_some(),
+            "machine.json lacks {key}: {machine}"
+        );
+    }
+    assert!(out.join("config.toml").is_file());
+}
+
+#[test]
+fn an_existing_out_dir_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+    let line =
+        common::assert_usage_error(&["sweep", "--out", dir.path().to_str().unwrap()], "--out");
+    assert!(
+        line.contains("--force") && line.contains("--resume"),
+        "{line}"
+    );
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1, "the folder was written to");
+}
+
+#[test]
+fn bad_configs_exit_2_naming_file_line_and_key_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown-key.toml",
+            "methods = [\"mc\"]\nbakends = [\"threads\"]\n",
+            "bakends",
+        ),
+        ("wrong-type.toml", "reps = \"many\"\n", "reps"),
+        ("zero-reps.toml", "reps = 0\n", "reps"),
+        ("unknown-backend.toml", "backends = [\"gpu\"]\n", "gpu"),
+        ("malformed.toml", "methods = [\"mc\"\n", "malformed.toml"),
+        ("negative.toml", "samples = -5\n", "samples"),
+    ];
+    for (name, text, key) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = dir.path().join(format!("{name}.out"));
+        let line = common::assert_usage_error(
+            &[
+                "sweep",
+                "--config",
+                file.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            key,
+        );
+        assert!(line.contains(name), "{name}: {line}");
+        assert!(!out.exists(), "{name}: the out dir was created");
+    }
+    let line = common::assert_usage_error(
+        &["sweep", "--config", "/no/such/file.toml"],
+        "/no/such/file.toml",
+    );
+    assert!(!line.is_empty());
+}
+
+/// Pids whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if rest.split_whitespace().nth(1) == Some(&parent.to_string()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn sigint_keeps_finished_rows_and_resume_completes_the_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted");
+    let args = [
+        "sweep",
+        "--methods",
+        "mc",
+        "--backends",
+        "fork-pipe,pool-map,threads",
+        "--workers",
+        "1,2",
+        "--samples",
+        "2^26",
+        "--reps",
+        "3",
+        "--warmup",
+        "0",
+        "--pin",
+        "none",
+        "--out",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_piscale"))
+        .args(args)
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    let raw = out.join("raw.csv");
+    // Wait for a few rows, then interrupt while a process backend may be running.
+    while !raw.exists() || lines(&raw).len() < 4 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no rows appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if stopped.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("piscale did not stop within 10 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(children_of(pid).is_empty(), "workers outlived piscale");
+    let partial = lines(&raw).len() - 1;
+    // serial@1 + 3 backends × 2 worker counts, 3 reps each.
+    let total = 7 * 3;
+    assert!(
+        partial < total,
+        "the sweep finished before the interrupt ({partial} rows)"
+    );
+    assert!(out.join("summary.csv").is_file());
+
+    piscale()
+        .args(["sweep", "--resume", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = lines(&raw);
+    assert_eq!(rows.len() - 1, total);
+    let mut keys: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(',').collect();
+            // method, backend, mode, workers, samples, rep
+            format!("{} {} {} {} {} {}", f[2], f[3], f[4], f[5], f[6], f[12])
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        total,
+        "duplicate (point, rep) rows after --resume"
+    );
+}
+
+#[test]
+fn a_command_kernel_sweeps_the_course_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("course.toml");
+    std::fs::write(
+        &config,
+        "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1, 2]\nsamples = 20000\nreps = 1\nwarmup = 0\n\
+         [[command]]\nname = \"pi1.py\"\nrun = \"python3 ../scripts/pi1.py --workers {workers} --samples {samples}\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("course");
+    piscale()
+        .args(["sweep", "--config", config.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = lines(&out.join("raw.csv"));
+    let pi1: Vec<&String> = rows.iter().filter(|r| r.contains(",pi1.py,")).collect();
+    assert_eq!(pi1.len(), 2, "{rows:?}");
+    for row in pi1 {
+        let f: Vec<&str> = row.split(',').collect();
+        let estimate: f64 = f[17].parse().unwrap();
+        assert!((estimate - std::f64::consts::PI).abs() < 0.1, "{row}");
+        assert_eq!(f[23], "ok", "{row}");
+    }
+}
