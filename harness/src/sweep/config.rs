@@ -4,7 +4,7 @@
 //! [`SweepConfig`] is one plain struct with `Default`, `Deserialize` and
 //! `Serialize`. A TOML file fills it (missing keys keep their defaults),
 //! [`SweepOverrides`] — filled by the CLI — replaces single settings, and
-//! [`SweepConfig::validate`] checks the whole. The default settings are
+//! [`SweepConfig::validate_for`] checks the whole. The default settings are
 //! `configs/default.toml`, embedded in the binary; `Default` produces the
 //! same values (a test holds them together).
 //!
@@ -286,14 +286,9 @@ impl SweepConfig {
         Duration::try_from_secs_f64(self.timeout_s).unwrap_or(Duration::MAX)
     }
 
-    /// Checks the settings against the CPUs this process may use.
-    pub fn validate(self) -> Result<SweepConfig, UsageError> {
-        let usable = CpuList::usable().map_err(|e| UsageError::flag("pin", e))?;
-        self.validate_for(&usable)
-    }
-
-    /// Checks the settings as a whole, for a process that may use `usable`.
-    /// Each error starts with the setting it is about.
+    /// Checks the settings as a whole, for a process that may use the CPUs
+    /// `usable` (`CpuList::usable()`; a parameter so that tests do not depend
+    /// on the machine). Each error starts with the setting it is about.
     pub fn validate_for(self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
         let err = |key: &str, why: String| UsageError::flag(key, why);
         non_empty_and_unique("methods", &self.methods)?;
@@ -475,42 +470,6 @@ impl SweepOverrides {
             config.chunksize = self.chunksize;
         }
     }
-}
-
-/// Parses a comma list such as `mc,midpoint` with `T::from_str` for each
-/// item; empty items are an error.
-pub fn parse_list<T>(text: &str) -> Result<Vec<T>, String>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    if text.trim().is_empty() {
-        return Err("expected a comma-separated list, got an empty value".into());
-    }
-    text.split(',')
-        .map(|item| {
-            let item = item.trim();
-            if item.is_empty() {
-                return Err(format!("empty item in the list '{text}'"));
-            }
-            item.parse().map_err(|e: T::Err| e.to_string())
-        })
-        .collect()
-}
-
-/// `--methods mc,midpoint`
-pub fn parse_methods(text: &str) -> Result<Vec<Method>, String> {
-    parse_list(text)
-}
-
-/// `--backends threads,pool-map`
-pub fn parse_backends(text: &str) -> Result<Vec<BackendKind>, String> {
-    parse_list(text)
-}
-
-/// `--modes strong,weak`
-pub fn parse_modes(text: &str) -> Result<Vec<Mode>, String> {
-    parse_list(text)
 }
 
 fn non_empty_and_unique<T: PartialEq + fmt::Display>(
@@ -902,9 +861,9 @@ mod tests {
     fn overrides_replace_only_what_they_set() {
         let mut config = SweepConfig::default();
         SweepOverrides {
-            methods: Some(parse_methods("midpoint").unwrap()),
-            backends: Some(parse_backends("threads,pool-map").unwrap()),
-            modes: Some(parse_modes("strong,weak").unwrap()),
+            methods: Some(vec![Method::Midpoint]),
+            backends: Some(vec![BackendKind::Threads, BackendKind::PoolMap]),
+            modes: Some(Mode::ALL.to_vec()),
             workers: Some("1..3".parse().unwrap()),
             samples: Some(2_000_000_000),
             reps: Some(7),
@@ -930,17 +889,12 @@ mod tests {
     }
 
     #[test]
-    fn parse_list_reports_the_bad_item() {
-        assert_eq!(
-            parse_modes(" weak , strong").unwrap(),
-            [Mode::Weak, Mode::Strong]
-        );
-        assert!(parse_methods("mc,pi")
-            .unwrap_err()
-            .contains("unknown method 'pi'"));
-        assert!(parse_backends("serial,,threads")
-            .unwrap_err()
-            .contains("empty item"));
-        assert!(parse_list::<Mode>("").is_err());
+    fn modes_parse_and_display() {
+        for mode in Mode::ALL {
+            assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
+        }
+        assert_eq!(" weak ".parse::<Mode>(), Ok(Mode::Weak));
+        let err = "both".parse::<Mode>().unwrap_err();
+        assert_eq!(err, "unknown mode 'both' (expected strong or weak)");
     }
 }

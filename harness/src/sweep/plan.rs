@@ -51,14 +51,6 @@ impl Kernel {
             Kernel::Command { name, .. } => name,
         }
     }
-
-    /// The built-in backend, if it is one.
-    pub fn builtin(&self) -> Option<BackendKind> {
-        match self {
-            Kernel::Builtin { backend, .. } => Some(*backend),
-            Kernel::Command { .. } => None,
-        }
-    }
 }
 
 /// One thing to measure `reps` times.
@@ -95,11 +87,6 @@ impl Point {
             self.workers,
             self.samples,
         )
-    }
-
-    /// Whether this is a baseline: `serial` at 1 worker.
-    pub fn is_baseline(&self) -> bool {
-        self.kernel.builtin() == Some(BackendKind::Serial) && self.workers == 1
     }
 }
 
@@ -230,6 +217,16 @@ mod tests {
     use super::*;
     use crate::sweep::command::CommandKernel;
 
+    fn is_serial(p: &Point) -> bool {
+        matches!(
+            p.kernel,
+            Kernel::Builtin {
+                backend: BackendKind::Serial,
+                ..
+            }
+        )
+    }
+
     fn config(workers: Workers) -> SweepConfig {
         SweepConfig {
             workers,
@@ -256,9 +253,7 @@ mod tests {
         // 2 methods × (serial + 6 backends × 2 worker counts).
         let points = plan(&config(Workers::Auto), 2);
         assert_eq!(points.len(), 2 * (1 + 6 * 2));
-        assert!(points
-            .iter()
-            .all(|p| p.kernel.builtin() != Some(BackendKind::Serial) || p.workers == 1));
+        assert!(points.iter().all(|p| !is_serial(p) || p.workers == 1));
         assert!(points
             .iter()
             .all(|p| p.samples == 1000 && p.mode == Mode::Strong));
@@ -276,7 +271,12 @@ mod tests {
             for mode in Mode::ALL {
                 let baselines = points
                     .iter()
-                    .filter(|p| p.is_baseline() && p.kernel.method() == method && p.mode == mode)
+                    .filter(|p| {
+                        is_serial(p)
+                            && p.workers == 1
+                            && p.kernel.method() == method
+                            && p.mode == mode
+                    })
                     .count();
                 assert_eq!(baselines, 1, "{method} {mode}");
             }
@@ -358,7 +358,6 @@ mod tests {
         };
         assert_eq!(p.key(), "mc/shm-reduce/strong/2/1048576");
         assert_eq!(p.key(), key_of("mc", "shm-reduce", "strong", 2, 1 << 20));
-        assert!(!p.is_baseline());
     }
 
     #[test]

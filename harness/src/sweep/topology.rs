@@ -74,57 +74,9 @@ impl Topology {
         Topology { cpus }
     }
 
-    /// A topology from an explicit list of CPUs (kept in the given order),
-    /// for tests that must not depend on the machine they run on.
-    #[cfg(test)]
-    pub fn from_cpus(cpus: Vec<Cpu>) -> Topology {
-        Topology { cpus }
-    }
-
-    /// A regular machine numbered the way Linux usually numbers one:
-    /// the first hardware thread of every core (package by package) first,
-    /// then the second threads in the same order, and so on. CPU id =
-    /// `thread · packages · cores + package · cores + core`.
-    #[cfg(test)]
-    pub fn uniform(packages: usize, cores_per_package: usize, threads_per_core: usize) -> Topology {
-        let mut cpus = Vec::new();
-        for thread in 0..threads_per_core {
-            for package in 0..packages {
-                for core in 0..cores_per_package {
-                    cpus.push(Cpu {
-                        id: (thread * packages + package) * cores_per_package + core,
-                        package,
-                        core,
-                    });
-                }
-            }
-        }
-        Topology { cpus }
-    }
-
-    /// The usable CPUs, in the order they were read.
-    pub fn cpus(&self) -> &[Cpu] {
-        &self.cpus
-    }
-
     /// The usable CPU ids.
     pub fn cpu_list(&self) -> CpuList {
         CpuList(self.cpus.iter().map(|c| c.id).collect())
-    }
-
-    /// Number of packages with at least one usable CPU.
-    pub fn packages(&self) -> usize {
-        self.by_package().len()
-    }
-
-    /// Number of physical cores with at least one usable CPU.
-    pub fn physical_cores(&self) -> usize {
-        self.by_package().values().map(Vec::len).sum()
-    }
-
-    /// Number of usable logical CPUs.
-    pub fn logical_cpus(&self) -> usize {
-        self.cpus.len()
     }
 
     /// Packages in id order; in each, its cores ordered by their lowest CPU
@@ -288,6 +240,60 @@ impl<'de> Deserialize<'de> for PinPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Constructors and counts for tests that must not depend on the
+    /// machine they run on.
+    impl Topology {
+        /// A topology from an explicit list of CPUs (kept in the given order),
+        /// for tests that must not depend on the machine they run on.
+        pub fn from_cpus(cpus: Vec<Cpu>) -> Topology {
+            Topology { cpus }
+        }
+
+        /// A regular machine numbered the way Linux usually numbers one:
+        /// the first hardware thread of every core (package by package) first,
+        /// then the second threads in the same order, and so on. CPU id =
+        /// `thread · packages · cores + package · cores + core`.
+        pub fn uniform(
+            packages: usize,
+            cores_per_package: usize,
+            threads_per_core: usize,
+        ) -> Topology {
+            let mut cpus = Vec::new();
+            for thread in 0..threads_per_core {
+                for package in 0..packages {
+                    for core in 0..cores_per_package {
+                        cpus.push(Cpu {
+                            id: (thread * packages + package) * cores_per_package + core,
+                            package,
+                            core,
+                        });
+                    }
+                }
+            }
+            Topology { cpus }
+        }
+
+        /// The usable CPUs, in the order they were read.
+        pub fn cpus(&self) -> &[Cpu] {
+            &self.cpus
+        }
+
+        /// Number of packages with at least one usable CPU.
+        pub fn packages(&self) -> usize {
+            self.by_package().len()
+        }
+
+        /// Number of physical cores with at least one usable CPU.
+        pub fn physical_cores(&self) -> usize {
+            self.by_package().values().map(Vec::len).sum()
+        }
+
+        /// Number of usable logical CPUs.
+        pub fn logical_cpus(&self) -> usize {
+            self.cpus.len()
+        }
+    }
 
     fn list(ids: &[usize]) -> CpuList {
         CpuList(ids.to_vec())
