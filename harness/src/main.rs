@@ -4,6 +4,8 @@
 //! (`output`). Exit codes: 0 on success (a closed stdout counts as success),
 //! 2 for a usage or input error, 1 when a run fails.
 
+#[allow(dead_code)] // until `piscale plot` and `piscale compare` are wired in
+mod analysis;
 mod cli;
 mod config;
 mod numbers;
