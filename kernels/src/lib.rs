@@ -32,6 +32,7 @@
 pub mod backends;
 pub mod clock;
 mod error;
+pub mod isa;
 pub mod job;
 pub mod mc;
 pub mod midpoint;
@@ -40,6 +41,7 @@ pub mod report;
 
 pub use backends::{Backend, BackendKind, Team, MAX_WORKERS};
 pub use error::{Error, Result};
+pub use isa::Isa;
 pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
 pub use pin::CpuList;
 pub use report::{RunReport, WorkerOutcome};

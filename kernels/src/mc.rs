@@ -12,9 +12,17 @@
 //! A draw `r` (64 bits) gives the integer point `x = r >> 32`, `y = r & (2^32-1)`
 //! on a 2^32 × 2^32 grid; it is a hit when `x² + y² < 2^64`, i.e. when the
 //! 64-bit sum of the two exact squares does not carry.
+//!
+//! # Instruction sets
+//! [`block_hits`] runs on [`Isa::active`]: portable Rust, AVX2 or AVX-512F,
+//! chosen at run time ([`crate::isa`]); [`block_hits_with`] takes the ISA. All
+//! paths compute this layout exactly, so the hit count is bit-identical on
+//! every CPU and path.
 
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::isa::Isa;
 
 /// Number of interleaved streams in one block.
 pub const LANES: usize = 8;
@@ -169,11 +177,206 @@ pub(crate) fn block_hits_generic(seed: u64, block: u64, len: u64) -> u64 {
     hits.iter().sum()
 }
 
-/// Hits among the `len` samples of block `block`.
+/// Hits among the `len` samples of block `block`, on the process-wide
+/// [`Isa::active`] path.
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
+#[inline]
 pub fn block_hits(seed: u64, block: u64, len: u64) -> u64 {
-    block_hits_generic(seed, block, len)
+    block_hits_with(Isa::active(), seed, block, len)
+}
+
+/// Hits among the `len` samples of block `block`, on the `isa` path.
+///
+/// Every path gives the bit-identical count. An ISA this CPU lacks runs the
+/// widest supported narrower path instead.
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+pub fn block_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
+        // and AVX2, the features `block_hits_avx512` is compiled for.
+        Isa::Avx512 => unsafe { x86::block_hits_avx512(seed, block, len) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns Avx2 only when the CPU reports AVX2.
+        Isa::Avx2 => unsafe { x86::block_hits_avx2(seed, block, len) },
+        _ => block_hits_generic(seed, block, len),
+    }
+}
+
+/// The AVX2 and AVX-512 block loops: [`Lanes::round`] written with
+/// intrinsics, one 64-bit vector lane per sample lane.
+#[cfg(target_arch = "x86_64")]
+// Safe `#[target_feature]` functions need Rust 1.86 and the AVX-512
+// intrinsics 1.89: this module is what sets the crate's minimum Rust.
+#[clippy::msrv = "1.89"]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{Lanes, LANES};
+
+    /// `v` rotated left by `L` bits (`R` = 64 − `L`), with shifts: AVX2 has no
+    /// 64-bit rotate.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn rotl_avx2<const L: i32, const R: i32>(v: __m256i) -> __m256i {
+        _mm256_or_si256(_mm256_slli_epi64::<L>(v), _mm256_srli_epi64::<R>(v))
+    }
+
+    /// One xoshiro256++ step of four lanes; returns their draws.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn next_avx2(s: &mut [__m256i; 4]) -> __m256i {
+        let [s0, s1, s2, s3] = *s;
+        let r = _mm256_add_epi64(rotl_avx2::<23, 41>(_mm256_add_epi64(s0, s3)), s0);
+        let t = _mm256_slli_epi64::<17>(s1);
+        let s2 = _mm256_xor_si256(s2, s0);
+        let s3 = _mm256_xor_si256(s3, s1);
+        let s1 = _mm256_xor_si256(s1, s2);
+        let s0 = _mm256_xor_si256(s0, s3);
+        let s2 = _mm256_xor_si256(s2, t);
+        let s3 = rotl_avx2::<45, 19>(s3);
+        *s = [s0, s1, s2, s3];
+        r
+    }
+
+    /// All-ones in the lanes of `r` whose draw misses: x² + y² carries out of
+    /// 64 bits. AVX2 compares only signed 64-bit integers, so `x²` is biased
+    /// by 2^63 (`a`); then `a + y²` is the biased sum, and the sum carried iff
+    /// it is below `x²`, i.e. iff `a > a + y²` as signed integers.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn misses_avx2(r: __m256i) -> __m256i {
+        let x = _mm256_srli_epi64::<32>(r);
+        // `mul_epu32` multiplies the low 32 bits of each lane: x² and y².
+        let xx = _mm256_mul_epu32(x, x);
+        let yy = _mm256_mul_epu32(r, r);
+        let a = _mm256_xor_si256(xx, _mm256_set1_epi64x(i64::MIN));
+        _mm256_cmpgt_epi64(a, _mm256_add_epi64(a, yy))
+    }
+
+    /// The AVX2 block loop: eight lanes in two vectors per state word.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn block_hits_avx2(seed: u64, block: u64, len: u64) -> u64 {
+        let mut lanes = Lanes::for_block(seed, block);
+        let rounds = len / LANES as u64;
+        let load = |w: &[u64; LANES], half: usize| {
+            let q = [
+                w[4 * half],
+                w[4 * half + 1],
+                w[4 * half + 2],
+                w[4 * half + 3],
+            ];
+            _mm256_setr_epi64x(q[0] as i64, q[1] as i64, q[2] as i64, q[3] as i64)
+        };
+        let [w0, w1, w2, w3] = &lanes.s;
+        let mut lo = [load(w0, 0), load(w1, 0), load(w2, 0), load(w3, 0)];
+        let mut hi = [load(w0, 1), load(w1, 1), load(w2, 1), load(w3, 1)];
+        // Per-lane miss counters, decremented by the all-ones compare masks.
+        let mut miss_lo = _mm256_setzero_si256();
+        let mut miss_hi = _mm256_setzero_si256();
+        for _ in 0..rounds {
+            let r_lo = next_avx2(&mut lo);
+            let r_hi = next_avx2(&mut hi);
+            miss_lo = _mm256_sub_epi64(miss_lo, misses_avx2(r_lo));
+            miss_hi = _mm256_sub_epi64(miss_hi, misses_avx2(r_hi));
+        }
+        let misses = sum_avx2(_mm256_add_epi64(miss_lo, miss_hi));
+        for (word, (l, h)) in lanes.s.iter_mut().zip(lo.into_iter().zip(hi)) {
+            store_avx2(l, &mut word[..4]);
+            store_avx2(h, &mut word[4..]);
+        }
+        let mut tail = [0u64; LANES];
+        lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+        rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+    }
+
+    /// The four 64-bit lanes of `v` into `out` (four words).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store_avx2(v: __m256i, out: &mut [u64]) {
+        let words = [
+            _mm256_extract_epi64::<0>(v),
+            _mm256_extract_epi64::<1>(v),
+            _mm256_extract_epi64::<2>(v),
+            _mm256_extract_epi64::<3>(v),
+        ];
+        for (o, w) in out.iter_mut().zip(words) {
+            *o = w as u64;
+        }
+    }
+
+    /// The sum of the four 64-bit lanes of `v`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn sum_avx2(v: __m256i) -> u64 {
+        let mut words = [0u64; 4];
+        store_avx2(v, &mut words);
+        words.iter().fold(0u64, |a, &w| a.wrapping_add(w))
+    }
+
+    /// The AVX-512 block loop: eight lanes in one vector per state word.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn block_hits_avx512(seed: u64, block: u64, len: u64) -> u64 {
+        let mut lanes = Lanes::for_block(seed, block);
+        let rounds = len / LANES as u64;
+        let load = |w: &[u64; LANES]| {
+            _mm512_setr_epi64(
+                w[0] as i64,
+                w[1] as i64,
+                w[2] as i64,
+                w[3] as i64,
+                w[4] as i64,
+                w[5] as i64,
+                w[6] as i64,
+                w[7] as i64,
+            )
+        };
+        let [w0, w1, w2, w3] = &lanes.s;
+        let (mut s0, mut s1, mut s2, mut s3) = (load(w0), load(w1), load(w2), load(w3));
+        let one = _mm512_set1_epi64(1);
+        let mut misses = _mm512_setzero_si512();
+        for _ in 0..rounds {
+            let r = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
+            let t = _mm512_slli_epi64::<17>(s1);
+            s2 = _mm512_xor_si512(s2, s0);
+            s3 = _mm512_xor_si512(s3, s1);
+            s1 = _mm512_xor_si512(s1, s2);
+            s0 = _mm512_xor_si512(s0, s3);
+            s2 = _mm512_xor_si512(s2, t);
+            s3 = _mm512_rol_epi64::<45>(s3);
+            let x = _mm512_srli_epi64::<32>(r);
+            let xx = _mm512_mul_epu32(x, x);
+            let yy = _mm512_mul_epu32(r, r);
+            // A miss is a carry out of x² + y²: the sum is below x².
+            let carry = _mm512_cmplt_epu64_mask(_mm512_add_epi64(xx, yy), xx);
+            misses = _mm512_mask_add_epi64(misses, carry, misses, one);
+        }
+        let misses = _mm512_reduce_add_epi64(misses) as u64;
+        let store = |v: __m512i, out: &mut [u64; LANES]| {
+            let mut lo = [0u64; 4];
+            let mut hi = [0u64; 4];
+            // The two 256-bit halves, each as four words.
+            let halves = [_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)];
+            for (half, words) in halves.into_iter().zip([&mut lo, &mut hi]) {
+                *words = [
+                    _mm256_extract_epi64::<0>(half) as u64,
+                    _mm256_extract_epi64::<1>(half) as u64,
+                    _mm256_extract_epi64::<2>(half) as u64,
+                    _mm256_extract_epi64::<3>(half) as u64,
+                ];
+            }
+            out[..4].copy_from_slice(&lo);
+            out[4..].copy_from_slice(&hi);
+        };
+        for (word, v) in lanes.s.iter_mut().zip([s0, s1, s2, s3]) {
+            store(v, word);
+        }
+        let mut tail = [0u64; LANES];
+        lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+        rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+    }
 }
 
 /// Hits among the next `count` draws of one sequential stream (`per-core`).

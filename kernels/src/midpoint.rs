@@ -9,7 +9,11 @@
 //! order, gives the bit-identical total. Only the final conversion rounds.
 //!
 //! Within a block, [`LANES`] interleaved accumulators are combined in a fixed
-//! tree, so vector code of any width can reproduce the scalar sum.
+//! tree, so vector code of any width can reproduce the scalar sum:
+//! [`block_sum`] runs on [`Isa::active`] (portable Rust, AVX2 or AVX-512F,
+//! chosen at run time) and gives the bit-identical partial on every path.
+
+use crate::isa::Isa;
 
 /// Number of interleaved accumulators within a block.
 pub const LANES: usize = 8;
@@ -23,10 +27,24 @@ pub fn integrand(x: f64) -> f64 {
     4.0 / (1.0 + x * x)
 }
 
-/// Σ f((i+½)h) for i in `start..start+len`, h = 1/`steps`, as 64.64 fixed point.
+/// Σ f((i+½)h) for i in `start..start+len`, h = 1/`steps`, as 64.64 fixed
+/// point, on the process-wide [`Isa::active`] path.
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
+#[inline]
 pub fn block_sum(steps: u64, start: u64, len: u64) -> u128 {
+    block_sum_with(Isa::active(), steps, start, len)
+}
+
+/// [`block_sum`] on the `isa` path.
+///
+/// Every path evaluates the same IEEE operations on the same [`LANES`]
+/// accumulators (no fused multiply-add, an exact division) and combines them
+/// in the same tree, so the result is bit-identical on every path. An ISA
+/// this CPU lacks runs the widest supported narrower path instead.
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+pub fn block_sum_with(isa: Isa, steps: u64, start: u64, len: u64) -> u128 {
     let h = 1.0 / steps as f64;
     let mut acc = [0.0f64; LANES];
     // Step indices are counted in floating point (exact below 2^53) so that
@@ -36,17 +54,126 @@ pub fn block_sum(steps: u64, start: u64, len: u64) -> u128 {
         *ti = (start + lane as u64) as f64 + 0.5;
     }
     let rounds = len / LANES as u64;
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
+        // and AVX2, the features `rounds_avx512` is compiled for.
+        Isa::Avx512 => unsafe { x86::rounds_avx512(h, rounds, &mut t, &mut acc) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns Avx2 only when the CPU reports AVX2.
+        Isa::Avx2 => unsafe { x86::rounds_avx2(h, rounds, &mut t, &mut acc) },
+        _ => rounds_scalar(h, rounds, &mut t, &mut acc),
+    }
+    let tail = (len % LANES as u64) as usize;
+    for (a, ti) in acc.iter_mut().zip(t).take(tail) {
+        *a += integrand(ti * h);
+    }
+    to_fixed(combine(&acc))
+}
+
+/// `rounds` rounds of the block loop: lane `l` adds f(t[l]·h) to `acc[l]`,
+/// then steps `t[l]` by [`LANES`].
+#[inline]
+fn rounds_scalar(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANES]) {
     for _ in 0..rounds {
         for lane in 0..LANES {
             acc[lane] += integrand(t[lane] * h);
             t[lane] += LANES as f64;
         }
     }
-    let tail = (len % LANES as u64) as usize;
-    for lane in 0..tail {
-        acc[lane] += integrand(t[lane] * h);
+}
+
+/// [`rounds_scalar`] with AVX2 and AVX-512F vectors: the same operations in
+/// the same order on each lane.
+#[cfg(target_arch = "x86_64")]
+// Safe `#[target_feature]` functions need Rust 1.86 and the AVX-512
+// intrinsics 1.89: this module is what sets the crate's minimum Rust.
+#[clippy::msrv = "1.89"]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::LANES;
+
+    /// Four lanes as a vector.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn load4(v: &[f64]) -> __m256d {
+        let mut q = [0.0f64; 4];
+        for (qi, vi) in q.iter_mut().zip(v) {
+            *qi = *vi;
+        }
+        _mm256_setr_pd(q[0], q[1], q[2], q[3])
     }
-    to_fixed(combine(&acc))
+
+    /// A vector's four lanes into `out`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn store4(v: __m256d, out: &mut [f64]) {
+        let lo = _mm256_castpd256_pd128(v);
+        let hi = _mm256_extractf128_pd::<1>(v);
+        let words = [
+            _mm_cvtsd_f64(lo),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo)),
+            _mm_cvtsd_f64(hi),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi)),
+        ];
+        for (o, w) in out.iter_mut().zip(words) {
+            *o = w;
+        }
+    }
+
+    /// f(t·h) = 4/(1 + (t·h)²), rounded after each operation as the scalar
+    /// [`super::integrand`] is (no FMA: it would round once fewer).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn integrand_avx2(t: __m256d, h: __m256d) -> __m256d {
+        let x = _mm256_mul_pd(t, h);
+        let d = _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_mul_pd(x, x));
+        _mm256_div_pd(_mm256_set1_pd(4.0), d)
+    }
+
+    /// [`super::rounds_scalar`] with lanes 0–3 and 4–7 in two vectors.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn rounds_avx2(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANES]) {
+        let hv = _mm256_set1_pd(h);
+        let step = _mm256_set1_pd(LANES as f64);
+        let (mut t_lo, mut t_hi) = (load4(&t[..4]), load4(&t[4..]));
+        let (mut a_lo, mut a_hi) = (load4(&acc[..4]), load4(&acc[4..]));
+        for _ in 0..rounds {
+            a_lo = _mm256_add_pd(a_lo, integrand_avx2(t_lo, hv));
+            a_hi = _mm256_add_pd(a_hi, integrand_avx2(t_hi, hv));
+            t_lo = _mm256_add_pd(t_lo, step);
+            t_hi = _mm256_add_pd(t_hi, step);
+        }
+        store4(t_lo, &mut t[..4]);
+        store4(t_hi, &mut t[4..]);
+        store4(a_lo, &mut acc[..4]);
+        store4(a_hi, &mut acc[4..]);
+    }
+
+    /// [`super::rounds_scalar`] with all eight lanes in one vector.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn rounds_avx512(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANES]) {
+        let load =
+            |v: &[f64; LANES]| _mm512_setr_pd(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        let hv = _mm512_set1_pd(h);
+        let one = _mm512_set1_pd(1.0);
+        let four = _mm512_set1_pd(4.0);
+        let step = _mm512_set1_pd(LANES as f64);
+        let (mut tv, mut av) = (load(t), load(acc));
+        for _ in 0..rounds {
+            let x = _mm512_mul_pd(tv, hv);
+            let d = _mm512_add_pd(one, _mm512_mul_pd(x, x));
+            av = _mm512_add_pd(av, _mm512_div_pd(four, d));
+            tv = _mm512_add_pd(tv, step);
+        }
+        let store = |v: __m512d, out: &mut [f64; LANES]| {
+            store4(_mm512_castpd512_pd256(v), &mut out[..4]);
+            store4(_mm512_extractf64x4_pd::<1>(v), &mut out[4..]);
+        };
+        store(tv, t);
+        store(av, acc);
+    }
 }
 
 /// The fixed summation tree of the lane accumulators.

@@ -1,0 +1,155 @@
+//! Every instruction-set path gives the scalar path's answer bit for bit, and
+//! the process-wide selection accepts exactly the ISAs this CPU supports.
+//!
+//! `Isa::set_active` changes a process-wide static, so every test of this file
+//! that reads or writes it holds `ACTIVE_LOCK`, and the selection is restored
+//! before the lock is released. No other test file changes it.
+
+use std::sync::{Mutex, MutexGuard};
+
+use piscale_kernels::{mc, midpoint, Isa};
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+static ACTIVE_LOCK: Mutex<()> = Mutex::new(());
+
+fn active_lock() -> MutexGuard<'static, ()> {
+    ACTIVE_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Block lengths around the 8-lane rounds: empty, shorter than a round, not a
+/// multiple of a round, and long.
+const LENS: [u64; 12] = [0, 1, 3, 7, 8, 9, 15, 16, 17, 1000, 1003, 65_541];
+
+#[test]
+fn mc_hits_are_bit_identical_on_every_isa() {
+    println!("supported: {:?}", Isa::all_supported());
+    for (seed, block) in [(0u64, 0u64), (7, 3), (u64::MAX, 12_345), (42, 1 << 40)] {
+        for len in LENS {
+            let scalar = mc::block_hits_with(Isa::Scalar, seed, block, len);
+            // Unsupported ISAs fall back to a narrower path: same answer.
+            for isa in Isa::ALL {
+                assert_eq!(
+                    mc::block_hits_with(isa, seed, block, len),
+                    scalar,
+                    "{isa} seed {seed} block {block} len {len}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mc_vector_paths_follow_the_sample_layout_definition() {
+    // Sample k of a block is draw k/8 of lane k%8 of the lane's own stream.
+    let (seed, block, len) = (99u64, 5u64, 10_007u64);
+    let mut lanes: Vec<_> = (0..mc::LANES)
+        .map(|l| Xoshiro256PlusPlus::seed_from_u64(mc::lane_key(seed, block, l)))
+        .collect();
+    let expected = (0..len)
+        .filter(|k| mc::is_hit(lanes[(*k % mc::LANES as u64) as usize].next_u64()))
+        .count() as u64;
+    for isa in Isa::all_supported() {
+        assert_eq!(
+            mc::block_hits_with(isa, seed, block, len),
+            expected,
+            "{isa}"
+        );
+    }
+}
+
+#[test]
+fn midpoint_partials_are_bit_identical_on_every_isa() {
+    let cases = [
+        // (steps, start)
+        (1u64, 0u64),
+        (7, 0),
+        (1000, 0),
+        (1000, 993),
+        (1 << 20, 12_345),
+        // Large start indices: near the end of N = 2e9 and of N = 2^53.
+        (2_000_000_000, 2_000_000_000 - 65_541),
+        (2_000_000_000, 1_999_999_999),
+        (1 << 53, (1 << 53) - 65_541),
+    ];
+    for (steps, start) in cases {
+        for len in LENS {
+            let len = len.min(steps - start);
+            let scalar = midpoint::block_sum_with(Isa::Scalar, steps, start, len);
+            for isa in Isa::ALL {
+                assert_eq!(
+                    midpoint::block_sum_with(isa, steps, start, len),
+                    scalar,
+                    "{isa} steps {steps} start {start} len {len}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn midpoint_whole_integral_is_pi_on_every_isa() {
+    let steps = 1_000_003u64;
+    let block = 65_536u64;
+    for isa in Isa::all_supported() {
+        let total: u128 = (0..steps.div_ceil(block))
+            .map(|b| {
+                let start = b * block;
+                midpoint::block_sum_with(isa, steps, start, block.min(steps - start))
+            })
+            .sum();
+        let est = midpoint::estimate(total, steps);
+        assert!(
+            (est - std::f64::consts::PI).abs() <= midpoint::error_bound(steps) + 1e-14,
+            "{isa}: {est}"
+        );
+    }
+}
+
+#[test]
+fn set_active_accepts_exactly_the_supported_isas() {
+    let _guard = active_lock();
+    let original = Isa::active();
+    assert!(original.supported());
+    for isa in Isa::ALL {
+        let result = Isa::set_active(isa);
+        assert_eq!(result.is_ok(), isa.supported(), "{isa}: {result:?}");
+        match result {
+            Ok(()) => assert_eq!(Isa::active(), isa),
+            Err(e) => {
+                let message = e.to_string();
+                let supported: Vec<&str> =
+                    Isa::all_supported().into_iter().map(Isa::name).collect();
+                assert_eq!(
+                    message,
+                    format!(
+                        "isa {} is not supported by this CPU (supported: {})",
+                        isa.name(),
+                        supported.join(", ")
+                    )
+                );
+                // A refused ISA leaves the selection alone.
+                assert!(Isa::active().supported());
+            }
+        }
+        // The dispatching entry points follow the selection, with the same
+        // answers.
+        assert_eq!(
+            mc::block_hits(3, 1, 1001),
+            mc::block_hits_with(Isa::Scalar, 3, 1, 1001)
+        );
+        assert_eq!(
+            midpoint::block_sum(1001, 17, 501),
+            midpoint::block_sum_with(Isa::Scalar, 1001, 17, 501)
+        );
+    }
+    Isa::set_active(original).unwrap();
+    assert_eq!(Isa::active(), original);
+}
+
+#[test]
+fn default_selection_is_the_detected_isa() {
+    let _guard = active_lock();
+    // Nothing in this file leaves another selection behind.
+    assert_eq!(Isa::active(), Isa::detect());
+}
