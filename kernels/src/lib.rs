@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod backends;
+pub mod cancel;
 pub mod clock;
 mod error;
 pub mod isa;
