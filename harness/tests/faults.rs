@@ -1,32 +1,16 @@
 //! A worker killed in the middle of a real `piscale run`: the binary exits
 //! non-zero within 5 s, names the worker, and leaves no process behind.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// Pids whose parent is `parent`, from `/proc/*/stat`.
-fn children_of(parent: u32) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        if rest.split_whitespace().nth(1) == Some(&parent.to_string()) {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
-    pids
-}
+use common::children_of;
+
 
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; only a reaped process has none.

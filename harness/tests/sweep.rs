@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::piscale;
+use common::{children_of, piscale};
 
 const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error";
 const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
@@ -125,25 +125,6 @@ fn bad_configs_exit_2_naming_file_line_and_key_and_write_nothing() {
     assert!(!line.is_empty());
 }
 
-/// Pids whose parent is `parent`.
-fn children_of(parent: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        if rest.split_whitespace().nth(1) == Some(&parent.to_string()) {
-            pids.push(pid);
-        }
-    }
-    pids
-}
 
 #[test]
 fn sigint_keeps_finished_rows_and_resume_completes_the_sweep() {

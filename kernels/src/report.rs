@@ -38,9 +38,15 @@ impl WorkerOutcome {
         cpus: Option<&CpuList>,
         worker: usize,
     ) -> WorkerOutcome {
+        WorkerOutcome::timed(cpus, worker, range.count, || job.partial(range))
+    }
+
+    /// Pins worker `worker`, then runs `work` between two clock stamps.
+    /// Allocation-free and panic-free as long as `work` is.
+    pub fn timed(cpus: Option<&CpuList>, worker: usize, units: u64, work: impl FnOnce() -> u128) -> WorkerOutcome {
         let cpu = pin_worker(cpus, worker);
         let start_ns = mono_ns();
-        let partial = job.partial(range);
+        let partial = work();
         let end_ns = mono_ns();
         WorkerOutcome {
             partial,
@@ -48,7 +54,7 @@ impl WorkerOutcome {
             end_ns,
             busy_ns: end_ns.saturating_sub(start_ns),
             cpu,
-            units: range.count,
+            units,
         }
     }
 

@@ -231,7 +231,7 @@ impl Default for SweepConfig {
             backends: BackendKind::ALL.to_vec(),
             modes: vec![Mode::Strong],
             workers: Workers::Auto,
-            samples: 1 << 28,
+            samples: 1 << 30,
             samples_per_worker: 1 << 27,
             block: DEFAULT_BLOCK,
             chunksize: None,

@@ -60,3 +60,25 @@ pub fn assert_usage_error(args: &[&str], flag: &str) -> String {
     );
     stderr
 }
+
+/// Pids whose parent is `parent`, from `/proc/*/stat` (zombies included).
+pub fn children_of(parent: u32) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name is in parentheses and may hold spaces: skip past it.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        if rest.split_whitespace().nth(1) == Some(&parent.to_string()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    pids
+}

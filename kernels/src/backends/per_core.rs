@@ -16,7 +16,7 @@ use crate::clock::mono_ns;
 use crate::error::Result;
 use crate::job::{Job, Method};
 use crate::report::{RunReport, WorkerOutcome};
-use crate::{mc, midpoint, pin};
+use crate::{mc, midpoint};
 
 /// Pinned threads with independent streams.
 #[derive(Debug)]
@@ -39,23 +39,12 @@ fn share(n: u64, p: usize, w: usize) -> (u64, u64) {
 }
 
 fn worker(job: &Job, team: &Team, w: usize) -> WorkerOutcome {
-    let cpu = pin::pin_worker(team.cpus.as_ref(), w);
-    let start_ns = mono_ns();
     let (first, count) = share(job.samples, team.workers, w);
-    let partial = match job.method {
+    WorkerOutcome::timed(team.cpus.as_ref(), w, count, || match job.method {
         Method::Mc => mc::stream_hits(&mut mc::worker_stream(job.seed, w), count) as u128,
         Method::Midpoint if count > 0 => midpoint::block_sum(job.samples, first, count),
         Method::Midpoint => 0,
-    };
-    let end_ns = mono_ns();
-    WorkerOutcome {
-        partial,
-        start_ns,
-        end_ns,
-        busy_ns: end_ns.saturating_sub(start_ns),
-        cpu,
-        units: count,
-    }
+    })
 }
 
 impl Backend for PerCore {
