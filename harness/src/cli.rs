@@ -47,6 +47,29 @@ pub enum Command {
         Exit status: 0 when every point succeeded, 1 when some failed, 2 for bad input, 130 when interrupted."
     )]
     Sweep(SweepArgs),
+    /// Rebuild DIR/plots/ and DIR/report.{md,html} from a sweep's CSV files
+    /// (runs automatically at the end of every sweep).
+    Plot {
+        /// A sweep's output folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Compare two sweeps point by point; exit 1 if NEW regressed.
+    #[command(
+        after_help = "A point regressed when the whole 95 % bootstrap CI of its median-time ratio NEW/BASE\n\
+        lies above 1 + threshold. Exit status: 0 no regression, 1 a regression, 2 bad input or no shared points."
+    )]
+    Compare {
+        /// The baseline sweep folder.
+        #[arg(value_name = "BASE")]
+        base: PathBuf,
+        /// The sweep folder to check.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// Tolerated slow-down, in per cent.
+        #[arg(long, value_name = "PCT", default_value = "5", value_parser = parse_threshold)]
+        threshold: f64,
+    },
 }
 
 /// Flags of `piscale sweep`. Every override beats the config file.
@@ -256,6 +279,13 @@ fn parse_workers(s: &str) -> Result<usize, String> {
 
 fn parse_samples(s: &str) -> Result<u64, String> {
     parse_in_range(s, 1, MAX_SAMPLES)
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!("must be a percentage of at least 0, got {s}")),
+    }
 }
 
 fn parse_reps(s: &str) -> Result<u32, String> {

@@ -4,7 +4,6 @@
 //! (`output`). Exit codes: 0 on success (a closed stdout counts as success),
 //! 2 for a usage or input error, 1 when a run fails.
 
-#[allow(dead_code)] // until `piscale plot` and `piscale compare` are wired in
 mod analysis;
 mod cli;
 mod config;
@@ -22,6 +21,8 @@ use crate::cli::Command;
 use crate::config::UsageError;
 use crate::sweep::runner::SweepEnd;
 
+/// Exit code of `compare` when a point regressed.
+const REGRESSION: u8 = 1;
 /// Exit code of a sweep that ended with failed points.
 const SOME_FAILED: u8 = 1;
 /// Exit code after SIGINT or SIGTERM (128 + SIGINT), as shells report it.
@@ -37,6 +38,23 @@ fn run() -> Result<ExitCode> {
             let mut backend = config.backend.create(config.team.clone())?;
             let report = backend.run(&config.job)?;
             output::report(&mut out, &config, &report)?;
+        }
+        Command::Plot { dir } => {
+            for file in analysis::build(&dir)? {
+                writeln!(out, "{}", file.display())?;
+            }
+        }
+        Command::Compare {
+            base,
+            new,
+            threshold,
+        } => {
+            let comparison = analysis::compare::compare(&base, &new, threshold)?;
+            write!(out, "{}", comparison.markdown())?;
+            out.flush()?;
+            if comparison.has_regression() {
+                return Ok(ExitCode::from(REGRESSION));
+            }
         }
         Command::Sweep(args) => {
             drop(out);

@@ -87,7 +87,7 @@ pub fn parse_whole(text: &str) -> Result<u128, String> {
             .ok()
             .and_then(|k| 10u128.checked_pow(k));
         match divisor {
-            Some(d) if m % d == 0 => Ok(m / d),
+            Some(d) if m.is_multiple_of(d) => Ok(m / d),
             None if m == 0 => Ok(0),
             _ => Err(format!("must be a whole number, got {s}")),
         }

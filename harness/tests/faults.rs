@@ -11,7 +11,6 @@ use nix::unistd::Pid;
 
 use common::children_of;
 
-
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; only a reaped process has none.
     std::path::Path::new(&format!("/proc/{pid}")).exists()

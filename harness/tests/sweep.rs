@@ -125,7 +125,6 @@ fn bad_configs_exit_2_naming_file_line_and_key_and_write_nothing() {
     assert!(!line.is_empty());
 }
 
-
 #[test]
 fn sigint_keeps_finished_rows_and_resume_completes_the_sweep() {
     let dir = tempfile::tempdir().unwrap();

@@ -43,7 +43,12 @@ impl WorkerOutcome {
 
     /// Pins worker `worker`, then runs `work` between two clock stamps.
     /// Allocation-free and panic-free as long as `work` is.
-    pub fn timed(cpus: Option<&CpuList>, worker: usize, units: u64, work: impl FnOnce() -> u128) -> WorkerOutcome {
+    pub fn timed(
+        cpus: Option<&CpuList>,
+        worker: usize,
+        units: u64,
+        work: impl FnOnce() -> u128,
+    ) -> WorkerOutcome {
         let cpu = pin_worker(cpus, worker);
         let start_ns = mono_ns();
         let partial = work();

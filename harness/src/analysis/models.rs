@@ -32,7 +32,7 @@ pub fn amdahl_fit(points: &[(usize, f64)]) -> Option<AmdahlFit> {
         if p <= 1 {
             continue;
         }
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return None;
         }
         let inv_p = 1.0 / p as f64;

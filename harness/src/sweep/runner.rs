@@ -375,11 +375,18 @@ fn execute_with(
     }
     progress.finish();
     let summary = finish_summary(&out, config.seed)?;
+    if let Err(e) = crate::analysis::build(&out.0) {
+        // The measurements are safe on disk; `piscale plot DIR` can retry.
+        eprintln!("warning: {e:#}");
+    }
     println!("{}", speedup_table(&summary));
     if let Some(answer) = answer_line(&summary) {
         println!("{answer}");
     }
-    eprintln!("results in {}", out.0.display());
+    eprintln!(
+        "results in {} (report.html, report.md, plots/)",
+        out.0.display()
+    );
     Ok(if interrupted {
         SweepEnd::Interrupted
     } else if failed > 0 {

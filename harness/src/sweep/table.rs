@@ -150,8 +150,9 @@ fn render(out: &mut String, grid: &[Vec<String>]) {
     }
 }
 
-/// `2e9`, `1.5e6`, `2^30` or the plain number, whichever reads best.
-fn work(n: u64) -> String {
+/// `2e9`, `1.5e6`, `2^30` or the plain number, whichever reads best: the
+/// one spelling of an amount of work in tables, plots and reports.
+pub(crate) fn work(n: u64) -> String {
     let digits = n.to_string();
     let significant = digits.trim_end_matches('0');
     if n >= 10_000 && digits.len() - significant.len() >= 3 {

@@ -187,21 +187,7 @@ pub(super) fn tick(v: &f64) -> String {
     }
 }
 
-/// An amount of work as the speed-up tables write it: `2e9`, `1.5e6`,
-/// `2^30` or the plain number.
-pub(super) fn work(n: u64) -> String {
-    let digits = n.to_string();
-    let significant = digits.trim_end_matches('0');
-    if n >= 10_000 && digits.len() - significant.len() >= 3 {
-        let (first, rest) = significant.split_at(1);
-        let dot = if rest.is_empty() { "" } else { "." };
-        return format!("{first}{dot}{rest}e{}", digits.len() - 1);
-    }
-    if n >= 10_000 && n.is_power_of_two() {
-        return format!("2^{}", n.trailing_zeros());
-    }
-    digits
-}
+pub(super) use crate::sweep::table::work;
 
 #[cfg(test)]
 mod tests {
@@ -244,13 +230,5 @@ mod tests {
         assert_eq!(time_unit(0.02).0, "ms");
         assert_eq!(time_unit(2e-5).0, "µs");
         assert_eq!(time_unit(2e-8).0, "ns");
-    }
-
-    #[test]
-    fn work_matches_the_tables() {
-        assert_eq!(work(2_000_000_000), "2e9");
-        assert_eq!(work(1 << 24), "2^24");
-        assert_eq!(work(1_500_000), "1.5e6");
-        assert_eq!(work(1000), "1000");
     }
 }
