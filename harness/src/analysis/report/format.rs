@@ -3,21 +3,9 @@
 //! the report and `piscale compare`, so the same figure reads the same in
 //! both.
 
-/// `2e9`, `1.5e6`, `2^30` or the plain number, whichever reads best (as in
-/// the sweep's own speed-up table).
-pub(crate) fn work(n: u64) -> String {
-    let digits = n.to_string();
-    let significant = digits.trim_end_matches('0');
-    if n >= 10_000 && digits.len() - significant.len() >= 3 {
-        let (first, rest) = significant.split_at(1);
-        let dot = if rest.is_empty() { "" } else { "." };
-        return format!("{first}{dot}{rest}e{}", digits.len() - 1);
-    }
-    if n >= 10_000 && n.is_power_of_two() {
-        return format!("2^{}", n.trailing_zeros());
-    }
-    digits
-}
+/// `2e9`, `1.5e6`, `2^30`: the one spelling of an amount of work, shared
+/// with the sweep's table and the plots.
+pub(crate) use crate::sweep::table::work;
 
 /// A unit for a time: the largest of s, ms, µs, ns that keeps it ≥ 1.
 pub(crate) fn time_unit(seconds: f64) -> (&'static str, f64) {
@@ -128,13 +116,5 @@ mod tests {
         assert_eq!(bytes(33_554_432), "32 MiB");
         assert_eq!(bytes(25_276_063_744), "23.5 GiB");
         assert_eq!(bytes(512), "512 B");
-    }
-
-    #[test]
-    fn work_reads_as_people_write_it() {
-        assert_eq!(work(2_000_000_000), "2e9");
-        assert_eq!(work(1_500_000), "1.5e6");
-        assert_eq!(work(1 << 24), "2^24");
-        assert_eq!(work(123_456), "123456");
     }
 }
