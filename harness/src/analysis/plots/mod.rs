@@ -1,8 +1,8 @@
 //! Plots of a finished sweep, as SVG and PNG, drawn from `DIR/summary.csv`,
 //! `DIR/raw.csv` and `DIR/machine.json` alone (never re-running anything).
 //!
-//! [`write_plots`] writes them to `DIR/plots/`; [`plot_svg_strings`] returns
-//! the SVG texts for a report to inline. For each method `M` (`mc`,
+//! [`write_plots`] writes them to `DIR/plots/` (the HTML report inlines the
+//! SVG files). For each method `M` (`mc`,
 //! `midpoint`) that has the rows it needs:
 //!
 //! | name | shows | written when |
@@ -68,18 +68,6 @@ pub fn write_plots(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     remove_stale(&out, &written)?;
     Ok(written)
-}
-
-/// The SVG text of every plot of the sweep in `dir`, as `(name, svg)` in
-/// the order [`write_plots`] writes them (`("speedup-mc", "<svg …")`).
-/// Writes nothing. Each SVG is a complete document, 800 × 600 with a
-/// `viewBox`, that can be inlined in HTML as it is.
-pub fn plot_svg_strings(dir: &Path) -> Result<Vec<(String, String)>> {
-    let (plots, ctx) = load(dir)?;
-    plots
-        .iter()
-        .map(|plot| Ok((plot.name.clone(), svg(plot, &ctx)?)))
-        .collect()
 }
 
 /// What one plot draws.
@@ -386,37 +374,6 @@ mod tests {
         assert!(!names(&files).iter().any(|n| n.starts_with("weak-")));
         assert!(!dir.path().join(PLOTS_DIR).join("weak-mc.png").exists());
         assert!(dir.path().join(PLOTS_DIR).join("notes.txt").exists());
-    }
-
-    #[test]
-    fn svg_strings_match_the_files() {
-        let dir = folder(&rows(true));
-        let svgs = plot_svg_strings(dir.path()).unwrap();
-        assert!(
-            !dir.path().join(PLOTS_DIR).exists(),
-            "plot_svg_strings wrote files"
-        );
-        let files = write_plots(dir.path()).unwrap();
-        let svg_files: Vec<&PathBuf> = files
-            .iter()
-            .filter(|f| f.extension().unwrap() == "svg")
-            .collect();
-        assert_eq!(svgs.len(), svg_files.len());
-        for ((name, text), file) in svgs.iter().zip(svg_files) {
-            assert_eq!(file.file_stem().unwrap().to_string_lossy(), name.as_str());
-            assert_eq!(&fs::read_to_string(file).unwrap(), text);
-            assert!(
-                text.contains("AMD EPYC 7B13 · 4 usable CPUs · 2025-01-01"),
-                "{name}"
-            );
-        }
-        let speedup = &svgs.iter().find(|(n, _)| n == "speedup-mc").unwrap().1;
-        assert!(speedup.contains("mc: strong-scaling speed-up (N = 2e9)"));
-        assert!(speedup.contains("Amdahl f = "));
-        assert!(
-            speedup.contains("python-pi1"),
-            "command kernels are plotted too"
-        );
     }
 
     #[test]

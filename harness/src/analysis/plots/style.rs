@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Result};
-use piscale_kernels::BackendKind;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -153,11 +152,6 @@ impl Palette {
     }
 }
 
-/// Whether `backend` is one of the library's backends (which record phases).
-pub(super) fn is_library(backend: &str) -> bool {
-    BackendKind::ALL.iter().any(|b| b.name() == backend)
-}
-
 /// A unit for times around `max_s` seconds: the name and the factor from seconds.
 pub(super) fn time_unit(max_s: f64) -> (&'static str, f64) {
     if max_s >= 1.0 {
@@ -192,6 +186,7 @@ pub(super) use crate::sweep::table::work;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use piscale_kernels::BackendKind;
 
     #[test]
     fn every_library_backend_has_its_own_colour() {
