@@ -34,9 +34,7 @@ use serde_json::Value;
 use self::doc::{code, strong, text, Block, Document, Figure, Inline, Table};
 use super::models::{amdahl_fit, gustafson, gustafson_serial_fraction, karp_flatt};
 use crate::sweep::machine::read_machine;
-use crate::sweep::rows::{
-    read_raw, read_summary, write_atomic, RawRow, SummaryRow, MODE_STRONG, MODE_WEAK,
-};
+use crate::sweep::rows::{read_raw, read_summary, write_atomic, RawRow, SummaryRow};
 use crate::sweep::stats;
 use crate::sweep::table::answer_line;
 
@@ -244,72 +242,7 @@ fn relative_href(dir: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// One table of results: the points of one method and mode at one amount
-/// of work (total for strong scaling, per worker for weak), as in the
-/// sweep's own speed-up table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Group<'a> {
-    method: &'a str,
-    mode_rank: u8,
-    mode: &'a str,
-    work: u64,
-}
-
-impl<'a> Group<'a> {
-    fn of(row: &'a SummaryRow) -> Group<'a> {
-        let weak = row.mode == MODE_WEAK;
-        Group {
-            method: &row.method,
-            mode_rank: match row.mode.as_str() {
-                MODE_STRONG => 0,
-                MODE_WEAK => 1,
-                _ => 2,
-            },
-            mode: &row.mode,
-            work: if weak {
-                row.samples / row.workers.max(1) as u64
-            } else {
-                row.samples
-            },
-        }
-    }
-
-    fn is_weak(&self) -> bool {
-        self.mode == MODE_WEAK
-    }
-
-    /// `mc, strong scaling, N = 2^24` or `mc, weak scaling, 2^22 per worker`.
-    fn title(&self) -> String {
-        if self.is_weak() {
-            format!(
-                "{}, weak scaling, {} per worker",
-                self.method,
-                format::work(self.work)
-            )
-        } else {
-            format!(
-                "{}, {} scaling, N = {}",
-                self.method,
-                self.mode,
-                format::work(self.work)
-            )
-        }
-    }
-}
-
-/// The rows of each group, groups in order, rows in summary order.
-fn groups(summary: &[SummaryRow]) -> Vec<(Group<'_>, Vec<&SummaryRow>)> {
-    let mut groups: Vec<Group<'_>> = summary.iter().map(Group::of).collect();
-    groups.sort();
-    groups.dedup();
-    groups
-        .into_iter()
-        .map(|g| {
-            let rows = summary.iter().filter(|r| Group::of(r) == g).collect();
-            (g, rows)
-        })
-        .collect()
-}
+use crate::sweep::table::{groups, Group};
 
 /// Backends in the order they first appear (the summary's order).
 fn backends<'a>(rows: &[&'a SummaryRow]) -> Vec<&'a str> {
@@ -392,12 +325,12 @@ fn document(results: &Results, figures: Vec<Figure>) -> Document {
     let groups = groups(summary);
     let mut any_noisy = false;
     for (group, rows) in &groups {
-        blocks.push(Block::Heading(3, group.title()));
+        blocks.push(Block::Heading(3, group.label()));
         blocks.push(Block::Table(grid(rows, &mut any_noisy)));
         blocks.push(Block::Details {
             summary: format!(
                 "Every point of {}: times, confidence intervals, phases",
-                group.title()
+                group.label()
             ),
             body: vec![Block::Table(points_table(group, rows, results))],
         });
@@ -655,7 +588,7 @@ fn models(groups: &[(Group<'_>, Vec<&SummaryRow>)]) -> Vec<Block> {
         } else {
             "Amdahl and Karp–Flatt"
         };
-        blocks.push(Block::Heading(3, format!("{}: {model}", group.title())));
+        blocks.push(Block::Heading(3, format!("{}: {model}", group.label())));
         blocks.push(Block::Table(table));
         if workers.len() == 1 {
             single.push(workers[0]);
@@ -1049,7 +982,10 @@ pub(crate) mod tests {
                 rows.push(r);
             }
         };
-        let (s, w) = (MODE_STRONG, MODE_WEAK);
+        let (s, w) = (
+            crate::sweep::rows::MODE_STRONG,
+            crate::sweep::rows::MODE_WEAK,
+        );
         add("mc", "serial", s, 1, N, &[0.0100, 0.0102, 0.0098]);
         add("mc", "threads", s, 1, N, &[0.0101, 0.0100, 0.0099]);
         add("mc", "threads", s, 2, N, &[0.0052, 0.0051, 0.0053]);

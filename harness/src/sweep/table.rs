@@ -9,17 +9,18 @@ use std::fmt::Write;
 use super::rows::{SummaryRow, MODE_STRONG, MODE_WEAK};
 
 /// One table: the points of one method and mode at one amount of work
-/// (total work for strong scaling, work per worker for weak scaling).
+/// (total work for strong scaling, work per worker for weak scaling). The
+/// reports group their tables the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Group<'a> {
-    method: &'a str,
+pub(crate) struct Group<'a> {
+    pub(crate) method: &'a str,
     mode_rank: u8,
-    mode: &'a str,
-    work: u64,
+    pub(crate) mode: &'a str,
+    pub(crate) work: u64,
 }
 
 impl<'a> Group<'a> {
-    fn of(row: &'a SummaryRow) -> Group<'a> {
+    pub(crate) fn of(row: &'a SummaryRow) -> Group<'a> {
         let weak = row.mode == MODE_WEAK;
         Group {
             method: &row.method,
@@ -37,8 +38,30 @@ impl<'a> Group<'a> {
         }
     }
 
+    pub(crate) fn is_weak(&self) -> bool {
+        self.mode == MODE_WEAK
+    }
+
+    /// `mc, strong scaling, N = 2^24` or `mc, weak scaling, 2^22 per worker`.
+    pub(crate) fn label(&self) -> String {
+        if self.is_weak() {
+            format!(
+                "{}, weak scaling, {} per worker",
+                self.method,
+                work(self.work)
+            )
+        } else {
+            format!(
+                "{}, {} scaling, N = {}",
+                self.method,
+                self.mode,
+                work(self.work)
+            )
+        }
+    }
+
     fn title(&self) -> String {
-        if self.mode == MODE_WEAK {
+        if self.is_weak() {
             format!(
                 "{}, weak scaling ({} per worker): scaled speed-up over 1 worker (efficiency)",
                 self.method,
@@ -55,6 +78,17 @@ impl<'a> Group<'a> {
     }
 }
 
+/// The rows of each group, groups in order, rows in summary order.
+pub(crate) fn groups(summary: &[SummaryRow]) -> Vec<(Group<'_>, Vec<&SummaryRow>)> {
+    let mut groups: Vec<Group<'_>> = summary.iter().map(Group::of).collect();
+    groups.sort();
+    groups.dedup();
+    groups
+        .into_iter()
+        .map(|g| (g, summary.iter().filter(|r| Group::of(r) == g).collect()))
+        .collect()
+}
+
 /// Speed-up tables, one per method, mode and amount of work: a row per
 /// backend (and command kernel), a column per worker count, cells
 /// `1.96× (98%)` — speed-up over the same backend at 1 worker, and
@@ -63,13 +97,10 @@ impl<'a> Group<'a> {
 ///
 /// The answer itself is [`answer_line`], printed after this.
 pub fn speedup_table(summary: &[SummaryRow]) -> String {
-    let mut groups: Vec<Group<'_>> = summary.iter().map(Group::of).collect();
-    groups.sort();
-    groups.dedup();
     let mut out = String::new();
     let mut any_noisy = false;
-    for group in &groups {
-        let rows: Vec<&SummaryRow> = summary.iter().filter(|r| Group::of(r) == *group).collect();
+    for (group, rows) in groups(summary) {
+        let group = &group;
         let mut workers: Vec<usize> = rows.iter().map(|r| r.workers).collect();
         workers.sort_unstable();
         workers.dedup();
