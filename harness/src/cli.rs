@@ -12,7 +12,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
 use piscale_kernels::{BackendKind, Job, Method, MAX_SAMPLES, MAX_WORKERS};
 
-use crate::config::{Format, Pin, RunRequest, UsageError};
+use crate::config::{Format, IsaChoice, Pin, RunRequest, UsageError};
 use crate::numbers::parse_in_range;
 use crate::sweep::config::{Mode, SweepOverrides, Workers};
 use crate::sweep::runner::SweepRequest;
@@ -129,6 +129,9 @@ pub struct SweepArgs {
     /// Per-run timeout in seconds.
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Kernel instruction set: auto, avx512, avx2 or scalar.
+    #[arg(long, value_name = "ISA", value_parser = IsaChoice::from_str)]
+    pub isa: Option<IsaChoice>,
 }
 
 impl SweepArgs {
@@ -154,6 +157,7 @@ impl SweepArgs {
                 block: self.block,
                 chunksize: self.chunksize,
                 timeout_s: self.timeout.map(|t| t.as_secs_f64()),
+                isa: self.isa,
             },
         }
     }
@@ -202,6 +206,11 @@ pub struct RunArgs {
     /// Output format: text or json.
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = parse_format)]
     pub format: Format,
+
+    /// Kernel instruction set: auto (the best this CPU supports), avx512, avx2 or scalar.
+    /// Every path gives the same answer.
+    #[arg(long, value_name = "ISA", default_value = "auto", value_parser = IsaChoice::from_str)]
+    pub isa: IsaChoice,
 }
 
 impl RunArgs {
@@ -221,6 +230,7 @@ impl RunArgs {
             workers: self.workers,
             pin: self.pin,
             format: self.format,
+            isa: self.isa,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use piscale_kernels::{BackendKind, CpuList, Job, Team};
+use piscale_kernels::{BackendKind, CpuList, Isa, Job, Team};
 
 /// An error in what the user asked for (exit code 2). The message starts
 /// with the flag it is about, as in `--workers: must be between 1 and 4096, got 0`.
@@ -25,6 +25,57 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// The instruction set the kernels use, as asked with `--isa`: `auto` (the
+/// best this CPU supports) or one path, which must be supported here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IsaChoice(pub Option<Isa>);
+
+impl IsaChoice {
+    /// The path to run: the chosen one, or the best detected.
+    pub fn resolve(self) -> Isa {
+        self.0.unwrap_or_else(Isa::detect)
+    }
+}
+
+impl FromStr for IsaChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<IsaChoice, String> {
+        if s.trim() == "auto" {
+            return Ok(IsaChoice(None));
+        }
+        let isa: Isa = s
+            .trim()
+            .parse()
+            .map_err(|e: piscale_kernels::Error| e.to_string())?;
+        if !isa.supported() {
+            let supported: Vec<&str> = Isa::all_supported().iter().map(|i| i.name()).collect();
+            return Err(format!(
+                "{isa} is not supported by this CPU (supported: auto, {})",
+                supported.join(", ")
+            ));
+        }
+        Ok(IsaChoice(Some(isa)))
+    }
+}
+
+impl TryFrom<String> for IsaChoice {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<IsaChoice, String> {
+        s.parse()
+    }
+}
+
+impl From<IsaChoice> for String {
+    fn from(choice: IsaChoice) -> String {
+        choice
+            .0
+            .map_or_else(|| "auto".to_string(), |isa| isa.name().to_string())
+    }
+}
 
 /// Where workers run, as asked with `--pin`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +146,8 @@ pub struct RunRequest {
     pub pin: Pin,
     /// How to print the result.
     pub format: Format,
+    /// Which instruction set the kernels use.
+    pub isa: IsaChoice,
 }
 
 /// One run, checked: everything a backend needs, and a team it accepts.
@@ -110,6 +163,8 @@ pub struct RunConfig {
     pub pin: Pin,
     /// How to print the result.
     pub format: Format,
+    /// The instruction set the kernels use.
+    pub isa: Isa,
 }
 
 impl RunRequest {
@@ -121,6 +176,7 @@ impl RunRequest {
             workers,
             pin,
             format,
+            isa,
         } = self;
         if backend == BackendKind::Serial && workers != 1 {
             return Err(UsageError::flag(
@@ -150,6 +206,7 @@ impl RunRequest {
             team,
             pin,
             format,
+            isa: isa.resolve(),
         })
     }
 }
@@ -166,7 +223,27 @@ mod tests {
             workers,
             pin: Pin::None,
             format: Format::Text,
+            isa: IsaChoice::default(),
         }
+    }
+
+    #[test]
+    fn isa_choices_parse_and_unsupported_ones_are_refused() {
+        assert_eq!("auto".parse::<IsaChoice>(), Ok(IsaChoice(None)));
+        assert_eq!(
+            "scalar".parse::<IsaChoice>(),
+            Ok(IsaChoice(Some(Isa::Scalar)))
+        );
+        assert!("sse9".parse::<IsaChoice>().is_err());
+        for isa in [Isa::Avx2, Isa::Avx512] {
+            assert_eq!(
+                isa.name().parse::<IsaChoice>().is_ok(),
+                isa.supported(),
+                "{isa}"
+            );
+        }
+        assert_eq!(IsaChoice(None).resolve(), Isa::detect());
+        assert_eq!(String::from(IsaChoice(Some(Isa::Scalar))), "scalar");
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn run() -> Result<ExitCode> {
         Command::List => output::list(&mut out)?,
         Command::Run(args) => {
             let config = args.into_request().validate()?;
+            piscale_kernels::Isa::set_active(config.isa)?;
             let mut backend = config.backend.create(config.team.clone())?;
             let report = backend.run(&config.job)?;
             output::report(&mut out, &config, &report)?;

@@ -399,3 +399,36 @@ fn unknown_flags_are_one_line_usage_errors() {
     );
     assert_usage_error(&["run", "--workers"], "--workers");
 }
+
+#[test]
+fn every_isa_path_gives_the_same_hits_and_is_reported() {
+    let args = [
+        "--method",
+        "mc",
+        "--backend",
+        "threads",
+        "--workers",
+        "2",
+        "--samples",
+        "1e6",
+        "--seed",
+        "3",
+    ];
+    let auto = common::run_json(&args);
+    for isa in ["scalar", "avx2", "avx512"] {
+        let out = common::piscale()
+            .arg("run")
+            .args(args)
+            .args(["--isa", isa, "--format", "json"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(run["hits"], auto["hits"], "{isa}");
+            assert_eq!(run["isa"], isa);
+        } else {
+            // A path this CPU lacks is bad input naming the flag.
+            common::assert_usage_error(&["run", "--isa", isa], "--isa");
+        }
+    }
+}

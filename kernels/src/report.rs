@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::clock::{mono_ns, secs_between};
+use crate::isa::Isa;
 use crate::job::{BlockRange, Job, Method};
 use crate::pin::{pin_worker, CpuList};
 use crate::{mc, midpoint};
@@ -124,6 +125,9 @@ pub struct RunReport {
     pub seed: u64,
     /// Block size.
     pub block: u64,
+    /// The kernels' instruction set ([`Isa::active`]) — the answer is the
+    /// same on every path, the speed is not.
+    pub isa: &'static str,
     /// Blocks per task (`pool-map` only).
     pub chunksize: Option<u64>,
     /// The pi estimate.
@@ -190,6 +194,7 @@ impl RunReport {
             samples: job.samples,
             seed: job.seed,
             block: job.block,
+            isa: Isa::active().name(),
             chunksize: None,
             estimate: 0.0,
             abs_error: 0.0,

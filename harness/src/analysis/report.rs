@@ -784,8 +784,10 @@ fn machine_rows(m: &Value) -> Vec<(String, String)> {
         }),
     );
     push("Target features", features(m));
+    push("Kernel ISA", s("isa"));
 
-    const SHOWN: [&str; 27] = [
+    const SHOWN: [&str; 28] = [
+        "isa",
         "started_at",
         "piscale_version",
         "git_revision",

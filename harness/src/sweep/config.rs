@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::CommandKernel;
 use super::topology::PinPolicy;
-use crate::config::UsageError;
+use crate::config::{IsaChoice, UsageError};
 use crate::numbers::{parse_in_range, parse_whole};
 
 /// The default study, as shipped in `configs/default.toml`.
@@ -219,6 +219,9 @@ pub struct SweepConfig {
     pub oversubscribe: bool,
     /// Seconds after which one run of a process backend or command is killed.
     pub timeout_s: f64,
+    /// Kernel instruction set: "auto" (the best this CPU supports) or one
+    /// of avx512, avx2, scalar; every path gives the same answer.
+    pub isa: IsaChoice,
     /// External kernels (`[[command]]` tables), run as whole processes.
     pub command: Vec<CommandKernel>,
 }
@@ -241,6 +244,7 @@ impl Default for SweepConfig {
             seed: 0,
             oversubscribe: false,
             timeout_s: 300.0,
+            isa: IsaChoice(None),
             command: Vec::new(),
         }
     }
@@ -443,6 +447,8 @@ pub struct SweepOverrides {
     pub chunksize: Option<u64>,
     /// `--timeout 60`
     pub timeout_s: Option<f64>,
+    /// `--isa avx2`
+    pub isa: Option<IsaChoice>,
 }
 
 impl SweepOverrides {
@@ -466,6 +472,7 @@ impl SweepOverrides {
         set(&mut config.oversubscribe, self.oversubscribe);
         set(&mut config.block, self.block);
         set(&mut config.timeout_s, self.timeout_s);
+        set(&mut config.isa, self.isa);
         if self.chunksize.is_some() {
             config.chunksize = self.chunksize;
         }

@@ -68,6 +68,8 @@ pub struct Machine {
     pub target_features_compiled: BTreeMap<&'static str, bool>,
     /// Features the CPU reports at run time (x86-64 only, else `null`).
     pub target_features_detected: Option<BTreeMap<&'static str, bool>>,
+    /// The instruction set the kernels ran (`--isa`, or the best detected).
+    pub isa: &'static str,
     /// Load average when the sweep started.
     pub load_average: Option<LoadAverage>,
     /// The command line, program name first.
@@ -180,6 +182,7 @@ impl Machine {
             memory_total_bytes: sys.total_memory(),
             target_features_compiled: compiled_features(),
             target_features_detected: detected_features(),
+            isa: piscale_kernels::Isa::active().name(),
             load_average: fs::read_to_string("/proc/loadavg")
                 .ok()
                 .and_then(|s| parse_loadavg(&s)),
@@ -343,7 +346,7 @@ mod tests {
     use super::*;
 
     /// Every key `machine.json` must carry, `null` or not.
-    const KEYS: [&str; 29] = [
+    const KEYS: [&str; 30] = [
         "started_at",
         "piscale_version",
         "git_revision",
@@ -368,6 +371,7 @@ mod tests {
         "memory_total_bytes",
         "target_features_compiled",
         "target_features_detected",
+        "isa",
         "load_average",
         "command_line",
         "config",

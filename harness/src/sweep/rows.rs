@@ -40,7 +40,7 @@ pub const CI_CONFIDENCE: f64 = 0.95;
 pub const NOISY_CV: f64 = 0.05;
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 25] = [
+pub const RAW_COLUMNS: [&str; 26] = [
     "run_id",
     "timestamp",
     "method",
@@ -66,6 +66,7 @@ pub const RAW_COLUMNS: [&str; 25] = [
     "oversubscribed",
     "status",
     "error",
+    "isa",
 ];
 
 /// One measured repetition of one point: a line of `raw.csv`.
@@ -121,6 +122,8 @@ pub struct RawRow {
     pub status: String,
     /// Why it failed; empty when ok.
     pub error: String,
+    /// The kernels' instruction set (`avx2`, …); empty for command kernels.
+    pub isa: String,
 }
 
 impl RawRow {
@@ -616,6 +619,11 @@ pub(crate) mod fixture {
             oversubscribed: false,
             status: STATUS_OK.into(),
             error: String::new(),
+            isa: if command {
+                String::new()
+            } else {
+                "avx2".into()
+            },
         }
     }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use piscale_kernels::{cancel, Backend, BackendKind, CpuList, Job, RunReport, Team};
+use piscale_kernels::{cancel, Backend, BackendKind, CpuList, Isa, Job, RunReport, Team};
 
 use super::command::run_command;
 use super::config::{SweepConfig, SweepOverrides};
@@ -163,6 +163,7 @@ fn prepare(req: SweepRequest) -> Result<Prepared> {
             Some(file) => UsageError(format!("{}: {e}", file.display())),
             None => e,
         })?;
+    Isa::set_active(config.isa.resolve()).map_err(|e| UsageError::flag("isa", e))?;
     let points = plan(&config, usable);
     let topology = Topology::read();
     let placements = points
@@ -446,6 +447,11 @@ fn base_row(
         oversubscribed: p.workers > usable,
         status: "ok".into(),
         error: String::new(),
+        isa: if builtin {
+            Isa::active().name().to_string()
+        } else {
+            String::new()
+        },
     }
 }
 
