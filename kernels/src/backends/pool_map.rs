@@ -16,7 +16,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
 use super::process::{
-    gather, raw, read_full, spawn_child, wait_readable, write_all, Children, Deadline,
+    gather, raw, read_full, spawn_child, write_all, Children, Deadline, PollSet, Wake,
 };
 use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
@@ -38,6 +38,8 @@ pub struct PoolMap {
     workers: Children,
     /// Write ends of the workers' task pipes (dropped to stop them).
     tasks: Vec<OwnedFd>,
+    /// The workers' result pipes; on while a worker has a task.
+    results: PollSet,
     setup_s: f64,
     /// Why the pool can no longer run jobs, after a worker died.
     broken: Option<String>,
@@ -153,10 +155,14 @@ impl PoolMap {
             tasks.push(task_w);
         }
         let deadline = Deadline::after(Some(START_TIMEOUT));
-        let mut waiting = vec![true; p];
-        let mut left = p;
-        while left > 0 {
-            for i in wait_readable(&workers, &waiting, deadline)? {
+        let mut results = PollSet::new(&workers, Wake::Data);
+        while results.any_on() {
+            results.wait(&workers, deadline)?;
+            for i in 0..p {
+                if !results.is_ready(i) {
+                    continue;
+                }
+                results.set(i, false);
                 let mut rec = [0u8; OUTCOME_BYTES];
                 if read_full(workers.procs[i].from_child.as_fd(), &mut rec) != OUTCOME_BYTES
                     || WorkerOutcome::from_bytes(&rec).is_none()
@@ -168,8 +174,6 @@ impl PoolMap {
                         how: "died while the pool was starting".into(),
                     });
                 }
-                waiting[i] = false;
-                left -= 1;
             }
         }
         let setup_s = secs_between(t0, mono_ns());
@@ -177,6 +181,7 @@ impl PoolMap {
             team,
             workers,
             tasks,
+            results,
             setup_s,
             broken: None,
         })
@@ -211,20 +216,23 @@ impl PoolMap {
             };
             p
         ];
-        let mut busy = vec![false; p];
         let mut next = 0u64;
         let t0 = mono_ns();
-        for (w, is_busy) in busy.iter_mut().enumerate().take(nb.div_ceil(cs) as usize) {
+        for w in 0..p.min(nb.div_ceil(cs) as usize) {
             let range = BlockRange {
                 first: next,
                 count: cs.min(nb - next),
             };
             self.send(w, job, range)?;
             next += range.count;
-            *is_busy = true;
+            self.results.set(w, true);
         }
-        while busy.iter().any(|&b| b) {
-            for i in wait_readable(&self.workers, &busy, deadline)? {
+        while self.results.any_on() {
+            self.results.wait(&self.workers, deadline)?;
+            for (i, acc) in per_worker.iter_mut().enumerate() {
+                if !self.results.is_ready(i) {
+                    continue;
+                }
                 let mut rec = [0u8; OUTCOME_BYTES];
                 let got = read_full(self.workers.procs[i].from_child.as_fd(), &mut rec);
                 let Some(o) = (got == OUTCOME_BYTES)
@@ -233,14 +241,12 @@ impl PoolMap {
                 else {
                     return Err(self.dead_worker(i));
                 };
-                let acc = &mut per_worker[i];
                 acc.partial = acc.partial.wrapping_add(o.partial);
                 acc.start_ns = acc.start_ns.min(o.start_ns);
                 acc.end_ns = acc.end_ns.max(o.end_ns);
                 acc.busy_ns += o.busy_ns;
                 acc.units += o.units;
                 acc.cpu = o.cpu;
-                busy[i] = false;
                 if next < nb {
                     let range = BlockRange {
                         first: next,
@@ -248,7 +254,9 @@ impl PoolMap {
                     };
                     self.send(i, job, range)?;
                     next += range.count;
-                    busy[i] = true;
+                    self.results.set(i, true); // clears the old wake-up
+                } else {
+                    self.results.set(i, false);
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! What the three process backends share: forking a worker safely, reading
-//! its pipe with a deadline, reaping it, and describing how it died.
+//! What the three process backends share: forking a worker safely, waiting
+//! on its pipe with a deadline, reaping it, and describing how it died.
 //!
 //! # Fork safety
 //! The parent may have other threads (a test harness, a progress bar) that
@@ -15,13 +15,19 @@
 //! parent polls those pipes with the job's deadline, then reaps with
 //! `waitpid`, which returns at once for an exited child. [`Children`] kills
 //! and reaps whatever is left when it is dropped, on every error path.
+//!
+//! # Start-up cost
+//! Almost all of a short run is the kernel's: the fork, the child's first
+//! page faults and its exit (see "Process start-up" in `docs/performance.md`).
+//! The parent adds little on top: a child that writes one record and exits
+//! wakes it once, at its exit ([`Wake::Exit`]), and it polls one `pollfd`
+//! array built once ([`PollSet`]) rather than a new one at every wake-up.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
@@ -226,149 +232,182 @@ impl Deadline {
         }
     }
 
-    /// Time left for one `poll`, rounded up to whole milliseconds.
-    fn poll_timeout(&self) -> PollTimeout {
-        match self.at {
-            None => PollTimeout::NONE,
-            Some(at) => {
-                let left = at.saturating_duration_since(Instant::now());
-                let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128);
-                PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
-            }
-        }
-    }
-
     fn passed(&self) -> bool {
         self.at.is_some_and(|at| Instant::now() >= at)
     }
 
-    /// Like [`poll_timeout`](Self::poll_timeout), but waking at least every
-    /// [`cancel::CHECK_EVERY`] to look for a cancellation request.
-    fn poll_slice(&self) -> PollTimeout {
-        let check = PollTimeout::try_from(cancel::CHECK_EVERY).unwrap_or(PollTimeout::MAX);
-        let left = self.poll_timeout();
-        if left.is_none() || left > check {
-            check
-        } else {
-            left
-        }
+    /// Milliseconds for one `poll`: the time left, rounded up, but at most
+    /// [`cancel::CHECK_EVERY`], so a cancellation request is seen in time.
+    fn poll_slice_ms(&self) -> libc::c_int {
+        let check = cancel::CHECK_EVERY;
+        let left = self.at.map_or(check, |at| {
+            at.saturating_duration_since(Instant::now()).min(check)
+        });
+        left.as_nanos().div_ceil(1_000_000) as libc::c_int
     }
 }
 
-/// Polls the pipes of the children whose `open[i]` is true; returns the
-/// indices that are readable (data or EOF). `Err(Timeout)` when the deadline
-/// passes first, naming the first child still open.
-pub(crate) fn wait_readable(
-    children: &Children,
-    open: &[bool],
-    deadline: Deadline,
-) -> Result<Vec<usize>> {
-    loop {
-        let idx: Vec<usize> = (0..open.len()).filter(|&i| open[i]).collect();
-        let mut fds: Vec<PollFd<'_>> = idx
-            .iter()
-            .map(|&i| PollFd::new(children.procs[i].from_child.as_fd(), PollFlags::POLLIN))
-            .collect();
-        let polled = poll(&mut fds, deadline.poll_slice());
-        if cancel::requested() {
-            return Err(Error::Cancelled);
-        }
-        match polled {
-            Err(Errno::EINTR) => continue,
-            Err(e) => {
-                return Err(Error::Os {
-                    context: "poll",
-                    source: e,
+/// What wakes a [`PollSet`] for a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Data to read, or the child's exit: for pool workers, which answer
+    /// many tasks and stay alive.
+    Data,
+    /// Only the child's exit, when the last write end of its pipe closes
+    /// (`POLLHUP`; `poll` reports it even with no events requested). For
+    /// children that write at most one record — far less than a pipe holds,
+    /// so their write never blocks — and then exit.
+    Exit,
+}
+
+/// One `pollfd` per child, built once and polled until the children are
+/// done. `poll` skips negative descriptors, so an entry that is switched
+/// off holds the bitwise complement of its descriptor.
+#[derive(Debug)]
+pub(crate) struct PollSet {
+    fds: Vec<libc::pollfd>,
+}
+
+impl PollSet {
+    /// Every child's pipe, switched on.
+    pub(crate) fn new(children: &Children, wake: Wake) -> PollSet {
+        let events = match wake {
+            Wake::Data => libc::POLLIN,
+            Wake::Exit => 0,
+        };
+        PollSet {
+            fds: children
+                .procs
+                .iter()
+                .map(|c| libc::pollfd {
+                    fd: c.from_child.as_raw_fd(),
+                    events,
+                    revents: 0,
                 })
+                .collect(),
+        }
+    }
+
+    /// Starts or stops waiting for child `i`.
+    pub(crate) fn set(&mut self, i: usize, on: bool) {
+        let entry = &mut self.fds[i];
+        if (entry.fd >= 0) != on {
+            entry.fd = !entry.fd;
+        }
+        entry.revents = 0;
+    }
+
+    /// Whether any child is waited for.
+    pub(crate) fn any_on(&self) -> bool {
+        self.fds.iter().any(|e| e.fd >= 0)
+    }
+
+    /// Whether child `i` woke the last [`wait`](Self::wait).
+    pub(crate) fn is_ready(&self, i: usize) -> bool {
+        let entry = &self.fds[i];
+        entry.fd >= 0 && entry.revents != 0
+    }
+
+    /// Blocks until a child that is waited for is ready (see
+    /// [`is_ready`](Self::is_ready)). `Err(Timeout)` when the deadline passes
+    /// first, naming the first child still waited for; `Err(Cancelled)` when
+    /// cancellation was requested.
+    pub(crate) fn wait(&mut self, children: &Children, deadline: Deadline) -> Result<()> {
+        loop {
+            // SAFETY: `fds` is an exclusively borrowed, initialised array of
+            // `len` pollfds; `poll` only writes their `revents`.
+            let ready = unsafe {
+                libc::poll(
+                    self.fds.as_mut_ptr(),
+                    self.fds.len() as libc::nfds_t,
+                    deadline.poll_slice_ms(),
+                )
+            };
+            if cancel::requested() {
+                return Err(Error::Cancelled);
             }
-            Ok(0) if !deadline.passed() => {}
-            Ok(0) => {
-                let worker = children.procs[idx[0]].worker;
-                return Err(Error::Timeout {
-                    worker,
-                    timeout: deadline.timeout,
-                });
-            }
-            Ok(_) => {
-                let ready: Vec<usize> = fds
-                    .iter()
-                    .zip(&idx)
-                    .filter(|(fd, _)| fd.revents().is_some_and(|r| !r.is_empty()))
-                    .map(|(_, &i)| i)
-                    .collect();
-                if !ready.is_empty() {
-                    return Ok(ready);
+            match ready {
+                0 if deadline.passed() => {
+                    let first = self.fds.iter().position(|e| e.fd >= 0).unwrap_or(0);
+                    return Err(Error::Timeout {
+                        worker: children.procs[first].worker,
+                        timeout: deadline.timeout,
+                    });
                 }
+                0 => {}
+                n if n > 0 => return Ok(()),
+                _ => match Errno::last() {
+                    Errno::EINTR => {}
+                    e => {
+                        return Err(Error::Os {
+                            context: "poll",
+                            source: e,
+                        })
+                    }
+                },
             }
         }
     }
 }
 
-/// Collects one [`WorkerOutcome`] per child: from its pipe (`from_pipe`) or,
-/// when the outcome travels another way, only the child's clean exit.
-/// Fails fast, naming the worker, on the first child that dies, writes a
-/// short record or outlives the deadline; every child is killed and reaped.
+/// Waits for every child to exit, then returns what each wrote to its pipe:
+/// a [`WorkerOutcome`] when `from_pipe`, otherwise nothing (the outcome
+/// travels another way; only the clean exit is checked). Fails fast, naming
+/// the worker, on the first child that dies, writes a short record or
+/// outlives the deadline; every child is killed and reaped.
 pub(crate) fn gather(
     children: &mut Children,
     deadline: Deadline,
     from_pipe: bool,
 ) -> Result<Vec<Option<WorkerOutcome>>> {
+    let result = collect_exits(children, deadline, from_pipe);
+    if result.is_err() {
+        children.kill_all();
+    }
+    result
+}
+
+fn collect_exits(
+    children: &mut Children,
+    deadline: Deadline,
+    from_pipe: bool,
+) -> Result<Vec<Option<WorkerOutcome>>> {
     let n = children.procs.len();
-    let mut bufs = vec![[0u8; OUTCOME_BYTES]; n];
-    let mut got = vec![0usize; n];
-    let mut open = vec![true; n];
+    let expected = if from_pipe { OUTCOME_BYTES } else { 0 };
+    let mut outcomes = vec![None; n];
+    let mut exits = PollSet::new(children, Wake::Exit);
     let mut left = n;
-    let result = (|| {
-        while left > 0 {
-            for i in wait_readable(children, &open, deadline)? {
-                let fd = children.procs[i].from_child.as_fd();
-                let mut extra = [0u8; 1];
-                let dst = if got[i] < OUTCOME_BYTES {
-                    &mut bufs[i][got[i]..]
+    while left > 0 {
+        exits.wait(children, deadline)?;
+        for (i, outcome) in outcomes.iter_mut().enumerate() {
+            if !exits.is_ready(i) {
+                continue;
+            }
+            exits.set(i, false);
+            left -= 1;
+            // Its write end is closed: all it wrote is in the pipe, and
+            // reading returns at once. One byte more than a record tells an
+            // overlong one apart.
+            let mut rec = [0u8; OUTCOME_BYTES + 1];
+            let got = read_full(children.procs[i].from_child.as_fd(), &mut rec);
+            children.reap_clean(i)?;
+            if got != expected {
+                let wrote = if got > OUTCOME_BYTES {
+                    format!("more than {OUTCOME_BYTES}")
                 } else {
-                    &mut extra[..]
+                    got.to_string()
                 };
-                match read(fd, dst) {
-                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
-                    Err(e) => {
-                        return Err(Error::Os {
-                            context: "read from worker",
-                            source: e,
-                        })
-                    }
-                    Ok(0) => {
-                        open[i] = false;
-                        left -= 1;
-                        children.reap_clean(i)?;
-                        let expected = if from_pipe { OUTCOME_BYTES } else { 0 };
-                        if got[i] != expected {
-                            let how = format!(
-                                "exited after writing {} of {expected} result bytes",
-                                got[i]
-                            );
-                            return Err(children.died(i, how));
-                        }
-                    }
-                    Ok(k) => got[i] += k,
-                }
+                let how = format!("exited after writing {wrote} of {expected} result bytes");
+                return Err(children.died(i, how));
+            }
+            if from_pipe {
+                let mut record = [0u8; OUTCOME_BYTES];
+                record.copy_from_slice(&rec[..OUTCOME_BYTES]);
+                *outcome = WorkerOutcome::from_bytes(&record);
             }
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        children.kill_all();
-        return Err(e);
     }
-    Ok(bufs
-        .iter()
-        .map(|b| {
-            if from_pipe {
-                WorkerOutcome::from_bytes(b)
-            } else {
-                None
-            }
-        })
-        .collect())
+    Ok(outcomes)
 }
 
 /// The raw descriptor of a child's pipe, for `close_in_child` lists.

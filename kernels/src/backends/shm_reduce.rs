@@ -1,6 +1,11 @@
 //! `shm-reduce`: `workers` forked children, each storing its partial in its
 //! own padded slot of a `MAP_SHARED` anonymous mapping; the parent reaps them
 //! all, then reduces the array (the course's `multiprocessing.Array`).
+//!
+//! The mapping is made by the first run and reused, cleared, by every later
+//! one: mapping a fresh shared page, the fault that allocates it and the
+//! unmapping cost about 45 µs per run on the reference VM, half a fork (see
+//! "Process start-up" in `docs/performance.md`).
 
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
@@ -18,25 +23,33 @@ use crate::report::{RunReport, WorkerOutcome, OUTCOME_BYTES};
 /// the adjacent-line prefetcher make workers share a line.
 const SLOT: usize = 128;
 
-/// Forks a fresh set of children and a fresh shared array for every run.
+/// Forks a fresh set of children for every run; they store into one shared
+/// array, cleared before each run.
 #[derive(Debug)]
 pub struct ShmReduce {
     team: Team,
+    /// One slot per worker, mapped by the first run.
+    slots: Option<SharedSlots>,
 }
 
 impl ShmReduce {
     /// A shm-reduce backend for `team`.
     pub fn new(team: Team) -> ShmReduce {
-        ShmReduce { team }
+        ShmReduce { team, slots: None }
     }
 }
 
 /// An anonymous shared mapping of `slots` × [`SLOT`] bytes, zero-filled by
 /// the kernel and unmapped on drop.
+#[derive(Debug)]
 struct SharedSlots {
     base: NonNull<u8>,
     len: usize,
 }
+
+// SAFETY: the mapping belongs to this value alone (no other handle to it
+// exists in this process), so moving it to another thread is sound.
+unsafe impl Send for SharedSlots {}
 
 impl SharedSlots {
     fn new(slots: usize) -> Result<SharedSlots> {
@@ -57,6 +70,14 @@ impl SharedSlots {
             base: base.cast(),
             len: size.get(),
         })
+    }
+
+    /// Zeroes every slot, so that a worker that stores nothing is noticed.
+    /// Only called while no worker is alive.
+    fn clear(&mut self) {
+        // SAFETY: `base`/`len` describe the live mapping; `&mut self` and the
+        // absence of live workers mean nothing else touches it meanwhile.
+        unsafe { std::ptr::write_bytes(self.base.as_ptr(), 0, self.len) }
     }
 
     /// Stores `bytes` in slot `i`. Async-signal-safe: a plain memory copy.
@@ -111,11 +132,17 @@ impl Backend for ShmReduce {
         job.validate()?;
         let (p, cpus) = (self.team.workers, self.team.cpus.as_ref());
         let t0 = mono_ns();
-        let slots = SharedSlots::new(p)?;
+        let slots = match &mut self.slots {
+            Some(slots) => {
+                slots.clear();
+                slots
+            }
+            None => self.slots.insert(SharedSlots::new(p)?),
+        };
+        let slots = &*slots;
         let mut children = Children::with_capacity(p);
         for w in 0..p {
             let share = job.static_share(w, p);
-            let slots = &slots;
             children.procs.push(spawn_child(w, &[], move |_sentinel| {
                 slots.store(w, &WorkerOutcome::compute(job, share, cpus, w).to_bytes());
                 0
