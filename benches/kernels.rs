@@ -1,7 +1,13 @@
 //! Micro-benchmarks of piscale's building blocks, one criterion group per topic:
 //!
 //! - `block`: the cost of one default block (2^20 samples or steps) of each
-//!   method, reported as elements per second;
+//!   method on each instruction-set path this CPU supports
+//!   (`Isa::all_supported()`), ids `block/<method>/<isa>` such as
+//!   `block/mc/avx2` or `block/midpoint/scalar`, reported as elements per
+//!   second;
+//! - `per-core-stream`: the `per-core` backend's Monte Carlo kernel, 2^20
+//!   samples of worker 1's eight jumped lanes (lane set-up included), on each
+//!   supported path: `per-core-stream/mc/<isa>`;
 //! - `spawn`: starting and joining the workers of the per-run backends
 //!   (`fork-pipe`, `shm-reduce`, `threads`) around trivial work, at 1 and 2
 //!   workers;
@@ -14,6 +20,7 @@
 //! cargo bench -p piscale-kernels --bench kernels            # full run, ~2-3 min on 2 cores
 //! cargo bench -p piscale-kernels --bench kernels -- --test  # each bench once
 //! cargo bench -p piscale-kernels --bench kernels -- spawn   # one group
+//! cargo bench -p piscale-kernels --bench kernels -- /avx2   # one ISA path
 //! ```
 
 use std::f64::consts::PI;
@@ -21,7 +28,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use piscale_kernels::{mc, midpoint, Backend, BackendKind, Job, Method, Team, DEFAULT_BLOCK};
+use piscale_kernels::{mc, midpoint, Backend, BackendKind, Isa, Job, Method, Team, DEFAULT_BLOCK};
 
 /// Workers of the `pool-map` pool in the `pool` group.
 const POOL_WORKERS: usize = 2;
@@ -58,28 +65,82 @@ fn bench_block(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
 
     // Monte Carlo: block 3 of seed 7; hits/len·4 must be near pi (the
-    // standard error of one 2^20 block is ~0.0016, so 0.01 is ~6 sigma).
+    // standard error of one 2^20 block is ~0.0016, so 0.01 is ~6 sigma), and
+    // every path must give the scalar path's hits.
     let (seed, block) = (7u64, 3u64);
-    let hits = mc::block_hits(seed, block, len);
+    let hits = mc::block_hits_with(Isa::Scalar, seed, block, len);
     let estimate = 4.0 * hits as f64 / len as f64;
     assert!((estimate - PI).abs() < 0.01, "mc block estimate {estimate}");
-    group.bench_function("mc", |b| {
-        b.iter(|| mc::block_hits(black_box(seed), black_box(block), black_box(len)))
-    });
+    for isa in Isa::all_supported() {
+        assert_eq!(mc::block_hits_with(isa, seed, block, len), hits, "{isa}");
+        group.bench_with_input(BenchmarkId::new("mc", isa), &isa, |b, &isa| {
+            b.iter(|| {
+                mc::block_hits_with(
+                    black_box(isa),
+                    black_box(seed),
+                    black_box(block),
+                    black_box(len),
+                )
+            })
+        });
+    }
 
     // Midpoint: one block that is the whole integral (N = len, start 0), so
     // its estimate is pi to within the rule's error bound. The cost of a block
     // does not depend on N or on where the block starts.
     let steps = len;
-    let sum = midpoint::block_sum(steps, 0, len);
+    let sum = midpoint::block_sum_with(Isa::Scalar, steps, 0, len);
     let estimate = midpoint::estimate(sum, steps);
     assert!(
         (estimate - PI).abs() <= midpoint::error_bound(steps) + 1e-12,
         "midpoint block estimate {estimate}"
     );
-    group.bench_function("midpoint", |b| {
-        b.iter(|| midpoint::block_sum(black_box(steps), black_box(0), black_box(len)))
-    });
+    for isa in Isa::all_supported() {
+        assert_eq!(midpoint::block_sum_with(isa, steps, 0, len), sum, "{isa}");
+        group.bench_with_input(BenchmarkId::new("midpoint", isa), &isa, |b, &isa| {
+            b.iter(|| {
+                midpoint::block_sum_with(
+                    black_box(isa),
+                    black_box(steps),
+                    black_box(0),
+                    black_box(len),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_per_core_stream(c: &mut Criterion) {
+    // Worker 1 of a per-core run: its lanes are the seed's stream jumped
+    // 8 to 15 times, set up inside the timed call as the backend does.
+    let (seed, worker, count) = (7u64, 1usize, DEFAULT_BLOCK);
+    let mut group = c.benchmark_group("per-core-stream");
+    group
+        .throughput(Throughput::Elements(count))
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    let hits = mc::worker_hits_with(Isa::Scalar, seed, worker, count);
+    let estimate = 4.0 * hits as f64 / count as f64;
+    assert!((estimate - PI).abs() < 0.01, "per-core estimate {estimate}");
+    for isa in Isa::all_supported() {
+        assert_eq!(
+            mc::worker_hits_with(isa, seed, worker, count),
+            hits,
+            "{isa}"
+        );
+        group.bench_with_input(BenchmarkId::new("mc", isa), &isa, |b, &isa| {
+            b.iter(|| {
+                mc::worker_hits_with(
+                    black_box(isa),
+                    black_box(seed),
+                    black_box(worker),
+                    black_box(count),
+                )
+            })
+        });
+    }
     group.finish();
 }
 
@@ -183,6 +244,7 @@ fn bench_pool(c: &mut Criterion) {
 }
 
 criterion_group!(block, bench_block);
+criterion_group!(per_core_stream, bench_per_core_stream);
 criterion_group!(spawn, bench_spawn);
 criterion_group!(pool, bench_pool);
-criterion_main!(block, spawn, pool);
+criterion_main!(block, per_core_stream, spawn, pool);

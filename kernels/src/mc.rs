@@ -13,13 +13,23 @@
 //! on a 2^32 × 2^32 grid; it is a hit when `x² + y² < 2^64`, i.e. when the
 //! 64-bit sum of the two exact squares does not carry.
 //!
+//! # Per-core streams
+//! The `per-core` backend ties the darts to workers instead of blocks, with
+//! the same 8-lane layout: worker `w` draws its `count` samples round-robin
+//! from [`LANES`] lanes (sample `k` is the `k / LANES`-th draw of lane
+//! `k % LANES`), and lane `l` is the seed's stream
+//! (`Xoshiro256PlusPlus::seed_from_u64(seed)`) advanced by `w·LANES + l`
+//! calls of `jump()` ([`Lanes::for_worker`]). Each jump skips 2^128 draws,
+//! so the lanes of all workers are disjoint stretches of one stream.
+//!
 //! # Instruction sets
-//! [`block_hits`] runs on [`Isa::active`]: portable Rust, AVX2 or AVX-512F,
-//! chosen at run time ([`crate::isa`]); [`block_hits_with`] takes the ISA. All
-//! paths compute this layout exactly, so the hit count is bit-identical on
-//! every CPU and path.
+//! [`block_hits`] and [`worker_hits`] run on [`Isa::active`]: portable Rust,
+//! AVX2 or AVX-512F, chosen at run time ([`crate::isa`]); [`block_hits_with`]
+//! and [`worker_hits_with`] take the ISA. Both evaluate their lanes with
+//! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
+//! count is bit-identical on every CPU and path.
 
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::isa::Isa;
@@ -53,16 +63,6 @@ pub fn lane_state(seed: u64, block: u64, lane: usize) -> [u64; 4] {
     state_words(&Xoshiro256PlusPlus::seed_from_u64(lane_key(
         seed, block, lane,
     )))
-}
-
-/// The stream `per-core` worker `worker` draws from: the seed's stream after
-/// `worker` calls of `jump()` (2^128 draws apart, so workers never overlap).
-pub fn worker_stream(seed: u64, worker: usize) -> Xoshiro256PlusPlus {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    for _ in 0..worker {
-        rng.jump();
-    }
-    rng
 }
 
 fn state_words(rng: &Xoshiro256PlusPlus) -> [u64; 4] {
@@ -120,6 +120,29 @@ impl Lanes {
         Lanes { s }
     }
 
+    /// The lanes of `per-core` worker `worker`: lane `l` is the seed's stream
+    /// after `worker·LANES + l` calls of `jump()`, 2^128 draws each, so no two
+    /// lanes of any workers overlap.
+    ///
+    /// Costs `worker·LANES + LANES − 1` jumps (each about 256 draws' work).
+    /// Allocation-free and panic-free: safe to call in a forked child.
+    pub fn for_worker(seed: u64, worker: usize) -> Lanes {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        for _ in 0..worker.saturating_mul(LANES) {
+            rng.jump();
+        }
+        let mut s = [[0u64; LANES]; 4];
+        for lane in 0..LANES {
+            if lane > 0 {
+                rng.jump();
+            }
+            for (word, value) in s.iter_mut().zip(state_words(&rng)) {
+                word[lane] = value;
+            }
+        }
+        Lanes { s }
+    }
+
     /// One draw from every lane, added to the per-lane hit counters.
     // Indexing by lane is the point: each loop is one vector operation.
     #[allow(clippy::needless_range_loop)]
@@ -165,10 +188,9 @@ impl Lanes {
     }
 }
 
-/// The block loop, to be compiled once per instruction set.
+/// The lane loop in portable Rust: [`lanes_hits_with`]'s scalar path.
 #[inline(always)]
-pub(crate) fn block_hits_generic(seed: u64, block: u64, len: u64) -> u64 {
-    let mut lanes = Lanes::for_block(seed, block);
+fn lanes_hits_scalar(mut lanes: Lanes, len: u64) -> u64 {
     let mut hits = [0u64; LANES];
     for _ in 0..len / LANES as u64 {
         lanes.round(&mut hits);
@@ -193,19 +215,48 @@ pub fn block_hits(seed: u64, block: u64, len: u64) -> u64 {
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
 pub fn block_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
+    lanes_hits_with(isa, Lanes::for_block(seed, block), len)
+}
+
+/// Hits among the `count` samples of `per-core` worker `worker`
+/// ([`Lanes::for_worker`]), on the process-wide [`Isa::active`] path.
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+#[inline]
+pub fn worker_hits(seed: u64, worker: usize, count: u64) -> u64 {
+    worker_hits_with(Isa::active(), seed, worker, count)
+}
+
+/// Hits among the `count` samples of `per-core` worker `worker`, on the
+/// `isa` path; bit-identical on every path, like [`block_hits_with`].
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+pub fn worker_hits_with(isa: Isa, seed: u64, worker: usize, count: u64) -> u64 {
+    lanes_hits_with(isa, Lanes::for_worker(seed, worker), count)
+}
+
+/// Hits among the next `len` samples of `lanes`, on the `isa` path: sample
+/// `k` is the `k / LANES`-th draw of lane `k % LANES`. The kernel behind
+/// [`block_hits_with`] and [`worker_hits_with`].
+///
+/// Every path gives the bit-identical count. An ISA this CPU lacks runs the
+/// widest supported narrower path instead.
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+pub fn lanes_hits_with(isa: Isa, lanes: Lanes, len: u64) -> u64 {
     match isa.usable() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
-        // and AVX2, the features `block_hits_avx512` is compiled for.
-        Isa::Avx512 => unsafe { x86::block_hits_avx512(seed, block, len) },
+        // and AVX2, the features `lanes_hits_avx512` is compiled for.
+        Isa::Avx512 => unsafe { x86::lanes_hits_avx512(lanes, len) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `usable` returns Avx2 only when the CPU reports AVX2.
-        Isa::Avx2 => unsafe { x86::block_hits_avx2(seed, block, len) },
-        _ => block_hits_generic(seed, block, len),
+        Isa::Avx2 => unsafe { x86::lanes_hits_avx2(lanes, len) },
+        _ => lanes_hits_scalar(lanes, len),
     }
 }
 
-/// The AVX2 and AVX-512 block loops: [`Lanes::round`] written with
+/// The AVX2 and AVX-512 lane loops: [`Lanes::round`] written with
 /// intrinsics, one 64-bit vector lane per sample lane.
 #[cfg(target_arch = "x86_64")]
 // Safe `#[target_feature]` functions need Rust 1.86 and the AVX-512
@@ -256,10 +307,9 @@ mod x86 {
         _mm256_cmpgt_epi64(a, _mm256_add_epi64(a, yy))
     }
 
-    /// The AVX2 block loop: eight lanes in two vectors per state word.
+    /// The AVX2 lane loop: eight lanes in two vectors per state word.
     #[target_feature(enable = "avx2")]
-    pub(super) fn block_hits_avx2(seed: u64, block: u64, len: u64) -> u64 {
-        let mut lanes = Lanes::for_block(seed, block);
+    pub(super) fn lanes_hits_avx2(mut lanes: Lanes, len: u64) -> u64 {
         let rounds = len / LANES as u64;
         let load = |w: &[u64; LANES], half: usize| {
             let q = [
@@ -316,10 +366,9 @@ mod x86 {
         words.iter().fold(0u64, |a, &w| a.wrapping_add(w))
     }
 
-    /// The AVX-512 block loop: eight lanes in one vector per state word.
+    /// The AVX-512 lane loop: eight lanes in one vector per state word.
     #[target_feature(enable = "avx512f")]
-    pub(super) fn block_hits_avx512(seed: u64, block: u64, len: u64) -> u64 {
-        let mut lanes = Lanes::for_block(seed, block);
+    pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
         let rounds = len / LANES as u64;
         let load = |w: &[u64; LANES]| {
             _mm512_setr_epi64(
@@ -379,15 +428,6 @@ mod x86 {
     }
 }
 
-/// Hits among the next `count` draws of one sequential stream (`per-core`).
-pub fn stream_hits(rng: &mut Xoshiro256PlusPlus, count: u64) -> u64 {
-    let mut hits = 0u64;
-    for _ in 0..count {
-        hits += is_hit(rng.next_u64()) as u64;
-    }
-    hits
-}
-
 /// The estimate `4·hits/n` and its standard error `4·sqrt(p(1−p)/n)`.
 pub fn estimate(hits: u64, samples: u64) -> (f64, f64) {
     let n = samples as f64;
@@ -398,6 +438,7 @@ pub fn estimate(hits: u64, samples: u64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_core::Rng;
 
     #[test]
     fn lane_stream_is_rand_xoshiro_stream() {
@@ -431,10 +472,31 @@ mod tests {
         }
         // Different seeds give different streams for the same block and lane.
         assert_ne!(lane_state(1, 0, 0), lane_state(2, 0, 0));
-        // per-core workers' streams differ too.
-        let a = state_words(&worker_stream(5, 0));
-        let b = state_words(&worker_stream(5, 1));
-        assert_ne!(a, b);
+        // per-core workers' lanes differ from each other too.
+        let mut worker_lanes = std::collections::HashSet::new();
+        for worker in 0..4 {
+            let lanes = Lanes::for_worker(5, worker);
+            for lane in 0..LANES {
+                let state: [u64; 4] = std::array::from_fn(|word| lanes.s[word][lane]);
+                assert!(worker_lanes.insert(state), "worker {worker} lane {lane}");
+            }
+        }
+    }
+
+    #[test]
+    fn worker_lanes_are_the_seed_stream_jumped() {
+        // Lane l of worker w: the seed's stream after w·LANES + l jumps.
+        let (seed, worker) = (9u64, 2usize);
+        let lanes = Lanes::for_worker(seed, worker);
+        let mut reference = Xoshiro256PlusPlus::seed_from_u64(seed);
+        for _ in 0..worker * LANES {
+            reference.jump();
+        }
+        for lane in 0..LANES {
+            let state: [u64; 4] = std::array::from_fn(|word| lanes.s[word][lane]);
+            assert_eq!(state, state_words(&reference), "lane {lane}");
+            reference.jump();
+        }
     }
 
     #[test]

@@ -99,25 +99,30 @@ fn estimates_lie_within_five_standard_errors() {
 }
 
 #[test]
-fn per_core_draws_worker_streams() {
-    let job = Job::new(Method::Mc, 100_000).seed(5);
-    let one = BackendKind::PerCore
-        .create(Team::unpinned(1).unwrap())
-        .unwrap()
-        .run(&job)
-        .unwrap();
-    assert_eq!(
-        one.hits,
-        Some(mc::stream_hits(&mut mc::worker_stream(5, 0), 100_000))
-    );
-    let two = BackendKind::PerCore
-        .create(Team::unpinned(2).unwrap())
-        .unwrap()
-        .run(&job)
-        .unwrap();
-    let expected = mc::stream_hits(&mut mc::worker_stream(5, 0), 50_000)
-        + mc::stream_hits(&mut mc::worker_stream(5, 1), 50_000);
-    assert_eq!(two.hits, Some(expected));
+fn per_core_draws_worker_lanes() {
+    // Worker w's share comes from its own 8 lanes: the seed's stream jumped
+    // 8w + l times (see `common::reference_worker_hits`).
+    let job = Job::new(Method::Mc, 100_003).seed(5);
+    let run = |p: usize| {
+        BackendKind::PerCore
+            .create(Team::unpinned(p).unwrap())
+            .unwrap()
+            .run(&job)
+            .unwrap()
+            .hits
+            .unwrap()
+    };
+    let one = run(1);
+    assert_eq!(one, common::reference_worker_hits(5, 0, 100_003));
+    assert_eq!(one, mc::worker_hits(5, 0, 100_003));
+    // Shares of 50 002 and 50 001: the first n % p workers take one more.
+    let two = run(2);
+    let expected =
+        common::reference_worker_hits(5, 0, 50_002) + common::reference_worker_hits(5, 1, 50_001);
+    assert_eq!(two, expected);
+    // The answer depends on P, and workers throw different darts.
+    assert_ne!(one, two);
+    assert_ne!(mc::worker_hits(5, 0, 50_001), mc::worker_hits(5, 1, 50_001));
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! that reads or writes it holds `ACTIVE_LOCK`, and the selection is restored
 //! before the lock is released. No other test file changes it.
 
+mod common;
+
 use std::sync::{Mutex, MutexGuard};
 
 use piscale_kernels::{mc, midpoint, Isa};
@@ -55,6 +57,38 @@ fn mc_vector_paths_follow_the_sample_layout_definition() {
             expected,
             "{isa}"
         );
+    }
+}
+
+#[test]
+fn per_core_worker_hits_are_bit_identical_on_every_isa() {
+    for (seed, worker) in [(0u64, 0usize), (7, 1), (u64::MAX, 3), (42, 17)] {
+        for count in LENS {
+            let scalar = mc::worker_hits_with(Isa::Scalar, seed, worker, count);
+            for isa in Isa::ALL {
+                assert_eq!(
+                    mc::worker_hits_with(isa, seed, worker, count),
+                    scalar,
+                    "{isa} seed {seed} worker {worker} count {count}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn per_core_vector_paths_follow_the_worker_lane_definition() {
+    // Lane l of worker w is the seed's stream jumped 8w + l times; sample k
+    // is the next draw of lane k % 8.
+    for (seed, worker, count) in [(5u64, 0usize, 10_007u64), (99, 2, 1003), (1, 5, 0)] {
+        let expected = common::reference_worker_hits(seed, worker, count);
+        for isa in Isa::all_supported() {
+            assert_eq!(
+                mc::worker_hits_with(isa, seed, worker, count),
+                expected,
+                "{isa} seed {seed} worker {worker} count {count}"
+            );
+        }
     }
 }
 

@@ -1,14 +1,22 @@
 //! `per-core`: one pinned thread per worker, each drawing from its own RNG
-//! stream, a static equal share of the samples, nothing shared until the
+//! streams, a static equal share of the samples, nothing shared until the
 //! final join — the textbook embarrassingly parallel decomposition.
 //!
-//! Why its Monte Carlo answer depends on the worker count: worker `w` draws
-//! from the seed's stream advanced by `w` jumps (2^128 draws each), so with
-//! P workers the darts are the first N/P draws of P different streams. A
-//! different P picks different darts — a different (equally valid) sample,
-//! not a different method. Block backends avoid this by tying the darts to
-//! blocks, not workers. Sharing one seed across workers without the jumps
-//! would make every worker throw the *same* darts: P× the work, no new
+//! Each worker's Monte Carlo runs on the same vectorised 8-lane kernel as a
+//! block ([`mc::lanes_hits_with`], on [`crate::Isa::active`]): worker `w`
+//! draws its share round-robin from 8 lanes, lane `l` being the seed's
+//! xoshiro256++ stream advanced by `8w + l` jumps of 2^128 draws
+//! ([`mc::Lanes::for_worker`]), so no two lanes of any workers overlap. Its
+//! hit count is bit-identical on every ISA path. Setting up the lanes costs
+//! worker `w` about `8w + 7` jumps (~256 draws' work each) inside its
+//! compute time.
+//!
+//! Why its Monte Carlo answer depends on the worker count: with P workers,
+//! each of workers 0..P throws its N/P darts (one more for the first N mod P
+//! workers) from its own lanes. A different P picks different darts — a
+//! different (equally valid) sample, not a different method. Block backends avoid this by tying the
+//! darts to blocks, not workers. Sharing one seed across workers without the
+//! jumps would make every worker throw the *same* darts: P× the work, no new
 //! information, and a standard error that lies.
 
 use super::{Backend, BackendKind, Team};
@@ -41,7 +49,7 @@ fn share(n: u64, p: usize, w: usize) -> (u64, u64) {
 fn worker(job: &Job, team: &Team, w: usize) -> WorkerOutcome {
     let (first, count) = share(job.samples, team.workers, w);
     WorkerOutcome::timed(team.cpus.as_ref(), w, count, || match job.method {
-        Method::Mc => mc::stream_hits(&mut mc::worker_stream(job.seed, w), count) as u128,
+        Method::Mc => u128::from(mc::worker_hits(job.seed, w, count)),
         Method::Midpoint if count > 0 => midpoint::block_sum(job.samples, first, count),
         Method::Midpoint => 0,
     })

@@ -5,6 +5,10 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use piscale_kernels::mc;
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
 /// Every test that forks holds this lock until its children are reaped, so
 /// that one test's children never inherit another test's pipes (nix does the
 /// same with its `FORK_MTX`).
@@ -55,4 +59,23 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     cond()
+}
+
+/// Hits among the first `count` samples of `per-core` worker `worker`,
+/// straight from the definition with rand_xoshiro: lane `l` is the seed's
+/// stream after `worker·8 + l` jumps, and sample `k` is the next draw of lane
+/// `k % 8`.
+pub fn reference_worker_hits(seed: u64, worker: usize, count: u64) -> u64 {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    for _ in 0..worker * mc::LANES {
+        rng.jump();
+    }
+    let mut lanes = Vec::with_capacity(mc::LANES);
+    for _ in 0..mc::LANES {
+        lanes.push(rng.clone());
+        rng.jump();
+    }
+    (0..count)
+        .filter(|k| mc::is_hit(lanes[(k % mc::LANES as u64) as usize].next_u64()))
+        .count() as u64
 }
