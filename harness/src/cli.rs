@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, Parser, Subcommand};
-use piscale_kernels::{BackendKind, Job, Method, MAX_SAMPLES, MAX_WORKERS};
+use piscale_kernels::{BackendKind, CpuList, Job, Method, MAX_SAMPLES, MAX_WORKERS};
 
 use crate::config::{Format, IsaChoice, Pin, RunRequest, UsageError};
+use crate::mpi::{Launcher, MpiSettings};
 use crate::numbers::parse_in_range;
 use crate::sweep::config::{Mode, SweepOverrides, Workers};
 use crate::sweep::runner::SweepRequest;
@@ -70,6 +71,42 @@ pub enum Command {
         #[arg(long, value_name = "PCT", default_value = "5", value_parser = parse_threshold)]
         threshold: f64,
     },
+    /// One MPI rank of an mpi run; started by `mpirun`, not by hand.
+    #[command(hide = true)]
+    MpiWorker(MpiWorkerArgs),
+}
+
+/// Flags of `piscale mpi-worker`, written by the MPI launcher
+/// ([`crate::mpi::launch::command_line`]).
+#[derive(Debug, Args)]
+pub struct MpiWorkerArgs {
+    /// Method.
+    #[arg(long, value_parser = Method::from_str)]
+    pub method: Method,
+    /// Total work N.
+    #[arg(long, value_parser = parse_samples)]
+    pub samples: u64,
+    /// Seed.
+    #[arg(long, value_parser = parse_seed)]
+    pub seed: u64,
+    /// Block size.
+    #[arg(long, value_parser = parse_positive)]
+    pub block: u64,
+    /// auto or an ISA path name.
+    #[arg(long, default_value = "auto")]
+    pub isa: String,
+    /// CPUs the ranks of one host pin to, by local rank.
+    #[arg(long, value_parser = CpuList::from_str)]
+    pub cpus: Option<CpuList>,
+    /// The launcher's CLOCK_MONOTONIC just before it started.
+    #[arg(long)]
+    pub t0_mono_ns: u64,
+    /// The launcher's wall clock (ns since the epoch) just before it started.
+    #[arg(long)]
+    pub t0_real_ns: u64,
+    /// The launcher's host.
+    #[arg(long)]
+    pub launch_host: String,
 }
 
 /// Flags of `piscale sweep`. Every override beats the config file.
@@ -170,7 +207,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = Method::from_str)]
     pub method: Method,
 
-    /// Backend: serial, threads, rayon, fork-pipe, shm-reduce, pool-map or per-core (see `piscale list`).
+    /// Backend: serial, threads, rayon, fork-pipe, shm-reduce, pool-map, per-core or mpi (see `piscale list`).
     #[arg(long, value_name = "NAME", default_value = "serial", value_parser = BackendKind::from_str)]
     pub backend: BackendKind,
 
@@ -211,6 +248,28 @@ pub struct RunArgs {
     /// Every path gives the same answer.
     #[arg(long, value_name = "ISA", default_value = "auto", value_parser = IsaChoice::from_str)]
     pub isa: IsaChoice,
+
+    /// mpi: what starts the ranks: auto (srun inside a Slurm allocation, else mpirun), mpirun or srun.
+    #[arg(long, value_name = "NAME", value_parser = Launcher::from_str, help_heading = "MPI (--backend mpi)")]
+    pub launcher: Option<Launcher>,
+
+    /// mpi: let the launcher place the ranks (mpirun --bind-to, srun --cpu-bind), e.g. core;
+    /// otherwise ranks pin themselves as --pin says.
+    #[arg(long, value_name = "WHAT", help_heading = "MPI (--backend mpi)")]
+    pub bind_to: Option<String>,
+
+    /// mpi: mpirun --hostfile: the machines to run the ranks on.
+    #[arg(long, value_name = "FILE", help_heading = "MPI (--backend mpi)")]
+    pub hostfile: Option<PathBuf>,
+
+    /// mpi: one more launcher argument (repeat for several), e.g. --mpi-arg=--mca --mpi-arg=btl.
+    #[arg(
+        long,
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        help_heading = "MPI (--backend mpi)"
+    )]
+    pub mpi_arg: Vec<String>,
 }
 
 impl RunArgs {
@@ -224,6 +283,12 @@ impl RunArgs {
             chunksize: self.chunksize,
             timeout: self.timeout,
         };
+        let mpi_flags = [
+            self.launcher.map(|_| "--launcher"),
+            self.bind_to.as_ref().map(|_| "--bind-to"),
+            self.hostfile.as_ref().map(|_| "--hostfile"),
+            (!self.mpi_arg.is_empty()).then_some("--mpi-arg"),
+        ];
         RunRequest {
             job,
             backend: self.backend,
@@ -231,6 +296,14 @@ impl RunArgs {
             pin: self.pin,
             format: self.format,
             isa: self.isa,
+            mpi: MpiSettings {
+                launcher: self.launcher.unwrap_or_default(),
+                bind_to: self.bind_to,
+                hostfile: self.hostfile,
+                args: self.mpi_arg,
+                program: None,
+            },
+            mpi_flag: mpi_flags.into_iter().flatten().next(),
         }
     }
 }

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use piscale_kernels::{BackendKind, CpuList, Isa, Job, Team};
 
+use crate::mpi::MpiSettings;
+
 /// An error in what the user asked for (exit code 2). The message starts
 /// with the flag it is about, as in `--workers: must be between 1 and 4096, got 0`.
 #[derive(Debug)]
@@ -148,6 +150,10 @@ pub struct RunRequest {
     pub format: Format,
     /// Which instruction set the kernels use.
     pub isa: IsaChoice,
+    /// How `mpi` ranks are started.
+    pub mpi: MpiSettings,
+    /// The first MPI flag given, if any (they need `--backend mpi`).
+    pub mpi_flag: Option<&'static str>,
 }
 
 /// One run, checked: everything a backend needs, and a team it accepts.
@@ -165,6 +171,10 @@ pub struct RunConfig {
     pub format: Format,
     /// The instruction set the kernels use.
     pub isa: Isa,
+    /// The `--isa` asked for (`auto` stays `auto` for MPI ranks on other hosts).
+    pub isa_asked: IsaChoice,
+    /// How `mpi` ranks are started.
+    pub mpi: MpiSettings,
 }
 
 impl RunRequest {
@@ -177,7 +187,28 @@ impl RunRequest {
             pin,
             format,
             isa,
+            mpi,
+            mpi_flag,
         } = self;
+        if let (Some(flag), false) = (mpi_flag, backend == BackendKind::Mpi) {
+            return Err(UsageError::flag(
+                flag,
+                format!("only the mpi backend is launched by MPI, not {backend}"),
+            ));
+        }
+        if backend == BackendKind::Mpi {
+            crate::mpi::launch::preflight(&mpi).map_err(|e| {
+                // A bad [mpi] setting names itself; the rest is about the backend.
+                if e.starts_with("mpi.") {
+                    UsageError(
+                        e.replacen("mpi.", "--", 1)
+                            .replacen("bind_to", "bind-to", 1),
+                    )
+                } else {
+                    UsageError::flag("--backend", e)
+                }
+            })?;
+        }
         if backend == BackendKind::Serial && workers != 1 {
             return Err(UsageError::flag(
                 "--workers",
@@ -193,7 +224,7 @@ impl RunRequest {
         if job.timeout.is_some() && !backend.uses_processes() {
             return Err(UsageError::flag(
                 "--timeout",
-                format!("only the process backends (fork-pipe, shm-reduce, pool-map) can be stopped, not {backend}"),
+                format!("only the process backends (fork-pipe, shm-reduce, pool-map, mpi) can be stopped, not {backend}"),
             ));
         }
         job.validate()
@@ -207,6 +238,8 @@ impl RunRequest {
             pin,
             format,
             isa: isa.resolve(),
+            isa_asked: isa,
+            mpi,
         })
     }
 }
@@ -224,6 +257,8 @@ mod tests {
             pin: Pin::None,
             format: Format::Text,
             isa: IsaChoice::default(),
+            mpi: MpiSettings::default(),
+            mpi_flag: None,
         }
     }
 

@@ -5,8 +5,10 @@
 //! 2 for a usage or input error, 1 when a run fails.
 
 mod analysis;
+mod child;
 mod cli;
 mod config;
+mod mpi;
 mod numbers;
 mod output;
 mod sweep;
@@ -36,8 +38,12 @@ fn run() -> Result<ExitCode> {
         Command::Run(args) => {
             let config = args.into_request().validate()?;
             piscale_kernels::Isa::set_active(config.isa)?;
-            let mut backend = config.backend.create(config.team.clone())?;
-            let report = backend.run(&config.job)?;
+            let report = if config.backend == piscale_kernels::BackendKind::Mpi {
+                mpi_run(&config)?
+            } else {
+                let mut backend = config.backend.create(config.team.clone())?;
+                backend.run(&config.job)?
+            };
             output::report(&mut out, &config, &report)?;
         }
         Command::Plot { dir } => {
@@ -55,6 +61,15 @@ fn run() -> Result<ExitCode> {
             out.flush()?;
             if comparison.has_regression() {
                 return Ok(ExitCode::from(REGRESSION));
+            }
+        }
+        Command::MpiWorker(args) => {
+            #[cfg(feature = "mpi")]
+            mpi::worker::run(args)?;
+            #[cfg(not(feature = "mpi"))]
+            {
+                drop(args);
+                return Err(UsageError(mpi::NOT_BUILT.into()).into());
             }
         }
         Command::Sweep(args) => {
@@ -77,6 +92,31 @@ fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `piscale run --backend mpi`: the ranks run under `mpirun`.
+fn mpi_run(config: &config::RunConfig) -> Result<piscale_kernels::RunReport> {
+    // mpirun runs in a process group of its own, out of reach of a Ctrl-C
+    // at the terminal: the cancel flag tells the launcher to stop it.
+    sweep::runner::install_signal_handlers()?;
+    let usable = piscale_kernels::CpuList::usable()?.0.len();
+    let isa = String::from(config.isa_asked);
+    let launch = mpi::launch::Launch {
+        job: &config.job,
+        ranks: config.team.workers,
+        cpus: config.team.cpus.as_ref(),
+        isa: &isa,
+        settings: &config.mpi,
+        // Like the other backends, `run` takes any number of workers.
+        oversubscribe: config.team.workers > usable && config.mpi.hostfile.is_none(),
+        timeout: config.job.timeout,
+    };
+    mpi::launch::run(&launch).map_err(anyhow::Error::msg)
+}
+
+/// Whether the run ended because of SIGINT or SIGTERM.
+fn interrupted() -> bool {
+    piscale_kernels::cancel::requested()
+}
+
 fn main() -> ExitCode {
     let err = match run() {
         Ok(code) => return code,
@@ -94,6 +134,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     eprintln!("Error: {err:#}");
+    if interrupted() {
+        return ExitCode::from(INTERRUPTED);
+    }
     // The library's `Invalid` is a job or team it refuses: the input's fault.
     let invalid = err.chain().any(|e| {
         matches!(

@@ -166,7 +166,28 @@ fn text(out: &mut impl Write, config: &RunConfig, run: &RunReport) -> io::Result
         out,
         "cpus",
         format!("{} (worker order; {pinned})", cpus(&run.cpus)),
-    )
+    )?;
+    if !run.hosts.is_empty() {
+        row(out, "hosts", hosts(&run.hosts))?;
+    }
+    Ok(())
+}
+
+/// Hosts with their number of workers, in order of first appearance:
+/// `n1 ×2, n2 ×2`.
+fn hosts(hosts: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for h in hosts {
+        match counts.iter_mut().find(|(name, _)| name == h) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((h, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(h, n)| format!("{h} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The CPUs workers ran on, compactly: `0-3`, or `0,?,2` when some are unknown.
@@ -203,6 +224,12 @@ fn secs(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_are_counted_in_order() {
+        let names = ["n2", "n1", "n2"].map(String::from);
+        assert_eq!(hosts(&names), "n2 ×2, n1 ×1");
+    }
 
     #[test]
     fn list_names_every_method_and_backend() {

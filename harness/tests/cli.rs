@@ -18,7 +18,7 @@ const BLOCK_BACKENDS: [&str; 6] = [
     "shm-reduce",
     "pool-map",
 ];
-const ALL_BACKENDS: [&str; 7] = [
+const ALL_BACKENDS: [&str; 8] = [
     "serial",
     "threads",
     "rayon",
@@ -26,12 +26,13 @@ const ALL_BACKENDS: [&str; 7] = [
     "shm-reduce",
     "pool-map",
     "per-core",
+    "mpi",
 ];
 /// Small enough to keep the suite fast, large enough for 46 blocks.
 const SMALL_JOB: [&str; 6] = ["--samples", "3e6", "--block", "2^16", "--seed", "7"];
 
 #[test]
-fn list_names_both_methods_and_all_seven_backends() {
+fn list_names_both_methods_and_all_eight_backends() {
     let out = piscale()
         .arg("list")
         .assert()
@@ -167,7 +168,10 @@ fn per_core_is_reproducible_for_a_fixed_worker_count() {
 
 #[test]
 fn midpoint_is_within_1e_9_of_pi_on_every_backend() {
-    for backend in ALL_BACKENDS {
+    let built = ALL_BACKENDS
+        .into_iter()
+        .filter(|b| cfg!(feature = "mpi") || *b != "mpi");
+    for backend in built {
         let workers = if backend == "serial" { "1" } else { "3" };
         let v = run_json(&[
             "--method",
@@ -388,6 +392,23 @@ fn flags_a_backend_ignores_are_usage_errors() {
         ],
         "--timeout",
     );
+    assert_usage_error(
+        &["run", "--backend", "threads", "--hostfile", "hosts"],
+        "--hostfile",
+    );
+    assert_usage_error(
+        &["run", "--backend", "rayon", "--mpi-arg=--mca"],
+        "--mpi-arg",
+    );
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_without_the_feature_says_how_to_build_it() {
+    let line = assert_usage_error(&["run", "--backend", "mpi", "--workers", "2"], "--backend");
+    assert!(line.contains("--features mpi"), "{line}");
+    let line = assert_usage_error(&["sweep", "--backends", "mpi"], "backends");
+    assert!(line.contains("--features mpi"), "{line}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{children_of, piscale};
 
-const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa";
+const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts";
 const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
 
 fn lines(path: &Path) -> Vec<String> {
@@ -241,4 +241,17 @@ fn a_command_kernel_sweeps_the_course_script() {
         assert!((estimate - std::f64::consts::PI).abs() < 0.1, "{row}");
         assert_eq!(f[23], "ok", "{row}");
     }
+}
+
+#[test]
+fn the_committed_reference_run_still_plots() {
+    // Written by an earlier piscale, before the `isa` and `hosts` columns.
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/2026-11-25-vm-215122");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["raw.csv", "summary.csv", "machine.json", "config.toml"] {
+        std::fs::copy(reference.join(file), dir.path().join(file)).unwrap();
+    }
+    piscale().arg("plot").arg(dir.path()).assert().success();
+    assert!(dir.path().join("report.html").is_file());
+    assert!(dir.path().join("plots/speedup-mc.png").is_file());
 }

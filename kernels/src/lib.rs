@@ -45,4 +45,4 @@ pub use error::{Error, Result};
 pub use isa::Isa;
 pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
 pub use pin::CpuList;
-pub use report::{RunReport, WorkerOutcome};
+pub use report::{Phases, RemoteWorker, RunReport, WorkerOutcome};

@@ -157,6 +157,10 @@ pub struct RunReport {
     pub cpus: Vec<Option<usize>>,
     /// Seconds each worker spent computing.
     pub worker_compute_s: Vec<f64>,
+    /// The host each worker ran on, for backends whose workers may run on
+    /// other machines (`mpi`); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     /// Exact combined partial (hits or 64.64 fixed-point sum).
     #[serde(skip)]
     pub partial: u128,
@@ -186,11 +190,55 @@ impl RunReport {
             .max()
             .unwrap_or(last_start)
             .clamp(last_start, t_end.max(last_start));
-        let wall_s = secs_between(t0, t_end);
+        let phases = Phases {
+            spawn_s: secs_between(t0, last_start),
+            compute_s: secs_between(last_start, last_end),
+            reduce_s: secs_between(last_end, t_end),
+        };
+        let workers = outcomes
+            .iter()
+            .map(|o| (o.cpu, o.busy_ns as f64 * 1e-9, None))
+            .collect();
+        RunReport::new(
+            job,
+            backend,
+            secs_between(t0, t_end),
+            phases,
+            partial,
+            workers,
+        )
+    }
+
+    /// A run whose phases were measured elsewhere — by the ranks of an MPI
+    /// job, on clocks this process cannot read. `wall_s` is their sum.
+    pub fn from_phases(
+        job: &Job,
+        backend: &'static str,
+        phases: Phases,
+        partial: u128,
+        workers: Vec<RemoteWorker>,
+    ) -> RunReport {
+        let wall_s = phases.spawn_s + phases.compute_s + phases.reduce_s;
+        let workers = workers
+            .into_iter()
+            .map(|w| (w.cpu, w.compute_s, Some(w.host)))
+            .collect();
+        RunReport::new(job, backend, wall_s, phases, partial, workers)
+    }
+
+    /// The report of `workers` (CPU, compute seconds, host) over `phases`.
+    fn new(
+        job: &Job,
+        backend: &'static str,
+        wall_s: f64,
+        phases: Phases,
+        partial: u128,
+        workers: Vec<(Option<usize>, f64, Option<String>)>,
+    ) -> RunReport {
         let mut report = RunReport {
             method: job.method,
             backend,
-            workers: outcomes.len(),
+            workers: workers.len(),
             samples: job.samples,
             seed: job.seed,
             block: job.block,
@@ -202,17 +250,18 @@ impl RunReport {
             error_bound: None,
             hits: None,
             wall_s,
-            spawn_s: secs_between(t0, last_start),
-            compute_s: secs_between(last_start, last_end),
-            reduce_s: secs_between(last_end, t_end),
+            spawn_s: phases.spawn_s,
+            compute_s: phases.compute_s,
+            reduce_s: phases.reduce_s,
             setup_s: None,
             samples_per_s: if wall_s > 0.0 {
                 job.samples as f64 / wall_s
             } else {
                 0.0
             },
-            cpus: outcomes.iter().map(|o| o.cpu).collect(),
-            worker_compute_s: outcomes.iter().map(|o| o.busy_ns as f64 * 1e-9).collect(),
+            cpus: workers.iter().map(|w| w.0).collect(),
+            worker_compute_s: workers.iter().map(|w| w.1).collect(),
+            hosts: workers.into_iter().filter_map(|w| w.2).collect(),
             partial: 0,
         };
         report.set_partial(job, partial);
@@ -239,6 +288,28 @@ impl RunReport {
     }
 }
 
+/// The three phases of a run, in seconds (see [`RunReport`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    /// Start until every worker is computing.
+    pub spawn_s: f64,
+    /// Critical-path compute time.
+    pub compute_s: f64,
+    /// Last worker done until the result is assembled.
+    pub reduce_s: f64,
+}
+
+/// What a worker in another process or on another machine reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteWorker {
+    /// The host it ran on.
+    pub host: String,
+    /// The CPU it ran on, if known.
+    pub cpu: Option<usize>,
+    /// Seconds it spent computing.
+    pub compute_s: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +331,32 @@ mod tests {
             Some(unknown)
         );
         assert_eq!(WorkerOutcome::from_bytes(&[0; OUTCOME_BYTES]), None);
+    }
+
+    #[test]
+    fn remote_phases_make_the_wall_time_and_keep_hosts() {
+        let job = Job::new(Method::Mc, 100);
+        let phases = Phases {
+            spawn_s: 0.25,
+            compute_s: 0.5,
+            reduce_s: 0.125,
+        };
+        let worker = |host: &str, cpu| RemoteWorker {
+            host: host.into(),
+            cpu,
+            compute_s: 0.5,
+        };
+        let r = RunReport::from_phases(
+            &job,
+            "mpi",
+            phases,
+            79,
+            vec![worker("a", Some(0)), worker("b", None)],
+        );
+        assert_eq!(r.wall_s, 0.875);
+        assert_eq!((r.workers, r.hits), (2, Some(79)));
+        assert_eq!(r.cpus, [Some(0), None]);
+        assert_eq!(r.hosts, ["a", "b"]);
     }
 
     #[test]

@@ -8,16 +8,13 @@
 //! the computation and exit. The estimate is the last number with a decimal
 //! point on its stdout — see [`last_float`].
 
-use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 use piscale_kernels::Method;
 use serde::{Deserialize, Serialize};
+
+use crate::child::{last_lines, run_to_end, Finished, Stop};
 
 /// Lines of stderr quoted when a command fails.
 const STDERR_TAIL_LINES: usize = 5;
@@ -103,86 +100,17 @@ pub fn run_command(
     let name = &kernel.name;
     let argv = command_line(kernel, workers, samples, seed)?;
     let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-
-    let start = Instant::now();
-    let deadline = start.checked_add(timeout);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("{name}: cannot start `{}`: {e}", argv[0]))?;
-
-    // Read both pipes on their own threads so a chatty program never blocks
-    // on a full pipe while we wait for it.
-    let (tx, rx) = mpsc::channel();
-    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    ];
-    for (i, pipe) in pipes.into_iter().enumerate() {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
-            }
-            let _ = tx.send((i, buf));
-        });
-    }
-    drop(tx);
-
-    let timed_out = |child: &mut Child| {
-        kill_group(child);
-        format!(
-            "{name}: timed out after {} s and was killed",
-            timeout.as_secs_f64()
-        )
+    cmd.args(&argv[1..]);
+    let stop = Stop {
+        timeout: Some(timeout),
+        grace: Duration::ZERO,
     };
-    let left = |deadline: Option<Instant>| {
-        deadline.map_or(Duration::from_secs(3600), |d| {
-            d.saturating_duration_since(Instant::now())
-        })
-    };
-
-    // Poll rather than block in wait(), so the child can still be killed;
-    // the pause grows to at most 1 ms, which bounds the timing error.
-    let mut pause = Duration::from_micros(20);
-    let status: ExitStatus = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => {
-                kill_group(&mut child);
-                return Err(format!("{name}: cannot wait for the process: {e}"));
-            }
-        }
-        let left = left(deadline);
-        if left.is_zero() {
-            return Err(timed_out(&mut child));
-        }
-        thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(1));
-    };
-    let wall_s = start.elapsed().as_secs_f64();
-
-    // Something the program started may still hold its pipes open.
-    let mut output = [Vec::new(), Vec::new()];
-    for _ in 0..2 {
-        match rx.recv_timeout(left(deadline)) {
-            Ok((i, buf)) => output[i] = buf,
-            Err(_) => return Err(timed_out(&mut child)),
-        }
-    }
-    let [stdout, stderr] = output.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let Finished {
+        status,
+        wall_s,
+        stdout,
+        stderr,
+    } = run_to_end(name, &mut cmd, stop)?;
 
     if !status.success() {
         let mut msg = format!("{name}: `{}` failed ({status})", argv.join(" "));
@@ -206,28 +134,6 @@ pub fn run_command(
         )
     })?;
     Ok(CommandOutcome { wall_s, estimate })
-}
-
-/// Kills the child's whole process group, then reaps the child.
-fn kill_group(child: &mut Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// The last `n` non-blank lines of `text`.
-fn last_lines(text: &str, n: usize) -> Vec<&str> {
-    let mut lines: Vec<&str> = text
-        .lines()
-        .rev()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
-        .take(n)
-        .collect();
-    lines.reverse();
-    lines
 }
 
 /// The last floating-point number in `text`: the last word that is a
@@ -261,6 +167,7 @@ pub fn last_float(text: &str) -> Option<f64> {
 #[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn kernel(run: &str) -> CommandKernel {
         CommandKernel {

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::command::CommandKernel;
 use super::topology::PinPolicy;
 use crate::config::{IsaChoice, UsageError};
+use crate::mpi::MpiSettings;
 use crate::numbers::{parse_in_range, parse_whole};
 
 /// The default study, as shipped in `configs/default.toml`.
@@ -224,6 +225,13 @@ pub struct SweepConfig {
     pub isa: IsaChoice,
     /// External kernels (`[[command]]` tables), run as whole processes.
     pub command: Vec<CommandKernel>,
+    /// How the `mpi` backend's ranks are started (the `[mpi]` table).
+    #[serde(skip_serializing_if = "is_default")]
+    pub mpi: MpiSettings,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Default for SweepConfig {
@@ -231,7 +239,7 @@ impl Default for SweepConfig {
     fn default() -> SweepConfig {
         SweepConfig {
             methods: Method::ALL.to_vec(),
-            backends: BackendKind::ALL.to_vec(),
+            backends: BackendKind::LOCAL.to_vec(),
             modes: vec![Mode::Strong],
             workers: Workers::Auto,
             samples: 1 << 30,
@@ -246,6 +254,7 @@ impl Default for SweepConfig {
             timeout_s: 300.0,
             isa: IsaChoice(None),
             command: Vec::new(),
+            mpi: MpiSettings::default(),
         }
     }
 }
@@ -326,9 +335,21 @@ impl SweepConfig {
             ));
         }
 
-        let cpus = usable.0.len();
+        if self.backends.contains(&BackendKind::Mpi) {
+            self.mpi.validate().map_err(UsageError)?;
+        }
+        // MPI ranks spread over a hostfile or a Slurm allocation are not
+        // limited by this machine's CPUs; everything else is.
+        let only_remote = self.command.is_empty()
+            && self.backends.iter().all(|b| *b == BackendKind::Mpi)
+            && self.mpi.spans_hosts();
+        let cpus = if only_remote {
+            MAX_WORKERS
+        } else {
+            usable.0.len()
+        };
         let most = match &self.workers {
-            Workers::Auto => cpus.max(1),
+            Workers::Auto => usable.0.len().max(1),
             Workers::List(counts) => {
                 non_empty_and_unique("workers", counts)?;
                 if let Some(bad) = counts.iter().find(|&&w| w == 0 || w > MAX_WORKERS) {
@@ -628,6 +649,27 @@ mod tests {
 
     fn cpus(n: usize) -> CpuList {
         CpuList((0..n).collect())
+    }
+
+    #[test]
+    fn mpi_ranks_on_other_hosts_are_not_limited_by_local_cpus() {
+        let text = "backends = [\"mpi\"]\nworkers = [1, 64]\n[mpi]\nlauncher = \"srun\"";
+        let config = parse(text).unwrap();
+        assert!(config.clone().validate_for(&cpus(2)).is_ok());
+        // mpirun without a hostfile runs every rank here.
+        let local = parse(&text.replace("srun", "mpirun")).unwrap();
+        let err = local.validate_for(&cpus(2)).unwrap_err().0;
+        assert!(err.starts_with("workers: 64 workers is more than"), "{err}");
+        // Next to a local backend, the local limit holds.
+        let mixed = parse(&text.replace("[\"mpi\"]", "[\"threads\", \"mpi\"]")).unwrap();
+        assert!(mixed.validate_for(&cpus(2)).is_err());
+        let bad =
+            parse("backends = [\"mpi\"]\n[mpi]\nlauncher = \"srun\"\nhostfile = \"h\"").unwrap();
+        let err = bad.validate_for(&cpus(2)).unwrap_err().0;
+        assert!(err.starts_with("mpi.hostfile: "), "{err}");
+        assert!(parse("[mpi]\nlauncher = \"pbs\"")
+            .unwrap_err()
+            .contains("launcher"));
     }
 
     #[test]

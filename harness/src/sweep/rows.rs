@@ -40,7 +40,7 @@ pub const CI_CONFIDENCE: f64 = 0.95;
 pub const NOISY_CV: f64 = 0.05;
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 26] = [
+pub const RAW_COLUMNS: [&str; 27] = [
     "run_id",
     "timestamp",
     "method",
@@ -67,6 +67,7 @@ pub const RAW_COLUMNS: [&str; 26] = [
     "status",
     "error",
     "isa",
+    "hosts",
 ];
 
 /// One measured repetition of one point: a line of `raw.csv`.
@@ -122,8 +123,15 @@ pub struct RawRow {
     pub status: String,
     /// Why it failed; empty when ok.
     pub error: String,
-    /// The kernels' instruction set (`avx2`, …); empty for command kernels.
+    /// The kernels' instruction set (`avx2`, …); empty for command kernels
+    /// and in files written before the column existed.
+    #[serde(default)]
     pub isa: String,
+    /// Host of each worker, `;`-separated, for backends whose workers may
+    /// run on other machines (`mpi`); empty otherwise, and in files written
+    /// before the column existed.
+    #[serde(default)]
+    pub hosts: String,
 }
 
 impl RawRow {
@@ -244,11 +252,18 @@ impl RawWriter {
 
 /// Reads every row of a `raw.csv`. Errors name the file, the line and the column.
 pub fn read_raw(path: impl AsRef<Path>) -> Result<Vec<RawRow>> {
-    read_csv(path.as_ref(), &RAW_COLUMNS, "raw")
+    // `isa` and `hosts` came later: files without them still read.
+    read_csv(path.as_ref(), &RAW_COLUMNS, RAW_COLUMNS.len() - 2, "raw")
 }
 
-/// Reads a CSV file whose header must be exactly `columns`.
-fn read_csv<T: DeserializeOwned>(path: &Path, columns: &[&str], what: &str) -> Result<Vec<T>> {
+/// Reads a CSV file whose header must be `columns`, or its first `required`
+/// or more of them (columns added later have serde defaults).
+fn read_csv<T: DeserializeOwned>(
+    path: &Path,
+    columns: &[&str],
+    required: usize,
+    what: &str,
+) -> Result<Vec<T>> {
     let mut reader = csv::Reader::from_path(path)
         .with_context(|| format!("cannot open the {what} results file {}", path.display()))?;
     let headers = reader
@@ -258,7 +273,10 @@ fn read_csv<T: DeserializeOwned>(path: &Path, columns: &[&str], what: &str) -> R
     if headers.is_empty() {
         bail!("{}: the file is empty (no header line)", path.display());
     }
-    if !headers.iter().eq(columns.iter().copied()) {
+    let known = headers.len() >= required
+        && headers.len() <= columns.len()
+        && headers.iter().eq(columns[..headers.len()].iter().copied());
+    if !known {
         bail!(
             "{}: line 1: not a piscale {what} file of this version (expected the header {})",
             path.display(),
@@ -552,7 +570,12 @@ pub fn write_summary(path: impl AsRef<Path>, rows: &[SummaryRow]) -> Result<()> 
 /// Reads a `summary.csv` back (for reports and plots).
 #[allow(dead_code)] // for the reports and plots, which read finished results
 pub fn read_summary(path: impl AsRef<Path>) -> Result<Vec<SummaryRow>> {
-    read_csv(path.as_ref(), &SUMMARY_COLUMNS, "summary")
+    read_csv(
+        path.as_ref(),
+        &SUMMARY_COLUMNS,
+        SUMMARY_COLUMNS.len(),
+        "summary",
+    )
 }
 
 /// Writes `bytes` to a temporary file next to `path`, syncs it and renames
@@ -624,6 +647,7 @@ pub(crate) mod fixture {
             } else {
                 "avx2".into()
             },
+            hosts: String::new(),
         }
     }
 
@@ -742,6 +766,27 @@ mod tests {
         // Flushed row by row: readable while the writer is still open.
         assert_eq!(read_raw(&path).unwrap(), rows);
         drop(writer);
+        assert_eq!(read_raw(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn files_written_before_the_hosts_column_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let rows = fixture();
+        let mut writer = RawWriter::create(&path).unwrap();
+        for r in &rows {
+            writer.write(r).unwrap();
+        }
+        drop(writer);
+        // Drop the last column (`hosts`, empty in the fixture) from every line.
+        let old: String = fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+            .collect();
+        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 1].join(",")));
+        fs::write(&path, old).unwrap();
         assert_eq!(read_raw(&path).unwrap(), rows);
     }
 

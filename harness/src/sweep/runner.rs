@@ -164,6 +164,11 @@ fn prepare(req: SweepRequest) -> Result<Prepared> {
             None => e,
         })?;
     Isa::set_active(config.isa.resolve()).map_err(|e| UsageError::flag("isa", e))?;
+    if config.backends.contains(&BackendKind::Mpi) {
+        // This binary has MPI, and the launcher is installed.
+        crate::mpi::launch::preflight(&config.mpi)
+            .map_err(|e| UsageError::flag("backends", format!("mpi: {e}")))?;
+    }
     let points = plan(&config, usable);
     let topology = Topology::read();
     let placements = points
@@ -171,6 +176,18 @@ fn prepare(req: SweepRequest) -> Result<Prepared> {
         .map(|p| cpus_for(&config.pin, p.workers, &topology))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| UsageError::flag("--pin", e))?;
+    // With `[mpi] bind_to`, the launcher places the ranks, not the policy.
+    let placements = points
+        .iter()
+        .zip(placements)
+        .map(|(p, cpus)| match p.kernel {
+            Kernel::Builtin {
+                backend: BackendKind::Mpi,
+                ..
+            } if config.mpi.bind_to.is_some() => None,
+            _ => cpus,
+        })
+        .collect();
     Ok(Prepared {
         config,
         out,
@@ -182,7 +199,8 @@ fn prepare(req: SweepRequest) -> Result<Prepared> {
     })
 }
 
-fn install_signal_handlers() -> Result<()> {
+/// SIGINT and SIGTERM set the cancel flag (a second one exits at once).
+pub(crate) fn install_signal_handlers() -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     for sig in [SIGINT, SIGTERM] {
         // A second signal while the first is being handled kills at once.
@@ -428,7 +446,16 @@ fn base_row(
             } => config.chunksize,
             _ => None,
         },
-        pin: if builtin {
+        pin: if let (
+            Kernel::Builtin {
+                backend: BackendKind::Mpi,
+                ..
+            },
+            Some(bind),
+        ) = (&p.kernel, &config.mpi.bind_to)
+        {
+            format!("bind-to {bind}")
+        } else if builtin {
             config.pin.to_string()
         } else {
             "none".into()
@@ -452,6 +479,7 @@ fn base_row(
         } else {
             String::new()
         },
+        hosts: String::new(),
     }
 }
 
@@ -466,8 +494,23 @@ fn fill_ok(row: &mut RawRow, m: &Measured, asked: Option<&CpuList>, workers: usi
         row.std_error = r.std_error;
         row.chunksize = r.chunksize.or(row.chunksize);
         row.cpus = super::rows::format_cpus(&r.cpus);
-        row.placement_ok = placement_ok(asked, workers, &r.cpus);
+        row.hosts = r.hosts.join(";");
+        row.placement_ok = if r.hosts.is_empty() {
+            placement_ok(asked, workers, &r.cpus)
+        } else {
+            mpi_placement_ok(asked, &r.hosts, &r.cpus)
+        };
     }
+}
+
+/// Whether every MPI rank ran where it was asked to: ranks pin by their
+/// rank among those on the same host.
+fn mpi_placement_ok(asked: Option<&CpuList>, hosts: &[String], actual: &[Option<usize>]) -> bool {
+    let Some(list) = asked else { return true };
+    hosts.iter().enumerate().all(|(i, host)| {
+        let local = hosts[..i].iter().filter(|h| *h == host).count();
+        actual.get(i).copied().flatten() == list.for_worker(local)
+    })
 }
 
 /// One run of `point`: a builtin backend (created once per backend and
@@ -480,6 +523,30 @@ fn measure(
 ) -> Result<Measured, String> {
     let timeout = config.timeout();
     match &point.kernel {
+        Kernel::Builtin {
+            method,
+            backend: BackendKind::Mpi,
+        } => {
+            let job = Job::new(*method, point.samples)
+                .seed(config.seed)
+                .block(config.block);
+            let isa = String::from(config.isa);
+            let launch = crate::mpi::launch::Launch {
+                job: &job,
+                ranks: point.workers,
+                cpus,
+                isa: &isa,
+                settings: &config.mpi,
+                oversubscribe: config.oversubscribe,
+                timeout: Some(timeout),
+            };
+            let report = crate::mpi::launch::run(&launch)?;
+            Ok(Measured {
+                wall_s: report.wall_s,
+                estimate: report.estimate,
+                report: Some(report),
+            })
+        }
         Kernel::Builtin { method, backend } => {
             let key = (*backend, point.workers);
             if let Entry::Vacant(slot) = backends.entry(key) {

@@ -102,11 +102,17 @@ pub enum BackendKind {
     PoolMap,
     /// Pinned threads, one independent RNG stream each.
     PerCore,
+    /// MPI ranks started by `mpirun` (or `srun`), a static share of blocks
+    /// each, reduced to rank 0 with `MPI_Reduce`. The ranks are separate
+    /// programs, so the harness launches them; [`BackendKind::create`]
+    /// refuses it.
+    Mpi,
 }
 
 impl BackendKind {
-    /// Every backend, in display order.
-    pub const ALL: [BackendKind; 7] = [
+    /// The backends this library runs itself ([`create`](Self::create)):
+    /// every one but `mpi`.
+    pub const LOCAL: [BackendKind; 7] = [
         BackendKind::Serial,
         BackendKind::Threads,
         BackendKind::Rayon,
@@ -115,6 +121,17 @@ impl BackendKind {
         BackendKind::PoolMap,
         BackendKind::PerCore,
     ];
+
+    /// Every backend, in display order: [`LOCAL`](Self::LOCAL), then `mpi`.
+    pub const ALL: [BackendKind; 8] = {
+        let mut all = [BackendKind::Mpi; 8];
+        let mut i = 0;
+        while i < BackendKind::LOCAL.len() {
+            all[i] = BackendKind::LOCAL[i];
+            i += 1;
+        }
+        all
+    };
 
     /// The name used on the command line and in result files.
     pub const fn name(self) -> &'static str {
@@ -126,6 +143,7 @@ impl BackendKind {
             BackendKind::ShmReduce => "shm-reduce",
             BackendKind::PoolMap => "pool-map",
             BackendKind::PerCore => "per-core",
+            BackendKind::Mpi => "mpi",
         }
     }
 
@@ -138,7 +156,8 @@ impl BackendKind {
             BackendKind::ForkPipe => "P forked processes, each writes its partial to its own pipe (Process + Pipe)",
             BackendKind::ShmReduce => "P forked processes, each stores its partial in a padded shared-memory slot (multiprocessing.Array)",
             BackendKind::PoolMap => "a reusable pool of P processes fed chunks of blocks over pipes (Pool.map with chunksize)",
-            BackendKind::PerCore => "P pinned threads, one xoshiro stream each (seed jumped w times): the mc answer depends on P",
+            BackendKind::PerCore => "P pinned threads, 8 xoshiro lanes each (lane l of worker w: the seed jumped 8w+l times): the mc answer depends on P",
+            BackendKind::Mpi => "P MPI ranks launched by mpirun or srun, a static share of blocks each, MPI_Reduce to rank 0 (build with --features mpi)",
         }
     }
 
@@ -146,7 +165,10 @@ impl BackendKind {
     pub const fn uses_processes(self) -> bool {
         matches!(
             self,
-            BackendKind::ForkPipe | BackendKind::ShmReduce | BackendKind::PoolMap
+            BackendKind::ForkPipe
+                | BackendKind::ShmReduce
+                | BackendKind::PoolMap
+                | BackendKind::Mpi
         )
     }
 
@@ -156,7 +178,15 @@ impl BackendKind {
         !matches!(self, BackendKind::PerCore)
     }
 
+    /// Whether this library runs it (see [`LOCAL`](Self::LOCAL)).
+    pub const fn is_local(self) -> bool {
+        !matches!(self, BackendKind::Mpi)
+    }
+
     /// Creates the backend for `team`, starting persistent workers if it has any.
+    ///
+    /// `mpi` is refused with [`Error::Invalid`]: its ranks are programs
+    /// started by `mpirun`, which the `piscale` binary launches.
     pub fn create(self, team: Team) -> Result<Box<dyn Backend>> {
         Ok(match self {
             BackendKind::Serial => Box::new(Serial::new(team)?),
@@ -166,6 +196,11 @@ impl BackendKind {
             BackendKind::ShmReduce => Box::new(ShmReduce::new(team)),
             BackendKind::PoolMap => Box::new(PoolMap::new(team)?),
             BackendKind::PerCore => Box::new(PerCore::new(team)),
+            BackendKind::Mpi => {
+                return Err(Error::Invalid(
+                    "the mpi backend's ranks are started by mpirun: run it with `piscale run --backend mpi`".into(),
+                ))
+            }
         })
     }
 }

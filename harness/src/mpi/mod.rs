@@ -1,0 +1,194 @@
+//! The `mpi` backend: the same kernels and block decomposition across MPI
+//! ranks, on Open MPI through the `mpi` crate (rsmpi).
+//!
+//! Two halves, two processes:
+//!
+//! - [`launch`] runs in `piscale run` or `piscale sweep`: it starts
+//!   `mpirun -n P … piscale mpi-worker …` (or `srun`), waits for it with a
+//!   deadline, and turns rank 0's result line into a [`RunReport`]. It needs
+//!   no MPI library, so it is always compiled (and unit-tested).
+//! - `worker` (cargo feature `mpi`) is the `piscale mpi-worker` subcommand
+//!   each rank runs: initialise MPI, pin, barrier, compute the rank's static
+//!   share of blocks, `MPI_Reduce` the exact partials to rank 0, which prints
+//!   the result.
+//!
+//! [`wire`] is the format between the two.
+//!
+//! [`RunReport`]: piscale_kernels::RunReport
+
+pub mod launch;
+pub mod wire;
+#[cfg(feature = "mpi")]
+pub mod worker;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether this binary can run MPI ranks (built with `--features mpi`).
+pub const AVAILABLE: bool = cfg!(feature = "mpi");
+
+/// What to tell a user whose piscale was built without MPI.
+pub const NOT_BUILT: &str = "this piscale was built without MPI support; rebuild it with \
+    `cargo build --release --features mpi` (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
+
+/// The program that starts the ranks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Launcher {
+    /// `srun` inside a Slurm allocation (`SLURM_JOB_ID` is set), else `mpirun`.
+    #[default]
+    Auto,
+    /// Open MPI's `mpirun`.
+    Mpirun,
+    /// Slurm's `srun`.
+    Srun,
+}
+
+impl Launcher {
+    /// `auto` resolved for this environment.
+    pub fn resolve(self) -> Launcher {
+        match self {
+            Launcher::Auto if std::env::var_os("SLURM_JOB_ID").is_some() => Launcher::Srun,
+            Launcher::Auto => Launcher::Mpirun,
+            other => other,
+        }
+    }
+
+    /// The program name.
+    pub const fn program(self) -> &'static str {
+        match self {
+            Launcher::Srun => "srun",
+            Launcher::Auto | Launcher::Mpirun => "mpirun",
+        }
+    }
+}
+
+impl FromStr for Launcher {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Launcher, String> {
+        match s.trim() {
+            "auto" => Ok(Launcher::Auto),
+            "mpirun" => Ok(Launcher::Mpirun),
+            "srun" => Ok(Launcher::Srun),
+            other => Err(format!(
+                "unknown launcher '{other}' (expected auto, mpirun or srun)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Launcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Launcher::Auto => "auto",
+            Launcher::Mpirun => "mpirun",
+            Launcher::Srun => "srun",
+        })
+    }
+}
+
+/// How ranks are started: the `[mpi]` table of a sweep config, or the
+/// `--launcher`, `--bind-to`, `--hostfile` and `--mpi-arg` flags of `run`.
+///
+/// ```toml
+/// [mpi]
+/// launcher = "auto"          # auto | mpirun | srun
+/// bind_to = "core"           # leave pinning to the launcher (absent: ranks pin themselves as `pin` says)
+/// hostfile = "hosts.txt"     # mpirun --hostfile
+/// args = ["--mca", "btl", "^openib"]   # more launcher arguments
+/// program = "/shared/bin/piscale"      # piscale on the ranks' hosts (default: this binary)
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MpiSettings {
+    /// Which launcher starts the ranks.
+    pub launcher: Launcher,
+    /// `mpirun --bind-to` (`srun --cpu-bind`) value; when set, the launcher
+    /// places the ranks and they do not pin themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_to: Option<String>,
+    /// `mpirun --hostfile`: the machines to run on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostfile: Option<PathBuf>,
+    /// More launcher arguments, placed before the program.
+    pub args: Vec<String>,
+    /// The piscale binary the ranks run (it must exist at this path on every
+    /// host); this binary when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
+}
+
+impl MpiSettings {
+    /// Whether ranks may run on other machines than this one, so that this
+    /// machine's CPU count does not limit their number.
+    pub fn spans_hosts(&self) -> bool {
+        self.hostfile.is_some() || self.launcher.resolve() == Launcher::Srun
+    }
+
+    /// Checks the combination; errors name the `[mpi]` key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.launcher.resolve() == Launcher::Srun && self.hostfile.is_some() {
+            return Err(
+                "mpi.hostfile: srun takes its hosts from the Slurm allocation, not a hostfile"
+                    .into(),
+            );
+        }
+        if let Some(bind) = &self.bind_to {
+            if bind.trim().is_empty() || bind.contains(char::is_whitespace) {
+                return Err(format!(
+                    "mpi.bind_to: expected one word like core, socket or none, got '{bind}'"
+                ));
+            }
+        }
+        if let Some(file) = &self.hostfile {
+            if !file.is_file() {
+                return Err(format!(
+                    "mpi.hostfile: {} is not a readable file",
+                    file.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launchers_parse_and_srun_refuses_a_hostfile() {
+        assert_eq!("srun".parse::<Launcher>(), Ok(Launcher::Srun));
+        assert!("slurm".parse::<Launcher>().is_err());
+        let settings = MpiSettings {
+            launcher: Launcher::Srun,
+            hostfile: Some("Cargo.toml".into()),
+            ..MpiSettings::default()
+        };
+        assert!(settings
+            .validate()
+            .unwrap_err()
+            .starts_with("mpi.hostfile: "));
+        assert!(settings.spans_hosts());
+    }
+
+    #[test]
+    fn settings_read_from_toml() {
+        let s: MpiSettings =
+            toml::from_str("launcher = \"mpirun\"\nbind_to = \"core\"\nargs = [\"-x\", \"A\"]")
+                .unwrap();
+        assert_eq!(s.launcher, Launcher::Mpirun);
+        assert_eq!(s.bind_to.as_deref(), Some("core"));
+        assert_eq!(s.args, ["-x", "A"]);
+        assert!(toml::from_str::<MpiSettings>("hosts = 1").is_err());
+        let bad = MpiSettings {
+            bind_to: Some("two words".into()),
+            ..MpiSettings::default()
+        };
+        assert!(bad.validate().unwrap_err().starts_with("mpi.bind_to: "));
+    }
+}
