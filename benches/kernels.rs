@@ -28,7 +28,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use piscale_kernels::{mc, midpoint, Backend, BackendKind, Isa, Job, Method, Team, DEFAULT_BLOCK};
+use piscale_kernels::{
+    mc, midpoint, Backend, BackendKind, Isa, Job, Method, Named, Team, DEFAULT_BLOCK,
+};
 
 /// Workers of the `pool-map` pool in the `pool` group.
 const POOL_WORKERS: usize = 2;

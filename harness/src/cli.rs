@@ -1,25 +1,31 @@
 //! Command-line flags (clap derive) and their one-line error messages.
 //!
 //! Each flag's value is checked by its own value parser, so an error names
-//! the flag; [`RunArgs::into_request`] turns the raw flags into a
-//! [`RunRequest`] whose cross-flag checks live in [`crate::config`].
+//! the flag. `run`'s flags become a [`RunRequest`] whose cross-flag checks
+//! live in [`crate::run`]; `sweep`'s settings are the fields of
+//! [`SweepConfig`] itself, kept as [`SettingFlags`] so that only the flags
+//! given override the config file.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, Parser, Subcommand};
-use piscale_kernels::{BackendKind, CpuList, Job, Method, MAX_SAMPLES, MAX_WORKERS};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use piscale_kernels::{CpuList, Job, Method, Named};
 
-use crate::config::{Format, IsaChoice, Pin, RunRequest, UsageError};
-use crate::mpi::{Launcher, MpiSettings};
-use crate::numbers::parse_in_range;
-use crate::sweep::config::{Mode, SweepOverrides, Workers};
-use crate::sweep::runner::SweepRequest;
-use crate::sweep::topology::PinPolicy;
+use crate::error::UsageError;
+use crate::measure::mpi::{Launcher, MpiSettings};
+use crate::measure::placement::PinPolicy;
+use crate::measure::IsaChoice;
+use crate::numbers::flags;
+use crate::present::run::Format;
+use crate::results::Kernel;
+use crate::run::RunRequest;
+use crate::sweep::config::SweepConfig;
+use crate::sweep::SweepRequest;
 
-/// Computes pi two ways with seven parallel backends and reports the estimate
+/// Computes pi two ways with many parallel backends and reports the estimate
 /// and where the time went.
 #[derive(Debug, Parser)]
 #[command(name = "piscale", version, arg_required_else_help = true)]
@@ -68,7 +74,7 @@ pub enum Command {
         #[arg(value_name = "NEW")]
         new: PathBuf,
         /// Tolerated slow-down, in per cent.
-        #[arg(long, value_name = "PCT", default_value = "5", value_parser = parse_threshold)]
+        #[arg(long, value_name = "PCT", default_value = "5", value_parser = flags::threshold)]
         threshold: f64,
     },
     /// One MPI rank of an mpi run; started by `mpirun`, not by hand.
@@ -81,16 +87,16 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct MpiWorkerArgs {
     /// Method.
-    #[arg(long, value_parser = Method::from_str)]
+    #[arg(long, value_parser = Method::parse)]
     pub method: Method,
     /// Total work N.
-    #[arg(long, value_parser = parse_samples)]
+    #[arg(long, value_parser = flags::samples)]
     pub samples: u64,
     /// Seed.
-    #[arg(long, value_parser = parse_seed)]
+    #[arg(long, value_parser = flags::seed)]
     pub seed: u64,
     /// Block size.
-    #[arg(long, value_parser = parse_positive)]
+    #[arg(long, value_parser = flags::positive)]
     pub block: u64,
     /// auto or an ISA path name.
     #[arg(long, default_value = "auto")]
@@ -109,7 +115,8 @@ pub struct MpiWorkerArgs {
     pub launch_host: String,
 }
 
-/// Flags of `piscale sweep`. Every override beats the config file.
+/// Flags of `piscale sweep`: where the results go, and every setting of
+/// [`SweepConfig`] (which beats the config file).
 #[derive(Debug, Args)]
 pub struct SweepArgs {
     /// TOML sweep configuration [default: the embedded configs/default.toml].
@@ -124,51 +131,9 @@ pub struct SweepArgs {
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
-    /// Methods, e.g. mc,midpoint.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Method::from_str)]
-    pub methods: Option<Vec<Method>>,
-    /// Backends, e.g. threads,rayon,fork-pipe.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = BackendKind::from_str)]
-    pub backends: Option<Vec<BackendKind>>,
-    /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Mode::from_str)]
-    pub modes: Option<Vec<Mode>>,
-    /// Worker counts: auto, 1,2,3 or 1..8.
-    #[arg(long, value_name = "LIST", value_parser = Workers::from_str)]
-    pub workers: Option<Workers>,
-    /// Total work for strong scaling.
-    #[arg(long, value_name = "N", value_parser = parse_samples)]
-    pub samples: Option<u64>,
-    /// Work per worker for weak scaling.
-    #[arg(long, value_name = "N", value_parser = parse_samples)]
-    pub samples_per_worker: Option<u64>,
-    /// Recorded repetitions per point.
-    #[arg(long, value_name = "R", value_parser = parse_reps)]
-    pub reps: Option<u32>,
-    /// Unrecorded warm-up runs before each point's first repetition.
-    #[arg(long, value_name = "W", value_parser = parse_warmup)]
-    pub warmup: Option<u32>,
-    /// none, compact, scatter or a CPU list like 0,2,4-7.
-    #[arg(long, value_name = "POLICY", value_parser = PinPolicy::from_str)]
-    pub pin: Option<PinPolicy>,
-    /// Seed of the Monte Carlo streams and of the shuffled schedule.
-    #[arg(long, value_name = "S", value_parser = parse_seed)]
-    pub seed: Option<u64>,
-    /// Allow more workers than usable CPUs.
-    #[arg(long)]
-    pub oversubscribe: bool,
-    /// Block size.
-    #[arg(long, value_name = "B", value_parser = parse_positive)]
-    pub block: Option<u64>,
-    /// Blocks per pool-map task.
-    #[arg(long, value_name = "C", value_parser = parse_positive)]
-    pub chunksize: Option<u64>,
-    /// Per-run timeout in seconds.
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
-    pub timeout: Option<Duration>,
-    /// Kernel instruction set: auto, avx512, avx2 or scalar.
-    #[arg(long, value_name = "ISA", value_parser = IsaChoice::from_str)]
-    pub isa: Option<IsaChoice>,
+    /// The sweep's settings given on the command line.
+    #[command(flatten)]
+    pub settings: SettingFlags,
 }
 
 impl SweepArgs {
@@ -179,24 +144,42 @@ impl SweepArgs {
             out: self.out,
             resume: self.resume,
             force: self.force,
-            overrides: SweepOverrides {
-                methods: self.methods,
-                backends: self.backends,
-                modes: self.modes,
-                workers: self.workers,
-                samples: self.samples,
-                samples_per_worker: self.samples_per_worker,
-                reps: self.reps,
-                warmup: self.warmup,
-                pin: self.pin,
-                seed: self.seed,
-                oversubscribe: self.oversubscribe.then_some(true),
-                block: self.block,
-                chunksize: self.chunksize,
-                timeout_s: self.timeout.map(|t| t.as_secs_f64()),
-                isa: self.isa,
-            },
+            flags: self.settings,
         }
+    }
+}
+
+/// The [`SweepConfig`] flags given on the command line, kept as clap's
+/// matches: [`apply`](Self::apply) sets exactly the settings given, over
+/// whatever the config file said.
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags(ArgMatches);
+
+impl SettingFlags {
+    /// Sets the settings given as flags in `config`.
+    pub fn apply(&self, config: &mut SweepConfig) -> Result<(), clap::Error> {
+        config.update_from_arg_matches(&self.0)
+    }
+}
+
+impl FromArgMatches for SettingFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(SettingFlags(matches.clone()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0 = matches.clone();
+        Ok(())
+    }
+}
+
+impl Args for SettingFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SweepConfig::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        SweepConfig::augment_args_for_update(cmd)
     }
 }
 
@@ -204,44 +187,51 @@ impl SweepArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// mc (Monte Carlo darts) or midpoint (midpoint rule).
-    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = Method::from_str)]
+    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = Method::parse)]
     pub method: Method,
 
-    /// Backend: serial, threads, rayon, fork-pipe, shm-reduce, pool-map, per-core or mpi (see `piscale list`).
-    #[arg(long, value_name = "NAME", default_value = "serial", value_parser = BackendKind::from_str)]
-    pub backend: BackendKind,
+    /// Backend (see `piscale list`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "serial",
+        value_parser = Kernel::parse_builtin,
+        help = backend_help()
+    )]
+    pub backend: Kernel,
 
     /// Number of workers (threads or processes), 1 to 4096; serial takes exactly 1.
-    #[arg(long, value_name = "P", default_value = "1", value_parser = parse_workers)]
+    #[arg(long, value_name = "P", default_value = "1", value_parser = flags::workers)]
     pub workers: usize,
 
     /// Total work N: darts for mc, steps for midpoint; 1 to 2^53.
-    #[arg(long, value_name = "N", default_value = "1e8", value_parser = parse_samples)]
+    #[arg(long, value_name = "N", default_value = "1e8", value_parser = flags::samples)]
     pub samples: u64,
 
     /// Seed of the Monte Carlo streams.
-    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed)]
+    #[arg(long, value_name = "S", default_value = "0", value_parser = flags::seed)]
     pub seed: u64,
 
     /// Block size: the work is cut into blocks of B samples (or steps).
-    #[arg(long, value_name = "B", default_value = "2^20", value_parser = parse_positive)]
+    #[arg(long, value_name = "B", default_value = "2^20", value_parser = flags::positive)]
     pub block: u64,
 
     /// Blocks per task for pool-map [default: ⌈blocks / (4·P)⌉, like Pool.map].
-    #[arg(long, value_name = "C", value_parser = parse_positive)]
+    #[arg(long, value_name = "C", value_parser = flags::positive)]
     pub chunksize: Option<u64>,
 
-    /// Where workers run: none (the OS decides), compact (worker i on the
-    /// i-th usable CPU) or a CPU list like 0,2,4-7 (worker i on list[i % len]).
-    #[arg(long, value_name = "none|compact|LIST", default_value = "none", value_parser = Pin::from_str)]
-    pub pin: Pin,
+    /// Where workers run: none (the OS decides), compact (physical cores
+    /// first, then their SMT siblings), scatter (spread over packages and
+    /// cores) or a CPU list like 0,2,4-7 (worker i on list[i % len]).
+    #[arg(long, value_name = "POLICY", default_value = "none", value_parser = PinPolicy::from_str)]
+    pub pin: PinPolicy,
 
     /// Kill the workers and fail after this many seconds (process backends only).
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECS", value_parser = flags::timeout)]
     pub timeout: Option<Duration>,
 
     /// Output format: text or json.
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = Format::parse)]
     pub format: Format,
 
     /// Kernel instruction set: auto (the best this CPU supports), avx512, avx2 or scalar.
@@ -272,17 +262,20 @@ pub struct RunArgs {
     pub mpi_arg: Vec<String>,
 }
 
+/// `--backend`'s help, listing the built-in kernels.
+fn backend_help() -> String {
+    let names: Vec<String> = Kernel::builtins().map(|k| k.to_string()).collect();
+    format!("Backend: {} (see `piscale list`)", names.join(", "))
+}
+
 impl RunArgs {
     /// The run these flags ask for (not yet checked as a whole).
     pub fn into_request(self) -> RunRequest {
-        let job = Job {
-            method: self.method,
-            samples: self.samples,
-            seed: self.seed,
-            block: self.block,
-            chunksize: self.chunksize,
-            timeout: self.timeout,
-        };
+        let job = Job::new(self.method, self.samples)
+            .seed(self.seed)
+            .block(self.block)
+            .chunksize(self.chunksize)
+            .timeout(self.timeout);
         let mpi_flags = [
             self.launcher.map(|_| "--launcher"),
             self.bind_to.as_ref().map(|_| "--bind-to"),
@@ -356,61 +349,13 @@ fn one_line(e: &clap::Error) -> UsageError {
     UsageError(msg)
 }
 
-fn parse_workers(s: &str) -> Result<usize, String> {
-    parse_in_range(s, 1, MAX_WORKERS as u64).map(|w| w as usize)
-}
-
-fn parse_samples(s: &str) -> Result<u64, String> {
-    parse_in_range(s, 1, MAX_SAMPLES)
-}
-
-fn parse_threshold(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
-        _ => Err(format!("must be a percentage of at least 0, got {s}")),
-    }
-}
-
-fn parse_reps(s: &str) -> Result<u32, String> {
-    parse_in_range(s, 1, u32::MAX as u64).map(|r| r as u32)
-}
-
-fn parse_warmup(s: &str) -> Result<u32, String> {
-    parse_in_range(s, 0, u32::MAX as u64).map(|r| r as u32)
-}
-
-fn parse_seed(s: &str) -> Result<u64, String> {
-    parse_in_range(s, 0, u64::MAX)
-}
-
-/// Block and chunk sizes: at least 1, at most the largest job.
-fn parse_positive(s: &str) -> Result<u64, String> {
-    parse_in_range(s, 1, MAX_SAMPLES)
-}
-
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    if secs.is_nan() || secs <= 0.0 {
-        return Err(format!("must be more than 0 seconds, got {s}"));
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    match s {
-        "text" => Ok(Format::Text),
-        "json" => Ok(Format::Json),
-        _ => Err(format!("unknown format '{s}' (expected text or json)")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Mode;
+    use crate::sweep::config::Workers;
     use clap::CommandFactory;
+    use piscale_kernels::BackendKind;
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -430,11 +375,16 @@ mod tests {
         let r = run_args(&[]).unwrap();
         assert_eq!(
             (r.method, r.backend, r.workers, r.samples),
-            (Method::Mc, BackendKind::Serial, 1, 100_000_000)
+            (
+                Method::Mc,
+                Kernel::Local(BackendKind::Serial),
+                1,
+                100_000_000
+            )
         );
         assert_eq!(
             (r.seed, r.block, r.chunksize, r.pin, r.format),
-            (0, 1 << 20, None, Pin::None, Format::Text)
+            (0, 1 << 20, None, PinPolicy::None, Format::Text)
         );
     }
 
@@ -477,5 +427,74 @@ mod tests {
             err.starts_with("--workers: ") && !err.contains('\n'),
             "{err}"
         );
+    }
+
+    fn sweep_flags(args: &[&str]) -> SettingFlags {
+        let argv = ["piscale", "sweep"].iter().chain(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Sweep(s) => s.settings,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn sweep_flags_replace_only_what_they_set() {
+        let mut config = SweepConfig::default();
+        sweep_flags(&[
+            "--methods",
+            "midpoint",
+            "--backends",
+            "threads,pool-map",
+            "--modes",
+            "strong,weak",
+            "--workers",
+            "1..3",
+            "--samples",
+            "2e9",
+            "--reps",
+            "7",
+            "--pin",
+            "scatter",
+            "--oversubscribe",
+            "--chunksize",
+            "3",
+            "--timeout",
+            "2.5",
+        ])
+        .apply(&mut config)
+        .unwrap();
+        assert_eq!(config.methods, [Method::Midpoint]);
+        assert_eq!(
+            config.backends,
+            [
+                Kernel::Local(BackendKind::Threads),
+                Kernel::Local(BackendKind::PoolMap)
+            ]
+        );
+        assert_eq!(config.modes, [Mode::Strong, Mode::Weak]);
+        assert_eq!(config.workers, Workers::List(vec![1, 2, 3]));
+        assert_eq!(config.samples, 2_000_000_000);
+        assert_eq!((config.reps, config.warmup), (7, 1));
+        assert_eq!(config.pin, PinPolicy::Scatter);
+        assert!(config.oversubscribe);
+        assert_eq!(config.chunksize, Some(3));
+        assert_eq!(config.timeout_s, 2.5);
+        assert_eq!(config.seed, SweepConfig::default().seed);
+    }
+
+    #[test]
+    fn sweep_flags_left_out_keep_the_files_values() {
+        let mut config = SweepConfig {
+            oversubscribe: true,
+            reps: 9,
+            chunksize: Some(4),
+            ..SweepConfig::default()
+        };
+        let before = config.clone();
+        sweep_flags(&[]).apply(&mut config).unwrap();
+        assert_eq!(config, before);
+        sweep_flags(&["--seed", "3"]).apply(&mut config).unwrap();
+        assert_eq!(config.seed, 3);
+        assert!(config.oversubscribe && config.reps == 9 && config.chunksize == Some(4));
     }
 }

@@ -19,6 +19,71 @@ pub fn parse_in_range(text: &str, min: u64, max: u64) -> Result<u64, String> {
     Ok(value as u64)
 }
 
+/// The value parsers of the flags that take a number, shared by `run` and
+/// `sweep`: each error says what is wrong, clap adds the flag.
+pub mod flags {
+    use std::time::Duration;
+
+    use piscale_kernels::{MAX_SAMPLES, MAX_WORKERS};
+
+    use super::parse_in_range;
+
+    /// `--workers P`: 1 to 4096.
+    pub fn workers(s: &str) -> Result<usize, String> {
+        parse_in_range(s, 1, MAX_WORKERS as u64).map(|w| w as usize)
+    }
+
+    /// `--samples N`: 1 to 2^53.
+    pub fn samples(s: &str) -> Result<u64, String> {
+        parse_in_range(s, 1, MAX_SAMPLES)
+    }
+
+    /// `--reps R`: at least 1.
+    pub fn reps(s: &str) -> Result<u32, String> {
+        parse_in_range(s, 1, u32::MAX as u64).map(|r| r as u32)
+    }
+
+    /// `--warmup W`: 0 or more.
+    pub fn warmup(s: &str) -> Result<u32, String> {
+        parse_in_range(s, 0, u32::MAX as u64).map(|r| r as u32)
+    }
+
+    /// `--seed S`: any 64-bit value.
+    pub fn seed(s: &str) -> Result<u64, String> {
+        parse_in_range(s, 0, u64::MAX)
+    }
+
+    /// Block and chunk sizes: at least 1, at most the largest job.
+    pub fn positive(s: &str) -> Result<u64, String> {
+        parse_in_range(s, 1, MAX_SAMPLES)
+    }
+
+    /// `--timeout SECS`: more than 0 seconds, as a duration.
+    pub fn timeout(s: &str) -> Result<Duration, String> {
+        let secs: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+        if secs.is_nan() || secs <= 0.0 {
+            return Err(format!("must be more than 0 seconds, got {s}"));
+        }
+        Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
+    }
+
+    /// `--timeout SECS` of a sweep, kept in seconds like its `timeout_s` key.
+    pub fn timeout_s(s: &str) -> Result<f64, String> {
+        timeout(s).map(|t| t.as_secs_f64())
+    }
+
+    /// `--threshold PCT`: a percentage of at least 0.
+    pub fn threshold(s: &str) -> Result<f64, String> {
+        match s.trim().parse::<f64>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+            _ => Err(format!("must be a percentage of at least 0, got {s}")),
+        }
+    }
+}
+
 /// `2^53` reads better than 9007199254740992 in an error message.
 fn show(n: u64) -> String {
     if n > 1 << 20 && n.is_power_of_two() {

@@ -244,14 +244,34 @@ fn a_command_kernel_sweeps_the_course_script() {
 }
 
 #[test]
-fn the_committed_reference_run_still_plots() {
-    // Written by an earlier piscale, before the `isa` and `hosts` columns.
-    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/2026-11-25-vm-215122");
-    let dir = tempfile::tempdir().unwrap();
-    for file in ["raw.csv", "summary.csv", "machine.json", "config.toml"] {
-        std::fs::copy(reference.join(file), dir.path().join(file)).unwrap();
+fn every_committed_results_folder_still_plots_and_compares() {
+    // Written by earlier versions of piscale (some before the `isa` and
+    // `hosts` columns).
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&results).unwrap() {
+        let folder = entry.unwrap().path();
+        if !folder.join("raw.csv").is_file() {
+            continue;
+        }
+        seen += 1;
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["raw.csv", "summary.csv", "machine.json", "config.toml"] {
+            std::fs::copy(folder.join(file), dir.path().join(file)).unwrap();
+        }
+        piscale().arg("plot").arg(dir.path()).assert().success();
+        assert!(dir.path().join("report.html").is_file(), "{folder:?}");
+        assert!(
+            dir.path().join("plots/speedup-mc.png").is_file(),
+            "{folder:?}"
+        );
+        piscale()
+            .arg("compare")
+            .arg(&folder)
+            .arg(dir.path())
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("**No regression**"));
     }
-    piscale().arg("plot").arg(dir.path()).assert().success();
-    assert!(dir.path().join("report.html").is_file());
-    assert!(dir.path().join("plots/speedup-mc.png").is_file());
+    assert!(seen >= 2, "only {seen} committed results folders");
 }

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use piscale_kernels::{mc, midpoint, Isa, DEFAULT_BLOCK};
+use piscale_kernels::{mc, midpoint, Isa, Named, DEFAULT_BLOCK};
 
 fn arg(i: usize, default: f64) -> f64 {
     std::env::args()

@@ -2,10 +2,11 @@
 //!
 //! The release build targets plain x86-64 (SSE2), so the vector paths are
 //! compiled with `#[target_feature]` and entered only after the CPU reports the
-//! feature. [`Isa::active`] is the process-wide choice: the best supported ISA
-//! unless [`Isa::set_active`] picked another. Every path gives the same answer
-//! bit for bit (see [`crate::mc`] and [`crate::midpoint`]), so the choice only
-//! changes the speed.
+//! feature. A [`Job`](crate::Job) carries the path its kernels run on
+//! ([`Isa::detect`], the widest supported, unless the caller chose another);
+//! there is no process-wide setting. Every path gives the same answer bit for
+//! bit (see [`crate::mc`] and [`crate::midpoint`]), so the choice only changes
+//! the speed.
 //!
 //! ```
 //! use piscale_kernels::{mc, Isa};
@@ -16,17 +17,27 @@
 //! }
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
-use crate::error::{Error, Result};
+use crate::named::Named;
 
 /// An instruction set for the kernels' inner loops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Isa {
     /// Portable Rust, compiled for the build's baseline target.
     Scalar,
@@ -36,39 +47,26 @@ pub enum Isa {
     Avx512,
 }
 
-/// `ACTIVE` before the first [`Isa::active`] or [`Isa::set_active`].
-const UNSET: u8 = 0;
-
-/// The process-wide selection, as [`Isa::code`]; [`UNSET`] until first use.
-static ACTIVE: AtomicU8 = AtomicU8::new(UNSET);
+impl Named for Isa {
+    const WHAT: &'static str = "isa";
+}
 
 impl Isa {
-    /// Every ISA, from the most portable to the widest.
-    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2, Isa::Avx512];
-
-    /// The name used on the command line and in result files.
-    pub const fn name(self) -> &'static str {
+    /// A number for the wire (a pool task), [`from_code`](Self::from_code)'s inverse.
+    pub(crate) const fn code(self) -> u64 {
         match self {
-            Isa::Scalar => "scalar",
-            Isa::Avx2 => "avx2",
-            Isa::Avx512 => "avx512",
+            Isa::Scalar => 0,
+            Isa::Avx2 => 1,
+            Isa::Avx512 => 2,
         }
     }
 
-    const fn code(self) -> u8 {
-        match self {
-            Isa::Scalar => 1,
-            Isa::Avx2 => 2,
-            Isa::Avx512 => 3,
-        }
-    }
-
-    const fn from_code(code: u8) -> Option<Isa> {
+    /// The ISA of [`code`](Self::code); scalar for an unknown number.
+    pub(crate) const fn from_code(code: u64) -> Isa {
         match code {
-            1 => Some(Isa::Scalar),
-            2 => Some(Isa::Avx2),
-            3 => Some(Isa::Avx512),
-            _ => None,
+            1 => Isa::Avx2,
+            2 => Isa::Avx512,
+            _ => Isa::Scalar,
         }
     }
 
@@ -95,9 +93,10 @@ impl Isa {
 
     /// The widest ISA this CPU supports.
     pub fn detect() -> Isa {
-        Isa::ALL
-            .into_iter()
+        Isa::VARIANTS
+            .iter()
             .rev()
+            .copied()
             .find(|isa| isa.supported())
             .unwrap_or(Isa::Scalar)
     }
@@ -105,7 +104,7 @@ impl Isa {
     /// `self` if this CPU supports it, otherwise the widest supported ISA
     /// narrower than `self`: what the `*_with` kernels actually run.
     #[inline]
-    pub(crate) fn usable(self) -> Isa {
+    pub fn usable(self) -> Isa {
         match self {
             Isa::Avx512 if Isa::Avx512.supported() => Isa::Avx512,
             Isa::Avx512 | Isa::Avx2 if Isa::Avx2.supported() => Isa::Avx2,
@@ -115,70 +114,11 @@ impl Isa {
 
     /// Every ISA this CPU supports, from the most portable to the widest.
     pub fn all_supported() -> Vec<Isa> {
-        Isa::ALL.into_iter().filter(|isa| isa.supported()).collect()
-    }
-
-    /// The ISA the dispatching kernels ([`crate::mc::block_hits`],
-    /// [`crate::midpoint::block_sum`]) use: [`Isa::detect`] unless
-    /// [`Isa::set_active`] chose another.
-    ///
-    /// Allocation-free and panic-free: safe to call in a forked child.
-    #[inline]
-    pub fn active() -> Isa {
-        match Isa::from_code(ACTIVE.load(Ordering::Relaxed)) {
-            Some(isa) => isa,
-            None => {
-                let isa = Isa::detect();
-                // A concurrent `set_active` wins over the default.
-                let _ = ACTIVE.compare_exchange(
-                    UNSET,
-                    isa.code(),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                Isa::from_code(ACTIVE.load(Ordering::Relaxed)).unwrap_or(isa)
-            }
-        }
-    }
-
-    /// Makes `isa` the process-wide choice of the dispatching kernels.
-    ///
-    /// Fails, naming the supported ISAs, if this CPU cannot run it. Set it
-    /// before starting workers: threads and forked children read it when they
-    /// evaluate a block.
-    pub fn set_active(isa: Isa) -> Result<()> {
-        if !isa.supported() {
-            let names: Vec<&str> = Isa::all_supported().into_iter().map(Isa::name).collect();
-            return Err(Error::Invalid(format!(
-                "isa {isa} is not supported by this CPU (supported: {})",
-                names.join(", ")
-            )));
-        }
-        ACTIVE.store(isa.code(), Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-impl fmt::Display for Isa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Isa {
-    type Err = Error;
-
-    /// Parses `scalar`, `avx2` or `avx512`; callers handle `auto`
-    /// ([`Isa::detect`]) themselves.
-    fn from_str(s: &str) -> Result<Self> {
-        Isa::ALL
-            .into_iter()
-            .find(|isa| isa.name() == s)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown isa '{s}' (expected scalar, avx2 or avx512)"
-                ))
-            })
+        Isa::VARIANTS
+            .iter()
+            .copied()
+            .filter(|isa| isa.supported())
+            .collect()
     }
 }
 
@@ -188,12 +128,16 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for isa in Isa::ALL {
-            assert_eq!(isa.name().parse::<Isa>().unwrap(), isa);
-            assert_eq!(Isa::from_code(isa.code()), Some(isa));
+        crate::named::assert_serde_names::<Isa>();
+        assert_eq!(
+            Isa::VARIANTS.iter().map(|i| i.name()).collect::<Vec<_>>(),
+            ["scalar", "avx2", "avx512"]
+        );
+        for &isa in Isa::VARIANTS {
+            assert_eq!(Isa::from_code(isa.code()), isa);
         }
-        assert!("auto".parse::<Isa>().is_err());
-        assert!("AVX2".parse::<Isa>().is_err());
+        assert!(Isa::parse("auto").is_err());
+        assert!(Isa::parse("AVX2").is_err());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! What to compute: the method, the amount of work and how it is cut into
 //! blocks. Every block-decomposed backend evaluates exactly these blocks.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use strum::EnumMessage;
 
 use crate::error::{Error, Result};
+use crate::isa::Isa;
+use crate::named::Named;
 use crate::{mc, midpoint};
 
 /// Default block size: 2^20 samples or steps.
@@ -16,33 +17,43 @@ pub const DEFAULT_BLOCK: u64 = 1 << 20;
 pub const MAX_SAMPLES: u64 = 1 << 53;
 
 /// How pi is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Method {
     /// Monte Carlo darts (the course's `pi1.py`).
+    #[strum(
+        message = "Monte Carlo darts in the unit square, xoshiro256++ in 8 interleaved lanes per block"
+    )]
     Mc,
     /// Midpoint rule for ∫₀¹ 4/(1+x²) dx (the course's `pi2.py`).
+    #[strum(message = "midpoint rule for the integral of 4/(1+x^2) over [0,1], N steps")]
     Midpoint,
 }
 
+impl Named for Method {
+    const WHAT: &'static str = "method";
+}
+
 impl Method {
-    /// Every method, in display order.
-    pub const ALL: [Method; 2] = [Method::Mc, Method::Midpoint];
-
-    /// The name used on the command line and in result files.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Method::Mc => "mc",
-            Method::Midpoint => "midpoint",
-        }
-    }
-
     /// A one-line description for `piscale list`.
-    pub const fn description(self) -> &'static str {
-        match self {
-            Method::Mc => "Monte Carlo darts in the unit square, xoshiro256++ in 8 interleaved lanes per block",
-            Method::Midpoint => "midpoint rule for the integral of 4/(1+x^2) over [0,1], N steps",
-        }
+    pub fn description(self) -> &'static str {
+        self.get_message().unwrap_or_default()
     }
 
     pub(crate) const fn code(self) -> u64 {
@@ -61,26 +72,8 @@ impl Method {
     }
 }
 
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Method {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| {
-                Error::Invalid(format!("unknown method '{s}' (expected mc or midpoint)"))
-            })
-    }
-}
-
-/// One run's work: method, total samples (or steps), seed and block size.
+/// One run's work: method, total samples (or steps), seed and block size,
+/// and the instruction set its kernels run on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// The method.
@@ -96,10 +89,15 @@ pub struct Job {
     pub chunksize: Option<u64>,
     /// Process backends kill their workers and fail after this long.
     pub timeout: Option<Duration>,
+    /// The instruction set of the kernels' inner loops. Every path gives
+    /// the same answer; a path this CPU lacks falls back to the widest
+    /// narrower one it has ([`Isa::usable`]).
+    pub isa: Isa,
 }
 
 impl Job {
-    /// A job with seed 0, the default block and no timeout.
+    /// A job with seed 0, the default block, no timeout, on the widest
+    /// instruction set this CPU supports.
     pub fn new(method: Method, samples: u64) -> Job {
         Job {
             method,
@@ -108,7 +106,14 @@ impl Job {
             block: DEFAULT_BLOCK,
             chunksize: None,
             timeout: None,
+            isa: Isa::detect(),
         }
+    }
+
+    /// Sets the instruction set of the kernels.
+    pub fn isa(mut self, isa: Isa) -> Job {
+        self.isa = isa;
+        self
     }
 
     /// Sets the seed.
@@ -181,8 +186,8 @@ impl Job {
             let start = b * self.block;
             let len = self.block.min(self.samples - start);
             total = total.wrapping_add(match self.method {
-                Method::Mc => mc::block_hits(self.seed, b, len) as u128,
-                Method::Midpoint => midpoint::block_sum(self.samples, start, len),
+                Method::Mc => mc::block_hits_with(self.isa, self.seed, b, len) as u128,
+                Method::Midpoint => midpoint::block_sum_with(self.isa, self.samples, start, len),
             });
         }
         total
@@ -207,6 +212,7 @@ pub struct BlockRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn static_shares_cover_every_block_once() {
@@ -224,7 +230,7 @@ mod tests {
 
     #[test]
     fn partials_add_up_for_both_methods() {
-        for method in Method::ALL {
+        for &method in Method::VARIANTS {
             let job = Job::new(method, 100_003).block(1000).seed(9);
             let whole = job.partial(BlockRange {
                 first: 0,
@@ -233,6 +239,11 @@ mod tests {
             let parts: u128 = (0..5).map(|w| job.partial(job.static_share(w, 5))).sum();
             assert_eq!(whole, parts, "{method}");
         }
+    }
+
+    #[test]
+    fn method_names_match_serde() {
+        crate::named::assert_serde_names::<Method>();
     }
 
     #[test]

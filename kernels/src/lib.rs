@@ -24,9 +24,10 @@
 //! # Ok::<(), piscale_kernels::Error>(())
 //! ```
 //!
-//! Main types: [`Job`] (what to compute), [`Team`] (how many workers, which
-//! CPUs), [`BackendKind`] and the [`Backend`] trait (how), [`RunReport`]
-//! (the estimate and where the time went).
+//! Main types: [`Job`] (what to compute, on which instruction set), [`Team`]
+//! (how many workers, which CPUs), [`BackendKind`] and the [`Backend`] trait
+//! (how), [`RunReport`] (the estimate and where the time went). [`Named`]
+//! gives the enums their names on the command line and in files.
 #![deny(missing_docs)]
 
 pub mod backends;
@@ -37,12 +38,14 @@ pub mod isa;
 pub mod job;
 pub mod mc;
 pub mod midpoint;
+pub mod named;
 pub mod pin;
 pub mod report;
 
-pub use backends::{Backend, BackendKind, Team, MAX_WORKERS};
+pub use backends::{Backend, BackendKind, Team, Traits, MAX_WORKERS};
 pub use error::{Error, Result};
 pub use isa::Isa;
 pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
+pub use named::Named;
 pub use pin::CpuList;
 pub use report::{Phases, RemoteWorker, RunReport, WorkerOutcome};

@@ -23,9 +23,9 @@
 //! so the lanes of all workers are disjoint stretches of one stream.
 //!
 //! # Instruction sets
-//! [`block_hits`] and [`worker_hits`] run on [`Isa::active`]: portable Rust,
-//! AVX2 or AVX-512F, chosen at run time ([`crate::isa`]); [`block_hits_with`]
-//! and [`worker_hits_with`] take the ISA. Both evaluate their lanes with
+//! [`block_hits_with`] and [`worker_hits_with`] take the ISA: portable Rust,
+//! AVX2 or AVX-512F ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run
+//! on the widest one this CPU supports. Both evaluate their lanes with
 //! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
 //! count is bit-identical on every CPU and path.
 
@@ -199,13 +199,13 @@ fn lanes_hits_scalar(mut lanes: Lanes, len: u64) -> u64 {
     hits.iter().sum()
 }
 
-/// Hits among the `len` samples of block `block`, on the process-wide
-/// [`Isa::active`] path.
+/// Hits among the `len` samples of block `block`, on the widest path this
+/// CPU supports ([`Isa::detect`]).
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
 #[inline]
 pub fn block_hits(seed: u64, block: u64, len: u64) -> u64 {
-    block_hits_with(Isa::active(), seed, block, len)
+    block_hits_with(Isa::detect(), seed, block, len)
 }
 
 /// Hits among the `len` samples of block `block`, on the `isa` path.
@@ -219,12 +219,12 @@ pub fn block_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
 }
 
 /// Hits among the `count` samples of `per-core` worker `worker`
-/// ([`Lanes::for_worker`]), on the process-wide [`Isa::active`] path.
+/// ([`Lanes::for_worker`]), on the widest path this CPU supports.
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
 #[inline]
 pub fn worker_hits(seed: u64, worker: usize, count: u64) -> u64 {
-    worker_hits_with(Isa::active(), seed, worker, count)
+    worker_hits_with(Isa::detect(), seed, worker, count)
 }
 
 /// Hits among the `count` samples of `per-core` worker `worker`, on the

@@ -10,8 +10,9 @@
 //!
 //! Within a block, [`LANES`] interleaved accumulators are combined in a fixed
 //! tree, so vector code of any width can reproduce the scalar sum:
-//! [`block_sum`] runs on [`Isa::active`] (portable Rust, AVX2 or AVX-512F,
-//! chosen at run time) and gives the bit-identical partial on every path.
+//! [`block_sum_with`] takes the path (portable Rust, AVX2 or AVX-512F) and
+//! gives the bit-identical partial on every one; [`block_sum`] runs on the
+//! widest this CPU supports.
 
 use crate::isa::Isa;
 
@@ -28,12 +29,12 @@ pub fn integrand(x: f64) -> f64 {
 }
 
 /// Σ f((i+½)h) for i in `start..start+len`, h = 1/`steps`, as 64.64 fixed
-/// point, on the process-wide [`Isa::active`] path.
+/// point, on the widest path this CPU supports ([`Isa::detect`]).
 ///
 /// Allocation-free and panic-free: safe to call in a forked child.
 #[inline]
 pub fn block_sum(steps: u64, start: u64, len: u64) -> u128 {
-    block_sum_with(Isa::active(), steps, start, len)
+    block_sum_with(Isa::detect(), steps, start, len)
 }
 
 /// [`block_sum`] on the `isa` path.

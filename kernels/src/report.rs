@@ -125,9 +125,10 @@ pub struct RunReport {
     pub seed: u64,
     /// Block size.
     pub block: u64,
-    /// The kernels' instruction set ([`Isa::active`]) — the answer is the
-    /// same on every path, the speed is not.
-    pub isa: &'static str,
+    /// The instruction set the kernels ran on (the job's, or the widest
+    /// narrower one this CPU has) — the answer is the same on every path,
+    /// the speed is not.
+    pub isa: Isa,
     /// Blocks per task (`pool-map` only).
     pub chunksize: Option<u64>,
     /// The pi estimate.
@@ -242,7 +243,7 @@ impl RunReport {
             samples: job.samples,
             seed: job.seed,
             block: job.block,
-            isa: Isa::active().name(),
+            isa: job.isa.usable(),
             chunksize: None,
             estimate: 0.0,
             abs_error: 0.0,

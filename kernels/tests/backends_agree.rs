@@ -3,12 +3,14 @@
 mod common;
 
 use piscale_kernels::{mc, BackendKind, CpuList, Job, Method, Team};
+use strum::VariantArray;
 
 const WORKERS: [usize; 4] = [1, 2, 3, 5];
 
 fn block_backends() -> impl Iterator<Item = BackendKind> {
-    BackendKind::LOCAL
-        .into_iter()
+    BackendKind::VARIANTS
+        .iter()
+        .copied()
         .filter(|b| b.is_block_decomposed() && *b != BackendKind::Serial)
 }
 
@@ -85,7 +87,7 @@ fn the_answer_does_not_depend_on_block_order_or_chunking() {
 fn estimates_lie_within_five_standard_errors() {
     let _forks = common::fork_lock();
     let job = Job::new(Method::Mc, 4_000_000).seed(11).block(1 << 18);
-    for backend in BackendKind::LOCAL {
+    for &backend in BackendKind::VARIANTS {
         let p = if backend == BackendKind::Serial { 1 } else { 3 };
         let r = backend
             .create(Team::unpinned(p).unwrap())
@@ -146,7 +148,7 @@ fn pinned_workers_run_where_they_were_put() {
     let usable = CpuList::usable().unwrap();
     let cpu = *usable.0.last().unwrap();
     let job = Job::new(Method::Mc, 200_000).block(10_000);
-    for backend in BackendKind::LOCAL {
+    for &backend in BackendKind::VARIANTS {
         let p = if backend == BackendKind::Serial { 1 } else { 2 };
         let team = Team::new(p, Some(CpuList(vec![cpu]))).unwrap();
         let r = backend.create(team).unwrap().run(&job).unwrap();
@@ -162,7 +164,7 @@ fn pinned_workers_run_where_they_were_put() {
 fn phases_add_up_to_the_wall_time() {
     let _forks = common::fork_lock();
     let job = Job::new(Method::Midpoint, 1 << 20).block(1 << 16);
-    for backend in BackendKind::LOCAL {
+    for &backend in BackendKind::VARIANTS {
         let p = if backend == BackendKind::Serial { 1 } else { 2 };
         let r = backend
             .create(Team::unpinned(p).unwrap())

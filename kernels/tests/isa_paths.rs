@@ -1,23 +1,13 @@
 //! Every instruction-set path gives the scalar path's answer bit for bit, and
-//! the process-wide selection accepts exactly the ISAs this CPU supports.
-//!
-//! `Isa::set_active` changes a process-wide static, so every test of this file
-//! that reads or writes it holds `ACTIVE_LOCK`, and the selection is restored
-//! before the lock is released. No other test file changes it.
+//! a job's ISA — not any process-wide setting — decides the path its kernels
+//! run on.
 
 mod common;
 
-use std::sync::{Mutex, MutexGuard};
-
-use piscale_kernels::{mc, midpoint, Isa};
+use piscale_kernels::{mc, midpoint, BackendKind, Isa, Job, Method, Team};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-
-static ACTIVE_LOCK: Mutex<()> = Mutex::new(());
-
-fn active_lock() -> MutexGuard<'static, ()> {
-    ACTIVE_LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
+use strum::VariantArray;
 
 /// Block lengths around the 8-lane rounds: empty, shorter than a round, not a
 /// multiple of a round, and long.
@@ -30,7 +20,7 @@ fn mc_hits_are_bit_identical_on_every_isa() {
         for len in LENS {
             let scalar = mc::block_hits_with(Isa::Scalar, seed, block, len);
             // Unsupported ISAs fall back to a narrower path: same answer.
-            for isa in Isa::ALL {
+            for &isa in Isa::VARIANTS {
                 assert_eq!(
                     mc::block_hits_with(isa, seed, block, len),
                     scalar,
@@ -65,7 +55,7 @@ fn per_core_worker_hits_are_bit_identical_on_every_isa() {
     for (seed, worker) in [(0u64, 0usize), (7, 1), (u64::MAX, 3), (42, 17)] {
         for count in LENS {
             let scalar = mc::worker_hits_with(Isa::Scalar, seed, worker, count);
-            for isa in Isa::ALL {
+            for &isa in Isa::VARIANTS {
                 assert_eq!(
                     mc::worker_hits_with(isa, seed, worker, count),
                     scalar,
@@ -110,7 +100,7 @@ fn midpoint_partials_are_bit_identical_on_every_isa() {
         for len in LENS {
             let len = len.min(steps - start);
             let scalar = midpoint::block_sum_with(Isa::Scalar, steps, start, len);
-            for isa in Isa::ALL {
+            for &isa in Isa::VARIANTS {
                 assert_eq!(
                     midpoint::block_sum_with(isa, steps, start, len),
                     scalar,
@@ -141,49 +131,36 @@ fn midpoint_whole_integral_is_pi_on_every_isa() {
 }
 
 #[test]
-fn set_active_accepts_exactly_the_supported_isas() {
-    let _guard = active_lock();
-    let original = Isa::active();
-    assert!(original.supported());
-    for isa in Isa::ALL {
-        let result = Isa::set_active(isa);
-        assert_eq!(result.is_ok(), isa.supported(), "{isa}: {result:?}");
-        match result {
-            Ok(()) => assert_eq!(Isa::active(), isa),
-            Err(e) => {
-                let message = e.to_string();
-                let supported: Vec<&str> =
-                    Isa::all_supported().into_iter().map(Isa::name).collect();
-                assert_eq!(
-                    message,
-                    format!(
-                        "isa {} is not supported by this CPU (supported: {})",
-                        isa.name(),
-                        supported.join(", ")
-                    )
-                );
-                // A refused ISA leaves the selection alone.
-                assert!(Isa::active().supported());
-            }
+fn a_jobs_isa_decides_its_path_and_its_report() {
+    let scalar = Job::new(Method::Mc, 100_003).seed(3).block(4096);
+    assert_eq!(scalar.isa, Isa::detect(), "a new job runs the widest path");
+    let mut threads = BackendKind::Threads
+        .create(Team::unpinned(2).unwrap())
+        .unwrap();
+    for &method in Method::VARIANTS {
+        let base = Job::new(method, 100_003)
+            .seed(3)
+            .block(4096)
+            .isa(Isa::Scalar);
+        let expected = threads.run(&base).unwrap();
+        for &isa in Isa::VARIANTS {
+            let report = threads.run(&base.clone().isa(isa)).unwrap();
+            assert_eq!(report.isa, isa.usable(), "{method} {isa}");
+            assert_eq!(report.hits, expected.hits, "{method} {isa}");
+            assert_eq!(
+                report.estimate.to_bits(),
+                expected.estimate.to_bits(),
+                "{method} {isa}"
+            );
         }
-        // The dispatching entry points follow the selection, with the same
-        // answers.
-        assert_eq!(
-            mc::block_hits(3, 1, 1001),
-            mc::block_hits_with(Isa::Scalar, 3, 1, 1001)
-        );
-        assert_eq!(
-            midpoint::block_sum(1001, 17, 501),
-            midpoint::block_sum_with(Isa::Scalar, 1001, 17, 501)
-        );
     }
-    Isa::set_active(original).unwrap();
-    assert_eq!(Isa::active(), original);
-}
-
-#[test]
-fn default_selection_is_the_detected_isa() {
-    let _guard = active_lock();
-    // Nothing in this file leaves another selection behind.
-    assert_eq!(Isa::active(), Isa::detect());
+    // The dispatching entry points run the detected path, with the same answers.
+    assert_eq!(
+        mc::block_hits(3, 1, 1001),
+        mc::block_hits_with(Isa::Scalar, 3, 1, 1001)
+    );
+    assert_eq!(
+        midpoint::block_sum(1001, 17, 501),
+        midpoint::block_sum_with(Isa::Scalar, 1001, 17, 501)
+    );
 }

@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Team};
+use strum::VariantArray;
 
-const PROCESS_BACKENDS: [BackendKind; 3] = [
-    BackendKind::ForkPipe,
-    BackendKind::ShmReduce,
-    BackendKind::PoolMap,
-];
+/// Every backend whose workers are processes.
+fn process_backends() -> impl Iterator<Item = BackendKind> {
+    BackendKind::VARIANTS
+        .iter()
+        .copied()
+        .filter(|b| b.uses_processes())
+}
 
 /// Work that takes minutes, so a test can kill or time out a worker mid-run.
 fn long_job() -> Job {
@@ -74,7 +77,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
 #[test]
 fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
     let _forks = common::fork_lock();
-    for kind in PROCESS_BACKENDS {
+    for kind in process_backends() {
         let (backend, err, after, victim) = kill_one_worker(kind);
         let msg = err.to_string();
         assert!(
@@ -112,7 +115,7 @@ fn a_pool_that_lost_a_worker_refuses_further_jobs() {
 #[test]
 fn a_timeout_kills_and_reaps_every_worker() {
     let _forks = common::fork_lock();
-    for kind in PROCESS_BACKENDS {
+    for kind in process_backends() {
         let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
         let job = Job {
             timeout: Some(Duration::from_millis(100)),
@@ -151,8 +154,7 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let job = Job::new(Method::Mc, 4096).seed(2).block(512);
-        let mut backends: Vec<_> = PROCESS_BACKENDS
-            .iter()
+        let mut backends: Vec<_> = process_backends()
             .map(|k| k.create(Team::unpinned(2).unwrap()).unwrap())
             .collect();
         let expected = backends[0].run(&job).unwrap().hits;

@@ -1,12 +1,15 @@
-//! The settings of one sweep: read from TOML, overridden by flags, then
-//! validated once, before any work starts.
+//! The settings of one sweep, declared once: [`SweepConfig`] is both the
+//! TOML table of a config file and the flags of `piscale sweep`.
 //!
-//! [`SweepConfig`] is one plain struct with `Default`, `Deserialize` and
-//! `Serialize`. A TOML file fills it (missing keys keep their defaults),
-//! [`SweepOverrides`] — filled by the CLI — replaces single settings, and
-//! [`SweepConfig::validate_for`] checks the whole. The default settings are
-//! `configs/default.toml`, embedded in the binary; `Default` produces the
-//! same values (a test holds them together).
+//! Each setting is one field, with its doc (the flag's help), its clap
+//! attributes, its serde attributes and its default (`#[default(…)]`,
+//! [`SmartDefault`]). The layers merge in order: defaults, then the config
+//! file (missing keys keep their defaults), then the flags actually given on
+//! the command line ([`clap::FromArgMatches::update_from_arg_matches`] sets
+//! only those), and [`SweepConfig::validate_for`] checks the whole once,
+//! before any work starts. The default settings are `configs/default.toml`,
+//! embedded in the binary; `Default` produces the same values (a test holds
+//! them together).
 //!
 //! Whole-number settings accept TOML integers or strings in the syntax of
 //! [`crate::numbers`]: `samples = "2^28"`, `samples = "1e9"`, `1_000_000`.
@@ -18,59 +21,25 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use piscale_kernels::{BackendKind, CpuList, Method, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS};
+use piscale_kernels::{
+    BackendKind, CpuList, Method, Named, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS,
+};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
+use smart_default::SmartDefault;
+use strum::VariantArray;
 
-use super::command::CommandKernel;
-use super::topology::PinPolicy;
-use crate::config::{IsaChoice, UsageError};
-use crate::mpi::MpiSettings;
-use crate::numbers::{parse_in_range, parse_whole};
+use crate::error::UsageError;
+use crate::measure::command::CommandKernel;
+use crate::measure::mpi::MpiSettings;
+use crate::measure::placement::PinPolicy;
+use crate::measure::IsaChoice;
+use crate::numbers::{flags, parse_in_range, parse_whole};
+use crate::results::{Kernel, Mode};
 
 /// The default study, as shipped in `configs/default.toml`.
 pub const DEFAULT_TOML: &str = include_str!("../../../configs/default.toml");
-
-/// How the amount of work follows the number of workers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Fixed total work (`samples`): does more workers finish sooner?
-    Strong,
-    /// Fixed work per worker (`samples_per_worker`): does the time stay flat?
-    Weak,
-}
-
-impl Mode {
-    /// Both modes, in display order.
-    pub const ALL: [Mode; 2] = [Mode::Strong, Mode::Weak];
-
-    /// The name used in configs, flags and result files.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Mode::Strong => "strong",
-            Mode::Weak => "weak",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Mode, String> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.name() == s.trim())
-            .ok_or_else(|| format!("unknown mode '{s}' (expected strong or weak)"))
-    }
-}
 
 /// The worker counts of a sweep.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -180,52 +149,89 @@ impl<'de> Deserialize<'de> for Workers {
     }
 }
 
-/// Everything one sweep does. Missing TOML keys keep their default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything one sweep does (see the module documentation). Missing TOML
+/// keys keep their default; flags override the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args, SmartDefault)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweepConfig {
-    /// Methods to measure.
+    /// Methods, e.g. mc,midpoint.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Method::parse)]
+    #[default(Method::VARIANTS.to_vec())]
     pub methods: Vec<Method>,
-    /// Built-in backends to measure (`serial` at 1 worker is always measured
-    /// as the baseline).
-    pub backends: Vec<BackendKind>,
-    /// Strong and/or weak scaling.
+    /// Backends, e.g. threads,rayon,fork-pipe (`serial` at 1 worker is always
+    /// measured, as the baseline).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Kernel::parse_builtin)]
+    #[serde(deserialize_with = "builtin_kernels")]
+    #[default(BackendKind::VARIANTS.iter().map(|&k| Kernel::Local(k)).collect())]
+    pub backends: Vec<Kernel>,
+    /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Mode::parse)]
+    #[default(vec![Mode::Strong])]
     pub modes: Vec<Mode>,
-    /// Worker counts.
+    /// Worker counts: auto, 1,2,3 or 1..8.
+    #[arg(long, value_name = "LIST", value_parser = Workers::from_str, required = false)]
     pub workers: Workers,
-    /// Strong mode: total work N, whatever the worker count.
+    /// Total work for strong scaling.
+    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
     #[serde(with = "whole")]
+    #[default(1 << 30)]
     pub samples: u64,
-    /// Weak mode: work per worker; the total is this × workers.
+    /// Work per worker for weak scaling.
+    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
     #[serde(with = "whole")]
+    #[default(1 << 27)]
     pub samples_per_worker: u64,
-    /// Block size of the kernels' decomposition.
+    /// Block size.
+    #[arg(long, value_name = "B", value_parser = flags::positive, required = false)]
     #[serde(with = "whole")]
+    #[default(DEFAULT_BLOCK)]
     pub block: u64,
-    /// Blocks per `pool-map` task; absent: Pool.map's default.
+    /// Blocks per pool-map task [default: Pool.map's, ⌈blocks / (4·P)⌉].
+    #[arg(long, value_name = "C", value_parser = flags::positive)]
     #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
     pub chunksize: Option<u64>,
-    /// Recorded repetitions of every point (at least 1).
+    /// Recorded repetitions per point.
+    #[arg(long, value_name = "R", value_parser = flags::reps, required = false)]
     #[serde(with = "whole")]
+    #[default(5)]
     pub reps: u32,
-    /// Unrecorded runs of every point before its first recorded one.
+    /// Unrecorded warm-up runs before each point's first repetition.
+    #[arg(long, value_name = "W", value_parser = flags::warmup, required = false)]
     #[serde(with = "whole")]
+    #[default(1)]
     pub warmup: u32,
-    /// Where workers run.
+    /// none, compact, scatter or a CPU list like 0,2,4-7.
+    #[arg(long, value_name = "POLICY", value_parser = PinPolicy::from_str, required = false)]
+    #[default(PinPolicy::Compact)]
     pub pin: PinPolicy,
-    /// Seed of the Monte Carlo streams and of the schedule's shuffle.
+    /// Seed of the Monte Carlo streams and of the shuffled schedule.
+    #[arg(long, value_name = "S", value_parser = flags::seed, required = false)]
     #[serde(with = "whole")]
     pub seed: u64,
     /// Allow more workers than usable CPUs.
+    // A flag that sets `true` when given and leaves the file's value alone
+    // when not: a plain `bool` flag would always read as given.
+    #[arg(
+        long,
+        action = clap::ArgAction::Set,
+        num_args = 0,
+        default_missing_value = "true",
+        value_parser = clap::value_parser!(bool),
+        required = false
+    )]
     pub oversubscribe: bool,
-    /// Seconds after which one run of a process backend or command is killed.
+    /// Per-run timeout in seconds (process backends, MPI and commands).
+    #[arg(long = "timeout", value_name = "SECS", value_parser = flags::timeout_s, required = false)]
+    #[default(300.0)]
     pub timeout_s: f64,
-    /// Kernel instruction set: "auto" (the best this CPU supports) or one
-    /// of avx512, avx2, scalar; every path gives the same answer.
+    /// Kernel instruction set: auto, avx512, avx2 or scalar.
+    #[arg(long, value_name = "ISA", value_parser = IsaChoice::from_str, required = false)]
     pub isa: IsaChoice,
     /// External kernels (`[[command]]` tables), run as whole processes.
+    #[arg(skip)]
     pub command: Vec<CommandKernel>,
     /// How the `mpi` backend's ranks are started (the `[mpi]` table).
+    #[arg(skip)]
     #[serde(skip_serializing_if = "is_default")]
     pub mpi: MpiSettings,
 }
@@ -234,29 +240,20 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
 
-impl Default for SweepConfig {
-    /// The same settings as `configs/default.toml`.
-    fn default() -> SweepConfig {
-        SweepConfig {
-            methods: Method::ALL.to_vec(),
-            backends: BackendKind::LOCAL.to_vec(),
-            modes: vec![Mode::Strong],
-            workers: Workers::Auto,
-            samples: 1 << 30,
-            samples_per_worker: 1 << 27,
-            block: DEFAULT_BLOCK,
-            chunksize: None,
-            reps: 5,
-            warmup: 1,
-            pin: PinPolicy::Compact,
-            seed: 0,
-            oversubscribe: false,
-            timeout_s: 300.0,
-            isa: IsaChoice(None),
-            command: Vec::new(),
-            mpi: MpiSettings::default(),
-        }
-    }
+/// `backends = [...]`: built-in kernels only (a command is a `[[command]]`).
+fn builtin_kernels<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Kernel>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|name| {
+            Kernel::parse_builtin(name).map_err(|_| {
+                let names: Vec<String> = Kernel::builtins().map(|k| format!("`{k}`")).collect();
+                de::Error::custom(format!(
+                    "unknown backend `{name}`, expected one of {}",
+                    names.join(", ")
+                ))
+            })
+        })
+        .collect()
 }
 
 impl SweepConfig {
@@ -284,7 +281,7 @@ impl SweepConfig {
         SweepConfig::from_toml_str(&text, &origin)
     }
 
-    /// The settings as TOML, for the record of a sweep (`machine.json`).
+    /// The settings as TOML, for the record of a sweep (`config.toml`).
     /// Parsing it back gives the same settings.
     pub fn resolved_toml(&self) -> String {
         // Every field is a string, a bool, an f64, an integer up to i64::MAX
@@ -299,34 +296,44 @@ impl SweepConfig {
         Duration::try_from_secs_f64(self.timeout_s).unwrap_or(Duration::MAX)
     }
 
+    /// Whether the sweep runs the `mpi` backend.
+    pub fn has_mpi(&self) -> bool {
+        self.backends.contains(&Kernel::Mpi)
+    }
+
     /// Checks the settings as a whole, for a process that may use the CPUs
     /// `usable` (`CpuList::usable()`; a parameter so that tests do not depend
     /// on the machine). Each error starts with the setting it is about.
     pub fn validate_for(self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
-        let err = |key: &str, why: String| UsageError::flag(key, why);
         non_empty_and_unique("methods", &self.methods)?;
         non_empty_and_unique("backends", &self.backends)?;
         non_empty_and_unique("modes", &self.modes)?;
+        self.check_ranges()?;
+        if self.has_mpi() {
+            self.mpi.validate().map_err(UsageError)?;
+        }
+        let most = self.check_workers(usable)?;
+        self.check_pin(usable, most)?;
+        self.check_commands()?;
+        Ok(self)
+    }
 
-        let range = |key: &str, v: u64, min: u64, max: u64| {
-            parse_in_range(&v.to_string(), min, max).map_err(|e| err(key, e))
+    /// Work sizes, repetitions and the timeout.
+    fn check_ranges(&self) -> Result<(), UsageError> {
+        let range = |key: &str, v: u64| {
+            parse_in_range(&v.to_string(), 1, MAX_SAMPLES).map_err(|e| UsageError::flag(key, e))
         };
-        range("samples", self.samples, 1, MAX_SAMPLES)?;
-        range(
-            "samples_per_worker",
-            self.samples_per_worker,
-            1,
-            MAX_SAMPLES,
-        )?;
-        range("block", self.block, 1, MAX_SAMPLES)?;
+        range("samples", self.samples)?;
+        range("samples_per_worker", self.samples_per_worker)?;
+        range("block", self.block)?;
         if let Some(c) = self.chunksize {
-            range("chunksize", c, 1, MAX_SAMPLES)?;
+            range("chunksize", c)?;
         }
         if self.reps == 0 {
-            return Err(err("reps", "must be at least 1, got 0".into()));
+            return Err(UsageError::flag("reps", "must be at least 1, got 0"));
         }
         if !(self.timeout_s > 0.0 && self.timeout_s.is_finite()) {
-            return Err(err(
+            return Err(UsageError::flag(
                 "timeout_s",
                 format!(
                     "must be a positive number of seconds, got {}",
@@ -334,14 +341,15 @@ impl SweepConfig {
                 ),
             ));
         }
+        Ok(())
+    }
 
-        if self.backends.contains(&BackendKind::Mpi) {
-            self.mpi.validate().map_err(UsageError)?;
-        }
+    /// The worker counts against the CPUs; returns the largest count.
+    fn check_workers(&self, usable: &CpuList) -> Result<usize, UsageError> {
         // MPI ranks spread over a hostfile or a Slurm allocation are not
         // limited by this machine's CPUs; everything else is.
         let only_remote = self.command.is_empty()
-            && self.backends.iter().all(|b| *b == BackendKind::Mpi)
+            && self.backends.iter().all(|b| *b == Kernel::Mpi)
             && self.mpi.spans_hosts();
         let cpus = if only_remote {
             MAX_WORKERS
@@ -353,14 +361,14 @@ impl SweepConfig {
             Workers::List(counts) => {
                 non_empty_and_unique("workers", counts)?;
                 if let Some(bad) = counts.iter().find(|&&w| w == 0 || w > MAX_WORKERS) {
-                    return Err(err(
+                    return Err(UsageError::flag(
                         "workers",
                         format!("must be between 1 and {MAX_WORKERS}, got {bad}"),
                     ));
                 }
                 let most = counts.iter().copied().max().unwrap_or(1);
                 if most > cpus && !self.oversubscribe {
-                    return Err(err(
+                    return Err(UsageError::flag(
                         "workers",
                         format!(
                             "{most} workers is more than the {cpus} usable CPUs; \
@@ -374,7 +382,7 @@ impl SweepConfig {
         if self.modes.contains(&Mode::Weak)
             && u128::from(self.samples_per_worker) * most as u128 > u128::from(MAX_SAMPLES)
         {
-            return Err(err(
+            return Err(UsageError::flag(
                 "samples_per_worker",
                 format!(
                     "{} × {most} workers is more than 2^53 samples in weak mode",
@@ -382,121 +390,64 @@ impl SweepConfig {
                 ),
             ));
         }
+        Ok(most)
+    }
 
-        if let PinPolicy::List(list) = &self.pin {
-            if list.0.is_empty() {
-                return Err(err("pin", "the CPU list is empty".into()));
-            }
-            if let Some(c) = list.0.iter().find(|c| !usable.0.contains(c)) {
-                return Err(err(
-                    "pin",
-                    format!("CPU {c} is not usable by this process (usable: {usable})"),
-                ));
-            }
-            if most > list.0.len() && !self.oversubscribe {
-                return Err(err(
-                    "workers",
-                    format!(
-                        "{most} workers would share the {} CPUs of pin = \"{}\"; \
-                         pass --oversubscribe (or set oversubscribe = true) to run it anyway",
-                        list.0.len(),
-                        self.pin
-                    ),
-                ));
-            }
+    /// An explicit CPU list: usable, and enough CPUs for `most` workers.
+    fn check_pin(&self, usable: &CpuList, most: usize) -> Result<(), UsageError> {
+        let PinPolicy::List(list) = &self.pin else {
+            return Ok(());
+        };
+        if list.0.is_empty() {
+            return Err(UsageError::flag("pin", "the CPU list is empty"));
         }
+        if let Some(c) = list.0.iter().find(|c| !usable.0.contains(c)) {
+            return Err(UsageError::flag(
+                "pin",
+                format!("CPU {c} is not usable by this process (usable: {usable})"),
+            ));
+        }
+        if most > list.0.len() && !self.oversubscribe {
+            return Err(UsageError::flag(
+                "workers",
+                format!(
+                    "{most} workers would share the {} CPUs of pin = \"{}\"; \
+                     pass --oversubscribe (or set oversubscribe = true) to run it anyway",
+                    list.0.len(),
+                    self.pin
+                ),
+            ));
+        }
+        Ok(())
+    }
 
+    /// Command kernels: a name of their own and a command line.
+    fn check_commands(&self) -> Result<(), UsageError> {
         let mut names: Vec<&str> = Vec::new();
         for (i, kernel) in self.command.iter().enumerate() {
             let name = kernel.name.trim();
-            let what = format!("command #{}", i + 1);
             if name.is_empty() {
-                return Err(err(&what, "name must not be empty".into()));
-            }
-            if kernel.run.trim().is_empty() {
-                return Err(err(
-                    &format!("command '{name}'"),
-                    "run must not be empty".into(),
+                return Err(UsageError::flag(
+                    &format!("command #{}", i + 1),
+                    "name must not be empty",
                 ));
             }
-            if name.parse::<BackendKind>().is_ok() {
-                return Err(err(
-                    &format!("command '{name}'"),
-                    "the name is taken by a built-in backend; choose another".into(),
+            let what = format!("command '{name}'");
+            if kernel.run.trim().is_empty() {
+                return Err(UsageError::flag(&what, "run must not be empty"));
+            }
+            if Kernel::from_name(name).is_builtin() {
+                return Err(UsageError::flag(
+                    &what,
+                    "the name is taken by a built-in backend; choose another",
                 ));
             }
             if names.contains(&name) {
-                return Err(err(
-                    &format!("command '{name}'"),
-                    "the name appears twice".into(),
-                ));
+                return Err(UsageError::flag(&what, "the name appears twice"));
             }
             names.push(name);
         }
-        Ok(self)
-    }
-}
-
-/// Settings given on the command line; each `Some` replaces the config's value.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SweepOverrides {
-    /// `--methods mc,midpoint`
-    pub methods: Option<Vec<Method>>,
-    /// `--backends threads,rayon`
-    pub backends: Option<Vec<BackendKind>>,
-    /// `--modes strong,weak`
-    pub modes: Option<Vec<Mode>>,
-    /// `--workers 1,2,4` or `--workers 1..8` or `--workers auto`
-    pub workers: Option<Workers>,
-    /// `--samples 2e9`
-    pub samples: Option<u64>,
-    /// `--samples-per-worker 2^27`
-    pub samples_per_worker: Option<u64>,
-    /// `--reps 5`
-    pub reps: Option<u32>,
-    /// `--warmup 1`
-    pub warmup: Option<u32>,
-    /// `--pin compact`
-    pub pin: Option<PinPolicy>,
-    /// `--seed 3`
-    pub seed: Option<u64>,
-    /// `--oversubscribe`
-    pub oversubscribe: Option<bool>,
-    /// `--block 2^20`
-    pub block: Option<u64>,
-    /// `--chunksize 4`
-    pub chunksize: Option<u64>,
-    /// `--timeout 60`
-    pub timeout_s: Option<f64>,
-    /// `--isa avx2`
-    pub isa: Option<IsaChoice>,
-}
-
-impl SweepOverrides {
-    /// Replaces every setting given here.
-    pub fn apply(self, config: &mut SweepConfig) {
-        fn set<T>(slot: &mut T, value: Option<T>) {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
-        set(&mut config.methods, self.methods);
-        set(&mut config.backends, self.backends);
-        set(&mut config.modes, self.modes);
-        set(&mut config.workers, self.workers);
-        set(&mut config.samples, self.samples);
-        set(&mut config.samples_per_worker, self.samples_per_worker);
-        set(&mut config.reps, self.reps);
-        set(&mut config.warmup, self.warmup);
-        set(&mut config.pin, self.pin);
-        set(&mut config.seed, self.seed);
-        set(&mut config.oversubscribe, self.oversubscribe);
-        set(&mut config.block, self.block);
-        set(&mut config.timeout_s, self.timeout_s);
-        set(&mut config.isa, self.isa);
-        if self.chunksize.is_some() {
-            config.chunksize = self.chunksize;
-        }
+        Ok(())
     }
 }
 
@@ -904,46 +855,5 @@ mod tests {
             "[[command]]\nname = \"a\"\nrun = \"x\"\n[[command]]\nname = \"a\"\nrun = \"y\"\n";
         let err = parse(twice).unwrap().validate_for(&cpus(2)).unwrap_err();
         assert!(err.0.contains("appears twice"), "{err}");
-    }
-
-    #[test]
-    fn overrides_replace_only_what_they_set() {
-        let mut config = SweepConfig::default();
-        SweepOverrides {
-            methods: Some(vec![Method::Midpoint]),
-            backends: Some(vec![BackendKind::Threads, BackendKind::PoolMap]),
-            modes: Some(Mode::ALL.to_vec()),
-            workers: Some("1..3".parse().unwrap()),
-            samples: Some(2_000_000_000),
-            reps: Some(7),
-            pin: Some(PinPolicy::Scatter),
-            oversubscribe: Some(true),
-            chunksize: Some(3),
-            ..SweepOverrides::default()
-        }
-        .apply(&mut config);
-        assert_eq!(config.methods, [Method::Midpoint]);
-        assert_eq!(
-            config.backends,
-            [BackendKind::Threads, BackendKind::PoolMap]
-        );
-        assert_eq!(config.modes, Mode::ALL);
-        assert_eq!(config.workers, Workers::List(vec![1, 2, 3]));
-        assert_eq!(config.samples, 2_000_000_000);
-        assert_eq!((config.reps, config.warmup), (7, 1));
-        assert_eq!(config.pin, PinPolicy::Scatter);
-        assert!(config.oversubscribe);
-        assert_eq!(config.chunksize, Some(3));
-        assert_eq!(config.seed, SweepConfig::default().seed);
-    }
-
-    #[test]
-    fn modes_parse_and_display() {
-        for mode in Mode::ALL {
-            assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
-        }
-        assert_eq!(" weak ".parse::<Mode>(), Ok(Mode::Weak));
-        let err = "both".parse::<Mode>().unwrap_err();
-        assert_eq!(err, "unknown mode 'both' (expected strong or weak)");
     }
 }

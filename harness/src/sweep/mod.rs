@@ -1,17 +1,34 @@
-//! `piscale sweep`: strong and weak scaling studies over methods, backends
+//! `piscale sweep`: strong and weak scaling studies over methods, kernels
 //! and worker counts, recorded row by row.
 //!
-//! Parse, validate, then act: [`config`] reads TOML and flags into one
-//! validated [`config::SweepConfig`]; [`plan`] expands it into points and a
-//! shuffled schedule; [`runner`] measures; [`rows`] and [`stats`] record and
-//! summarise; [`table`] prints the answer; [`machine`] describes the machine.
+//! Parse, validate, then act: [`config`] holds the settings (TOML and flags
+//! in one struct); [`prepare`] loads, merges and validates them and decides
+//! every point's placement, writing nothing; [`plan`] expands them into
+//! points and a shuffled schedule; [`runner`] measures through a
+//! `measure::Executor`, writing each row as soon as it exists; [`progress`]
+//! shows how far it got; [`signals`] handles Ctrl-C.
 
-pub mod command;
 pub mod config;
-pub mod machine;
 pub mod plan;
-pub mod rows;
+pub mod prepare;
+mod progress;
 pub mod runner;
-pub mod stats;
-pub mod table;
-pub mod topology;
+pub mod signals;
+
+pub use prepare::SweepRequest;
+pub use runner::SweepEnd;
+
+use anyhow::Result;
+
+use crate::measure::RealExecutor;
+
+/// Runs the sweep described by `req`; `argv` is recorded in machine.json.
+pub fn sweep(req: SweepRequest, argv: Vec<String>) -> Result<SweepEnd> {
+    let prepared = prepare::prepare(req)?;
+    signals::install_handlers()?;
+    // The executor (and with it every pool) is dropped before returning,
+    // so pool workers are stopped and reaped.
+    let mut executor =
+        RealExecutor::new(prepared.config.command.clone(), prepared.config.mpi.clone());
+    runner::execute_with(prepared, argv, &mut executor)
+}

@@ -9,85 +9,21 @@
 
 use std::collections::HashSet;
 
-use piscale_kernels::{BackendKind, Method};
+use piscale_kernels::BackendKind;
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::config::{Mode, SweepConfig, Workers};
-
-/// What runs at a point: a built-in backend or an external command.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    /// A backend of `piscale-kernels`.
-    Builtin {
-        /// The method.
-        method: Method,
-        /// The backend.
-        backend: BackendKind,
-    },
-    /// A `[[command]]` of the config, run as a whole process.
-    Command {
-        /// The method it computes.
-        method: Method,
-        /// Its index in [`SweepConfig::command`].
-        index: usize,
-        /// Its name, which stands in for a backend name.
-        name: String,
-    },
-}
-
-impl Kernel {
-    /// The method.
-    pub fn method(&self) -> Method {
-        match self {
-            Kernel::Builtin { method, .. } | Kernel::Command { method, .. } => *method,
-        }
-    }
-
-    /// The backend's name, or the command's.
-    pub fn backend_name(&self) -> &str {
-        match self {
-            Kernel::Builtin { backend, .. } => backend.name(),
-            Kernel::Command { name, .. } => name,
-        }
-    }
-}
+use super::config::{SweepConfig, Workers};
+use crate::results::{Kernel, Mode, PointId};
 
 /// One thing to measure `reps` times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
-    /// What runs.
-    pub kernel: Kernel,
-    /// Strong or weak scaling.
-    pub mode: Mode,
-    /// Number of workers.
-    pub workers: usize,
-    /// Total work of one run.
-    pub samples: u64,
+    /// What, how, on how many workers, with how much work.
+    pub id: PointId,
     /// Work per worker: the config's value in weak mode; in strong mode the
     /// average share, `samples / workers` rounded down.
     pub samples_per_worker: u64,
-}
-
-/// The key of a point, as [`Point::key`] gives it, from the columns of a
-/// result row: `mc/threads/strong/2/1048576`.
-pub fn key_of(method: &str, backend: &str, mode: &str, workers: usize, samples: u64) -> String {
-    format!("{method}/{backend}/{mode}/{workers}/{samples}")
-}
-
-impl Point {
-    /// The point's identity across runs of piscale (to skip what a resumed
-    /// sweep has already measured): method, backend, mode, workers and
-    /// samples, as in `mc/threads/strong/2/1048576`. See [`key_of`].
-    pub fn key(&self) -> String {
-        key_of(
-            self.kernel.method().name(),
-            self.kernel.backend_name(),
-            self.mode.name(),
-            self.workers,
-            self.samples,
-        )
-    }
 }
 
 /// The worker counts of a sweep on a machine with `usable` CPUs: for
@@ -120,58 +56,48 @@ pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
             methods.push(c.method);
         }
     }
-
+    let serial = Kernel::Local(BackendKind::Serial);
     let mut points = Vec::new();
     let mut seen = HashSet::new();
-    let mut add = |kernel: Kernel, mode: Mode, workers: usize| {
-        let samples = match mode {
-            Mode::Strong => config.samples,
-            Mode::Weak => config.samples_per_worker.saturating_mul(workers as u64),
-        };
-        let samples_per_worker = match mode {
-            Mode::Strong => config.samples / workers as u64,
-            Mode::Weak => config.samples_per_worker,
-        };
-        let point = Point {
-            kernel,
-            mode,
-            workers,
-            samples,
-            samples_per_worker,
-        };
-        if seen.insert(point.key()) {
-            points.push(point);
+    let mut add = |id: PointId, samples_per_worker: u64| {
+        if seen.insert(id.clone()) {
+            points.push(Point {
+                id,
+                samples_per_worker,
+            });
         }
     };
-
     for &method in &methods {
         for &mode in &config.modes {
-            let serial = Kernel::Builtin {
-                method,
-                backend: BackendKind::Serial,
-            };
-            add(serial, mode, 1);
+            let mut kernels = vec![serial.clone()];
             if config.methods.contains(&method) {
-                for &backend in &config.backends {
-                    if backend == BackendKind::Serial {
-                        continue;
-                    }
-                    for &w in &counts {
-                        add(Kernel::Builtin { method, backend }, mode, w);
-                    }
-                }
+                kernels.extend(config.backends.iter().filter(|k| **k != serial).cloned());
             }
-            for (index, c) in config.command.iter().enumerate() {
-                if c.method != method {
-                    continue;
-                }
-                for &w in &counts {
-                    let kernel = Kernel::Command {
-                        method,
-                        index,
-                        name: c.name.clone(),
+            kernels.extend(
+                config
+                    .command
+                    .iter()
+                    .filter(|c| c.method == method)
+                    .map(|c| Kernel::Command(c.name.clone())),
+            );
+            for kernel in kernels {
+                let counts = if kernel == serial { &[1][..] } else { &counts };
+                for &workers in counts {
+                    let (samples, per_worker) = match mode {
+                        Mode::Strong => (config.samples, config.samples / workers as u64),
+                        Mode::Weak => (
+                            config.samples_per_worker.saturating_mul(workers as u64),
+                            config.samples_per_worker,
+                        ),
                     };
-                    add(kernel, mode, w);
+                    let id = PointId {
+                        method,
+                        kernel: kernel.clone(),
+                        mode,
+                        workers,
+                        samples,
+                    };
+                    add(id, per_worker);
                 }
             }
         }
@@ -215,16 +141,12 @@ fn below(rng: &mut impl Rng, n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::command::CommandKernel;
+    use crate::measure::command::CommandKernel;
+    use piscale_kernels::Method;
+    use strum::VariantArray;
 
     fn is_serial(p: &Point) -> bool {
-        matches!(
-            p.kernel,
-            Kernel::Builtin {
-                backend: BackendKind::Serial,
-                ..
-            }
-        )
+        p.id.kernel == Kernel::Local(BackendKind::Serial)
     }
 
     fn config(workers: Workers) -> SweepConfig {
@@ -253,29 +175,29 @@ mod tests {
         // 2 methods × (serial + 6 backends × 2 worker counts).
         let points = plan(&config(Workers::Auto), 2);
         assert_eq!(points.len(), 2 * (1 + 6 * 2));
-        assert!(points.iter().all(|p| !is_serial(p) || p.workers == 1));
+        assert!(points.iter().all(|p| !is_serial(p) || p.id.workers == 1));
         assert!(points
             .iter()
-            .all(|p| p.samples == 1000 && p.mode == Mode::Strong));
-        let unique: HashSet<String> = points.iter().map(Point::key).collect();
+            .all(|p| p.id.samples == 1000 && p.id.mode == Mode::Strong));
+        let unique: HashSet<&PointId> = points.iter().map(|p| &p.id).collect();
         assert_eq!(unique.len(), points.len());
     }
 
     #[test]
     fn serial_baseline_is_always_there() {
         let mut c = config(Workers::List(vec![2, 4]));
-        c.backends = vec![BackendKind::Threads];
+        c.backends = vec![Kernel::Local(BackendKind::Threads)];
         c.modes = vec![Mode::Strong, Mode::Weak];
         let points = plan(&c, 4);
-        for method in Method::ALL {
-            for mode in Mode::ALL {
+        for &method in Method::VARIANTS {
+            for &mode in Mode::VARIANTS {
                 let baselines = points
                     .iter()
                     .filter(|p| {
                         is_serial(p)
-                            && p.workers == 1
-                            && p.kernel.method() == method
-                            && p.mode == mode
+                            && p.id.workers == 1
+                            && p.id.method == method
+                            && p.id.mode == mode
                     })
                     .count();
                 assert_eq!(baselines, 1, "{method} {mode}");
@@ -290,15 +212,15 @@ mod tests {
         let mut c = config(Workers::List(vec![1, 3]));
         c.modes = vec![Mode::Weak];
         c.methods = vec![Method::Mc];
-        c.backends = vec![BackendKind::Rayon];
+        c.backends = vec![Kernel::Local(BackendKind::Rayon)];
         let points = plan(&c, 4);
         let summary: Vec<(String, usize, u64, u64)> = points
             .iter()
             .map(|p| {
                 (
-                    p.kernel.backend_name().to_owned(),
-                    p.workers,
-                    p.samples,
+                    p.id.kernel.name().to_owned(),
+                    p.id.workers,
+                    p.id.samples,
                     p.samples_per_worker,
                 )
             })
@@ -317,7 +239,7 @@ mod tests {
     fn command_kernels_get_every_worker_count_and_mode() {
         let mut c = config(Workers::List(vec![1, 2]));
         c.methods = vec![Method::Midpoint];
-        c.backends = vec![BackendKind::ForkPipe];
+        c.backends = vec![Kernel::Local(BackendKind::ForkPipe)];
         c.modes = vec![Mode::Strong, Mode::Weak];
         c.command = vec![CommandKernel {
             name: "pi1.py".into(),
@@ -327,37 +249,21 @@ mod tests {
         let points = plan(&c, 2);
         let commands: Vec<&Point> = points
             .iter()
-            .filter(|p| matches!(p.kernel, Kernel::Command { .. }))
+            .filter(|p| !p.id.kernel.is_builtin())
             .collect();
         assert_eq!(commands.len(), 4);
         assert!(commands
             .iter()
-            .all(|p| p.kernel.backend_name() == "pi1.py" && p.kernel.method() == Method::Mc));
+            .all(|p| p.id.kernel.name() == "pi1.py" && p.id.method == Method::Mc));
         // The command's method gets a serial baseline too, but no backends.
         let mc: Vec<&str> = points
             .iter()
-            .filter(|p| p.kernel.method() == Method::Mc && p.mode == Mode::Strong)
-            .map(|p| p.kernel.backend_name())
+            .filter(|p| p.id.method == Method::Mc && p.id.mode == Mode::Strong)
+            .map(|p| p.id.kernel.name())
             .collect();
         assert_eq!(mc, ["serial", "pi1.py", "pi1.py"]);
         // midpoint: serial + fork-pipe × 2, per mode.
         assert_eq!(points.len(), 2 * 3 + 2 * 3);
-    }
-
-    #[test]
-    fn keys_display_compactly() {
-        let p = Point {
-            kernel: Kernel::Builtin {
-                method: Method::Mc,
-                backend: BackendKind::ShmReduce,
-            },
-            mode: Mode::Strong,
-            workers: 2,
-            samples: 1 << 20,
-            samples_per_worker: 1 << 19,
-        };
-        assert_eq!(p.key(), "mc/shm-reduce/strong/2/1048576");
-        assert_eq!(p.key(), key_of("mc", "shm-reduce", "strong", 2, 1 << 20));
     }
 
     #[test]

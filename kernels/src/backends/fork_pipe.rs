@@ -7,6 +7,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::Result;
 use crate::job::Job;
+use crate::named::Named;
 use crate::report::{RunReport, WorkerOutcome};
 
 /// Forks a fresh set of children for every run.

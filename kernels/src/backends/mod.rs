@@ -6,12 +6,13 @@
 //! reused by every run; their start-up time is [`Backend::setup_s`].
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use strum::EnumMessage;
 
 use crate::error::{Error, Result};
 use crate::job::Job;
+use crate::named::Named;
 use crate::pin::CpuList;
 use crate::report::RunReport;
 
@@ -84,109 +85,118 @@ impl Team {
     }
 }
 
-/// The backends piscale knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The backends this library runs. Adding one: a file in this folder with
+/// a type implementing [`Backend`], and a variant here with its name (the
+/// kebab-case of the variant), its description, its [`Traits`] and its
+/// [`create`](BackendKind::create) arm. Everything else — parsing, `piscale
+/// list`, plot colours, the agreement and fault tests — derives from the enum.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum BackendKind {
     /// One thread, blocks in order.
+    #[strum(message = "one thread, every block in order: the baseline")]
     Serial,
     /// Scoped std threads, static contiguous partition.
+    #[strum(message = "std::thread::scope, a static contiguous share of blocks per thread")]
     Threads,
     /// A dedicated rayon pool, map-reduce over blocks.
+    #[strum(
+        message = "a dedicated rayon pool of exactly P threads, work-stealing map-reduce over blocks"
+    )]
     Rayon,
     /// Forked children, one pipe each.
+    #[strum(
+        message = "P forked processes, each writes its partial to its own pipe (Process + Pipe)"
+    )]
     ForkPipe,
     /// Forked children, one padded slot each in shared memory.
+    #[strum(
+        message = "P forked processes, each stores its partial in a padded shared-memory slot (multiprocessing.Array)"
+    )]
     ShmReduce,
     /// A reusable pool of forked processes fed chunks of blocks.
+    #[strum(
+        message = "a reusable pool of P processes fed chunks of blocks over pipes (Pool.map with chunksize)"
+    )]
     PoolMap,
     /// Pinned threads, one independent RNG stream each.
+    #[strum(
+        message = "P pinned threads, 8 xoshiro lanes each (lane l of worker w: the seed jumped 8w+l times): the mc answer depends on P"
+    )]
     PerCore,
-    /// MPI ranks started by `mpirun` (or `srun`), a static share of blocks
-    /// each, reduced to rank 0 with `MPI_Reduce`. The ranks are separate
-    /// programs, so the harness launches them; [`BackendKind::create`]
-    /// refuses it.
-    Mpi,
+}
+
+impl Named for BackendKind {
+    const WHAT: &'static str = "backend";
+}
+
+/// What the harness needs to know of a backend's workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traits {
+    /// The workers are processes: a timeout or Ctrl-C kills them mid-run
+    /// (threads can only stop between blocks).
+    pub processes: bool,
+    /// It evaluates the job's blocks, so its answer is bit-identical to
+    /// `serial`'s at every worker count.
+    pub block_decomposed: bool,
+    /// Its workers persist between runs (a pool): their start-up is
+    /// [`Backend::setup_s`], outside every run's wall time.
+    pub persistent: bool,
 }
 
 impl BackendKind {
-    /// The backends this library runs itself ([`create`](Self::create)):
-    /// every one but `mpi`.
-    pub const LOCAL: [BackendKind; 7] = [
-        BackendKind::Serial,
-        BackendKind::Threads,
-        BackendKind::Rayon,
-        BackendKind::ForkPipe,
-        BackendKind::ShmReduce,
-        BackendKind::PoolMap,
-        BackendKind::PerCore,
-    ];
-
-    /// Every backend, in display order: [`LOCAL`](Self::LOCAL), then `mpi`.
-    pub const ALL: [BackendKind; 8] = {
-        let mut all = [BackendKind::Mpi; 8];
-        let mut i = 0;
-        while i < BackendKind::LOCAL.len() {
-            all[i] = BackendKind::LOCAL[i];
-            i += 1;
-        }
-        all
-    };
-
-    /// The name used on the command line and in result files.
-    pub const fn name(self) -> &'static str {
-        match self {
-            BackendKind::Serial => "serial",
-            BackendKind::Threads => "threads",
-            BackendKind::Rayon => "rayon",
-            BackendKind::ForkPipe => "fork-pipe",
-            BackendKind::ShmReduce => "shm-reduce",
-            BackendKind::PoolMap => "pool-map",
-            BackendKind::PerCore => "per-core",
-            BackendKind::Mpi => "mpi",
-        }
+    /// A one-line description for `piscale list`.
+    pub fn description(self) -> &'static str {
+        self.get_message().unwrap_or_default()
     }
 
-    /// A one-line description for `piscale list`.
-    pub const fn description(self) -> &'static str {
+    /// How its workers behave. One exhaustive match, so that a new variant
+    /// must say.
+    pub const fn traits(self) -> Traits {
+        const fn t(processes: bool, block_decomposed: bool, persistent: bool) -> Traits {
+            Traits {
+                processes,
+                block_decomposed,
+                persistent,
+            }
+        }
         match self {
-            BackendKind::Serial => "one thread, every block in order: the baseline",
-            BackendKind::Threads => "std::thread::scope, a static contiguous share of blocks per thread",
-            BackendKind::Rayon => "a dedicated rayon pool of exactly P threads, work-stealing map-reduce over blocks",
-            BackendKind::ForkPipe => "P forked processes, each writes its partial to its own pipe (Process + Pipe)",
-            BackendKind::ShmReduce => "P forked processes, each stores its partial in a padded shared-memory slot (multiprocessing.Array)",
-            BackendKind::PoolMap => "a reusable pool of P processes fed chunks of blocks over pipes (Pool.map with chunksize)",
-            BackendKind::PerCore => "P pinned threads, 8 xoshiro lanes each (lane l of worker w: the seed jumped 8w+l times): the mc answer depends on P",
-            BackendKind::Mpi => "P MPI ranks launched by mpirun or srun, a static share of blocks each, MPI_Reduce to rank 0 (build with --features mpi)",
+            BackendKind::Serial | BackendKind::Threads => t(false, true, false),
+            BackendKind::Rayon => t(false, true, true),
+            BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false),
+            BackendKind::PoolMap => t(true, true, true),
+            BackendKind::PerCore => t(false, false, false),
         }
     }
 
     /// Whether the backend's workers are processes.
     pub const fn uses_processes(self) -> bool {
-        matches!(
-            self,
-            BackendKind::ForkPipe
-                | BackendKind::ShmReduce
-                | BackendKind::PoolMap
-                | BackendKind::Mpi
-        )
+        self.traits().processes
     }
 
     /// Whether it evaluates the job's blocks, so that its answer is
     /// bit-identical to `serial`'s at every worker count (all but `per-core`).
     pub const fn is_block_decomposed(self) -> bool {
-        !matches!(self, BackendKind::PerCore)
-    }
-
-    /// Whether this library runs it (see [`LOCAL`](Self::LOCAL)).
-    pub const fn is_local(self) -> bool {
-        !matches!(self, BackendKind::Mpi)
+        self.traits().block_decomposed
     }
 
     /// Creates the backend for `team`, starting persistent workers if it has any.
-    ///
-    /// `mpi` is refused with [`Error::Invalid`]: its ranks are programs
-    /// started by `mpirun`, which the `piscale` binary launches.
     pub fn create(self, team: Team) -> Result<Box<dyn Backend>> {
         Ok(match self {
             BackendKind::Serial => Box::new(Serial::new(team)?),
@@ -196,34 +206,26 @@ impl BackendKind {
             BackendKind::ShmReduce => Box::new(ShmReduce::new(team)),
             BackendKind::PoolMap => Box::new(PoolMap::new(team)?),
             BackendKind::PerCore => Box::new(PerCore::new(team)),
-            BackendKind::Mpi => {
-                return Err(Error::Invalid(
-                    "the mpi backend's ranks are started by mpirun: run it with `piscale run --backend mpi`".into(),
-                ))
-            }
         })
     }
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::VariantArray;
 
-impl FromStr for BackendKind {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        BackendKind::ALL
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = BackendKind::ALL.iter().map(|b| b.name()).collect();
-                Error::Invalid(format!(
-                    "unknown backend '{s}' (expected one of: {})",
-                    names.join(", ")
-                ))
-            })
+    #[test]
+    fn every_backend_has_a_name_and_a_description() {
+        crate::named::assert_serde_names::<BackendKind>();
+        for &kind in BackendKind::VARIANTS {
+            assert!(!kind.description().is_empty(), "{kind}");
+            assert_eq!(kind.to_string(), kind.name());
+        }
+        assert_eq!(BackendKind::ForkPipe.name(), "fork-pipe");
+        assert_eq!(
+            BackendKind::parse("gpu").unwrap_err(),
+            "unknown backend 'gpu' (expected serial, threads, rayon, fork-pipe, shm-reduce, pool-map or per-core)"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! final join — the textbook embarrassingly parallel decomposition.
 //!
 //! Each worker's Monte Carlo runs on the same vectorised 8-lane kernel as a
-//! block ([`mc::lanes_hits_with`], on [`crate::Isa::active`]): worker `w`
+//! block ([`mc::lanes_hits_with`], on the job's [`crate::Isa`]): worker `w`
 //! draws its share round-robin from 8 lanes, lane `l` being the seed's
 //! xoshiro256++ stream advanced by `8w + l` jumps of 2^128 draws
 //! ([`mc::Lanes::for_worker`]), so no two lanes of any workers overlap. Its
@@ -23,6 +23,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::Result;
 use crate::job::{Job, Method};
+use crate::named::Named;
 use crate::report::{RunReport, WorkerOutcome};
 use crate::{mc, midpoint};
 
@@ -49,8 +50,10 @@ fn share(n: u64, p: usize, w: usize) -> (u64, u64) {
 fn worker(job: &Job, team: &Team, w: usize) -> WorkerOutcome {
     let (first, count) = share(job.samples, team.workers, w);
     WorkerOutcome::timed(team.cpus.as_ref(), w, count, || match job.method {
-        Method::Mc => u128::from(mc::worker_hits(job.seed, w, count)),
-        Method::Midpoint if count > 0 => midpoint::block_sum(job.samples, first, count),
+        Method::Mc => u128::from(mc::worker_hits_with(job.isa, job.seed, w, count)),
+        Method::Midpoint if count > 0 => {
+            midpoint::block_sum_with(job.isa, job.samples, first, count)
+        }
         Method::Midpoint => 0,
     })
 }

@@ -21,7 +21,9 @@ use super::process::{
 use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
 use crate::error::{Error, OsContext, Result};
+use crate::isa::Isa;
 use crate::job::{BlockRange, Job, Method};
+use crate::named::Named;
 use crate::pin::{current_cpu, pin_worker, CpuList};
 use crate::report::{RunReport, WorkerOutcome, OUTCOME_BYTES};
 
@@ -54,7 +56,7 @@ fn encode_task(job: &Job, range: BlockRange) -> [u8; OUTCOME_BYTES] {
         range.first,
         range.count,
         TASK_MAGIC,
-        0,
+        job.isa.code(),
     ];
     let mut out = [0u8; OUTCOME_BYTES];
     for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
@@ -80,6 +82,7 @@ fn decode_task(bytes: &[u8; OUTCOME_BYTES]) -> Option<(Job, BlockRange)> {
         block: w[3],
         chunksize: None,
         timeout: None,
+        isa: Isa::from_code(w[7]),
     };
     Some((
         job,

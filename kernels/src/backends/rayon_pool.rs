@@ -2,10 +2,13 @@
 //! map-reduce over blocks.
 //!
 //! The pool is built once per backend (never the global pool, which can be
-//! built only once per process) and reused by every run.
+//! built only once per process) and reused by every run. Dropping the
+//! backend joins its threads: a process that forks next (a process backend's
+//! point in a sweep) must not still be threaded, since fork is slower then.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
@@ -13,6 +16,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
 use crate::error::{Error, Result};
 use crate::job::{BlockRange, Job};
+use crate::named::Named;
 use crate::pin::pin_worker;
 use crate::report::{RunReport, WorkerOutcome};
 
@@ -20,11 +24,28 @@ use crate::report::{RunReport, WorkerOutcome};
 #[derive(Debug)]
 pub struct RayonPool {
     team: Team,
+    /// Declared before `_threads`: fields drop in order, so the pool is told
+    /// to stop before its threads are joined.
     pool: rayon::ThreadPool,
+    /// Kept only to be dropped: joins the pool's threads.
+    _threads: JoinOnDrop,
     setup_s: f64,
     /// The CPU each pool thread found itself on after pinning, for threads
     /// that get no block in a run.
     thread_cpus: Arc<Vec<AtomicU64>>,
+}
+
+/// The pool's threads, joined when dropped (after the pool, which ends them).
+#[derive(Debug, Default)]
+struct JoinOnDrop(Vec<JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        for thread in self.0.drain(..) {
+            // A thread that panicked has ended too; nothing more to do.
+            let _ = thread.join();
+        }
+    }
 }
 
 impl RayonPool {
@@ -38,12 +59,25 @@ impl RayonPool {
                 .collect(),
         );
         let recorded = Arc::clone(&thread_cpus);
+        let mut threads = JoinOnDrop::default();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(team.workers)
             .thread_name(|i| format!("piscale-rayon-{i}"))
             .start_handler(move |i| {
                 let cpu = pin_worker(cpus.as_ref(), i).map_or(u64::MAX, |c| c as u64);
                 recorded[i].store(cpu, Ordering::Relaxed);
+            })
+            // Our own spawn, to keep the handles that `JoinOnDrop` joins.
+            .spawn_handler(|thread| {
+                let mut builder = std::thread::Builder::new();
+                if let Some(name) = thread.name() {
+                    builder = builder.name(name.to_owned());
+                }
+                if let Some(size) = thread.stack_size() {
+                    builder = builder.stack_size(size);
+                }
+                threads.0.push(builder.spawn(|| thread.run())?);
+                Ok(())
             })
             .build()
             .map_err(|e| Error::Invalid(format!("cannot build the rayon pool: {e}")))?;
@@ -52,6 +86,7 @@ impl RayonPool {
         Ok(RayonPool {
             team,
             pool,
+            _threads: threads,
             setup_s: secs_between(t0, mono_ns()),
             thread_cpus,
         })
@@ -130,5 +165,29 @@ impl Backend for RayonPool {
         report.set_partial(job, partial);
         report.setup_s = Some(self.setup_s);
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads of this process whose name starts with `prefix`.
+    fn threads_named(prefix: &str) -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with(prefix))
+            .count()
+    }
+
+    #[test]
+    fn dropping_the_backend_joins_its_threads() {
+        let mut pool = RayonPool::new(Team::unpinned(3).unwrap()).unwrap();
+        let job = Job::new(crate::Method::Mc, 1 << 16).block(1 << 12);
+        assert!(pool.run(&job).unwrap().hits.is_some());
+        assert_eq!(threads_named("piscale-rayon"), 3);
+        drop(pool);
+        assert_eq!(threads_named("piscale-rayon"), 0);
     }
 }

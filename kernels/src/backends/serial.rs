@@ -4,6 +4,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{Error, Result};
 use crate::job::{BlockRange, Job};
+use crate::named::Named;
 use crate::pin::AffinityGuard;
 use crate::report::{RunReport, WorkerOutcome};
 

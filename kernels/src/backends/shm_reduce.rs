@@ -17,6 +17,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{OsContext, Result};
 use crate::job::Job;
+use crate::named::Named;
 use crate::report::{RunReport, WorkerOutcome, OUTCOME_BYTES};
 
 /// Slot stride: two cache lines, so that neither a neighbour's stores nor

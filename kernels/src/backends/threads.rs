@@ -4,6 +4,7 @@ use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{Error, Result};
 use crate::job::Job;
+use crate::named::Named;
 use crate::report::{RunReport, WorkerOutcome};
 
 /// Spawns `workers` scoped threads per run and joins them.

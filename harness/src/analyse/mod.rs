@@ -1,0 +1,13 @@
+//! Analysis: pure computations over recorded rows, nothing measured and
+//! nothing printed.
+//!
+//! [`stats`] is the one home of every statistic; [`summary`] turns raw rows
+//! into one summary row per point; [`phases`] gives each point's phase
+//! medians; [`models`] fits scaling laws; [`compare`] decides whether one
+//! sweep regressed against another.
+
+pub mod compare;
+pub mod models;
+pub mod phases;
+pub mod stats;
+pub mod summary;

@@ -1,0 +1,262 @@
+//! From raw rows to one [`SummaryRow`] per point: medians, intervals,
+//! spread, speed-ups and the figures derived from them.
+
+use std::collections::BTreeMap;
+
+use piscale_kernels::BackendKind;
+
+use super::stats::{self, CI_CONFIDENCE, CI_RESAMPLES, NOISY_CV};
+use crate::results::{Kernel, Mode, PointId, RawRow, SummaryRow};
+
+/// The kernel whose 1-worker time is the baseline of `speedup_vs_serial`.
+const SERIAL: Kernel = Kernel::Local(BackendKind::Serial);
+
+/// The repetitions of one point.
+#[derive(Debug, Default)]
+struct Reps {
+    /// Wall times of the successful ones.
+    times: Vec<f64>,
+    failed: usize,
+}
+
+/// Summarises raw rows into one row per point, in [`PointId`] order. Only
+/// `ok` repetitions with a wall time feed the timings (and count in `reps`);
+/// every other row counts in `failed`. `seed` drives the bootstrap so the
+/// same rows always give the same file.
+pub fn summarize(rows: &[RawRow], seed: u64) -> Vec<SummaryRow> {
+    let mut points: BTreeMap<PointId, Reps> = BTreeMap::new();
+    for row in rows {
+        let reps = points.entry(row.id()).or_default();
+        match row.ok_wall_s() {
+            Some(wall_s) => reps.times.push(wall_s),
+            None => reps.failed += 1,
+        }
+    }
+    let medians: BTreeMap<&PointId, f64> = points
+        .iter()
+        .filter_map(|(id, reps)| Some((id, stats::median(&reps.times)?)))
+        .collect();
+    points
+        .iter()
+        .map(|(id, reps)| {
+            let speedup_over = |baseline: PointId| {
+                let t1 = medians.get(&baseline)?;
+                speedup(id, *t1, *medians.get(id)?)
+            };
+            let speedup = speedup_over(id.own_baseline());
+            let vs_serial = speedup_over(id.baseline_on(SERIAL));
+            row(id, reps, seed, speedup, vs_serial)
+        })
+        .collect()
+}
+
+/// Speed-up of `id` taking `tp` over a baseline taking `t1`: strong
+/// t1/tp, weak (scaled) p·t1/tp.
+fn speedup(id: &PointId, t1: f64, tp: f64) -> Option<f64> {
+    let s = stats::speedup(t1, tp);
+    Some(match id.mode {
+        Mode::Strong => s,
+        Mode::Weak => s * id.workers as f64,
+    })
+}
+
+fn row(
+    id: &PointId,
+    reps: &Reps,
+    seed: u64,
+    speedup: Option<f64>,
+    speedup_vs_serial: Option<f64>,
+) -> SummaryRow {
+    let times = &reps.times;
+    let median = stats::median(times);
+    let ci = (!times.is_empty())
+        .then(|| stats::bootstrap_median_ci(times, CI_RESAMPLES, CI_CONFIDENCE, seed));
+    let cv = stats::cv(times);
+    SummaryRow {
+        method: id.method,
+        backend: id.kernel.clone(),
+        mode: id.mode,
+        workers: id.workers,
+        samples: id.samples,
+        reps: times.len(),
+        failed: reps.failed,
+        median_s: median,
+        min_s: stats::min(times),
+        max_s: stats::max(times),
+        ci_low_s: ci.map(|c| c.0),
+        ci_high_s: ci.map(|c| c.1),
+        cv,
+        speedup,
+        speedup_vs_serial,
+        efficiency: speedup.map(|s| stats::efficiency(s, id.workers)),
+        karp_flatt: speedup.and_then(|s| stats::karp_flatt(s, id.workers)),
+        samples_per_ns_per_core: median.map(|m| id.samples as f64 / m / 1e9 / id.workers as f64),
+        noisy: cv.map(|c| c > NOISY_CV),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixture::{fixture, row as raw_row, N, PER_WORKER};
+    use crate::results::summary::summary_csv;
+    use crate::results::{read_summary, write_summary};
+
+    fn fixture_summary() -> Vec<SummaryRow> {
+        summarize(&fixture(), 2024)
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() <= 1e-12 * b.abs().max(1.0))
+    }
+
+    fn find<'a>(
+        summary: &'a [SummaryRow],
+        backend: &str,
+        mode: Mode,
+        workers: usize,
+    ) -> &'a SummaryRow {
+        summary
+            .iter()
+            .find(|r| r.backend.name() == backend && r.mode == mode && r.workers == workers)
+            .unwrap_or_else(|| panic!("no row for {backend} {mode} {workers}"))
+    }
+
+    #[test]
+    fn summary_columns_are_the_serialized_fields_in_order() {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.serialize(&fixture_summary()[0]).unwrap();
+        let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some(crate::results::summary::SUMMARY_COLUMNS.join(",").as_str())
+        );
+    }
+
+    #[test]
+    fn summary_of_known_times() {
+        let summary = fixture_summary();
+
+        let t1 = find(&summary, "threads", Mode::Strong, 1);
+        assert_eq!((t1.reps, t1.failed), (3, 0));
+        assert_eq!(t1.median_s, Some(2.0));
+        assert_eq!((t1.ci_low_s, t1.ci_high_s), (Some(2.0), Some(2.0)));
+        assert_eq!(t1.cv, Some(0.0));
+        assert_eq!(t1.noisy, Some(false));
+        assert_eq!(t1.speedup, Some(1.0));
+        assert_eq!(t1.efficiency, Some(1.0));
+        assert_eq!(t1.karp_flatt, None);
+        assert!(close(t1.speedup_vs_serial, 1.1));
+        assert!(close(t1.samples_per_ns_per_core, 1.0));
+
+        let t2 = find(&summary, "threads", Mode::Strong, 2);
+        assert_eq!((t2.reps, t2.failed), (3, 1));
+        assert_eq!(t2.median_s, Some(1.05));
+        assert_eq!((t2.min_s, t2.max_s), (Some(1.0), Some(1.1)));
+        assert_eq!((t2.ci_low_s, t2.ci_high_s), (Some(1.0), Some(1.1)));
+        // std of 1.0, 1.05, 1.1 is 0.05: cv 0.0476, just under the threshold.
+        assert!(close(t2.cv, 0.05 / 1.05));
+        assert_eq!(t2.noisy, Some(false));
+        assert!(close(t2.speedup, 2.0 / 1.05));
+        assert!(close(t2.efficiency, 1.0 / 1.05));
+        // (1.05/2 − 1/2) / (1 − 1/2) = 0.05
+        assert!(close(t2.karp_flatt, 0.05));
+        assert!(close(t2.speedup_vs_serial, 2.2 / 1.05));
+        assert!(close(t2.samples_per_ns_per_core, 2.0 / 1.05 / 2.0));
+
+        let serial = find(&summary, "serial", Mode::Strong, 1);
+        assert_eq!(serial.median_s, Some(2.2));
+        assert_eq!(serial.speedup_vs_serial, Some(1.0));
+        assert_eq!(N, serial.samples);
+    }
+
+    #[test]
+    fn weak_speedups_are_scaled() {
+        let summary = fixture_summary();
+        let w2 = find(&summary, "threads", Mode::Weak, 2);
+        assert_eq!(w2.samples, 2 * PER_WORKER);
+        assert!(close(w2.speedup, 2.0 * 0.5 / 0.55));
+        assert!(close(w2.efficiency, 0.5 / 0.55));
+        assert!(close(w2.speedup_vs_serial, 2.0 * 0.6 / 0.55));
+        // One repetition: no spread to speak of.
+        assert_eq!((w2.cv, w2.noisy), (None, None));
+        assert_eq!((w2.ci_low_s, w2.ci_high_s), (Some(0.55), Some(0.55)));
+    }
+
+    #[test]
+    fn failed_and_unbaselined_points_leave_figures_empty() {
+        let summary = fixture_summary();
+        let r2 = find(&summary, "rayon", Mode::Strong, 2);
+        assert_eq!((r2.reps, r2.failed), (0, 2));
+        assert_eq!(r2.median_s, None);
+        assert_eq!(r2.ci_low_s, None);
+        assert_eq!(r2.speedup, None);
+        assert_eq!(r2.speedup_vs_serial, None);
+        assert_eq!(r2.efficiency, None);
+        assert_eq!(r2.karp_flatt, None);
+        assert_eq!(r2.samples_per_ns_per_core, None);
+
+        // Without a weak serial run the weak points have no serial baseline:
+        // the strong one does different work per worker.
+        let rows: Vec<RawRow> = fixture()
+            .into_iter()
+            .filter(|r| !(r.backend == SERIAL && r.mode == Mode::Weak))
+            .collect();
+        let summary = summarize(&rows, 2024);
+        let w2 = find(&summary, "threads", Mode::Weak, 2);
+        assert!(w2.speedup.is_some());
+        assert_eq!(w2.speedup_vs_serial, None);
+    }
+
+    #[test]
+    fn summary_order_is_method_backend_mode_workers() {
+        let order: Vec<(String, Mode, usize)> = fixture_summary()
+            .into_iter()
+            .map(|r| (r.backend.name().to_owned(), r.mode, r.workers))
+            .collect();
+        let (s, w) = (Mode::Strong, Mode::Weak);
+        let expected = [
+            ("serial", s, 1),
+            ("serial", w, 1),
+            ("threads", s, 1),
+            ("threads", s, 2),
+            ("threads", w, 1),
+            ("threads", w, 2),
+            ("rayon", s, 1),
+            ("rayon", s, 2),
+            ("python-pi1", s, 1),
+            ("python-pi1", s, 2),
+        ];
+        let expected: Vec<(String, Mode, usize)> = expected
+            .iter()
+            .map(|(b, m, w)| (b.to_string(), *m, *w))
+            .collect();
+        assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn summary_is_deterministic_for_a_seed() {
+        assert_eq!(fixture_summary(), fixture_summary());
+    }
+
+    #[test]
+    fn summary_csv_snapshot() {
+        insta::assert_snapshot!(summary_csv(&fixture_summary()).unwrap());
+    }
+
+    #[test]
+    fn summary_is_written_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        let summary = fixture_summary();
+        write_summary(&path, &summary[..2]).unwrap();
+        write_summary(&path, &summary).unwrap();
+        assert_eq!(read_summary(&path).unwrap(), summary);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["summary.csv"]);
+        let _ = raw_row;
+    }
+}

@@ -1,0 +1,238 @@
+//! Runs another program to the end: in a process group of its own, with a
+//! deadline, stopped by Ctrl-C, its stdout and stderr collected.
+//!
+//! Used for command kernels (`[[command]]`) and for the MPI launcher
+//! (`mpirun`, `srun`). The process group is what makes a kill complete:
+//! the program's own children (Python workers, MPI ranks) are in it too.
+//! Ctrl-C at the terminal therefore reaches piscale but not the program;
+//! piscale's cancel flag ([`piscale_kernels::cancel`]) stops it instead.
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use piscale_kernels::cancel;
+
+use super::MeasureError;
+
+/// A program that ran to the end.
+#[derive(Debug)]
+pub struct Finished {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Seconds from the spawn to seeing it exit.
+    pub wall_s: f64,
+    /// Everything it wrote to stdout (lossy UTF-8).
+    pub stdout: String,
+    /// Everything it wrote to stderr (lossy UTF-8).
+    pub stderr: String,
+}
+
+/// How to stop a program that has to go.
+#[derive(Debug, Clone, Copy)]
+pub struct Stop {
+    /// Give up after this long, counting from the spawn until its output is
+    /// closed; `None` waits for ever (or until Ctrl-C).
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM to the program and SIGKILL to its whole group:
+    /// `mpirun` uses it to tear down the ranks it started on other hosts.
+    /// Zero kills at once.
+    pub grace: Duration,
+}
+
+/// Spawns `cmd` (stdin closed, stdout and stderr captured, a new process
+/// group) and waits for it and its output. `name` starts every error.
+///
+/// Errors: it cannot start, it ran past the timeout, or piscale was asked to
+/// stop; in the last two cases its whole process group is killed and the
+/// program reaped before returning.
+pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished, MeasureError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+
+    let start = Instant::now();
+    let deadline = stop.timeout.and_then(|t| start.checked_add(t));
+    let mut child = cmd.spawn().map_err(|e| {
+        MeasureError::Failed(format!(
+            "{name}: cannot start `{}`: {e}",
+            cmd.get_program().to_string_lossy()
+        ))
+    })?;
+
+    // Read both pipes on their own threads so a chatty program never blocks
+    // on a full pipe while we wait for it.
+    let (tx, rx) = mpsc::channel();
+    let mut readers = Vec::with_capacity(2);
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ];
+    for (i, pipe) in pipes.into_iter().enumerate() {
+        let tx = tx.clone();
+        readers.push(thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            let _ = tx.send((i, buf));
+        }));
+    }
+    drop(tx);
+
+    let timed_out = |child: &mut Child| {
+        kill_group(child, stop.grace);
+        MeasureError::Timeout(format!(
+            "{name}: timed out after {} s and was killed",
+            stop.timeout.unwrap_or_default().as_secs_f64()
+        ))
+    };
+    let left = |deadline: Option<Instant>| {
+        deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(Instant::now())
+        })
+    };
+
+    // Poll rather than block in wait(), so the program can still be killed;
+    // the pause grows to at most 1 ms, which bounds the timing error.
+    let mut pause = Duration::from_micros(20);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                kill_group(&mut child, Duration::ZERO);
+                return Err(MeasureError::Failed(format!(
+                    "{name}: cannot wait for the process: {e}"
+                )));
+            }
+        }
+        if cancel::requested() {
+            kill_group(&mut child, stop.grace);
+            return Err(MeasureError::Cancelled);
+        }
+        let left = left(deadline);
+        if left.is_zero() {
+            return Err(timed_out(&mut child));
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(1));
+    };
+    let wall_s = start.elapsed().as_secs_f64();
+
+    // Something the program started may still hold its pipes open.
+    let mut output = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        match rx.recv_timeout(left(deadline)) {
+            Ok((i, buf)) => output[i] = buf,
+            Err(_) => return Err(timed_out(&mut child)),
+        }
+    }
+    // Both readers have sent: join them, so that no thread of ours is left
+    // running when a process backend forks next.
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let [stdout, stderr] = output.map(|b| String::from_utf8_lossy(&b).into_owned());
+    Ok(Finished {
+        status,
+        wall_s,
+        stdout,
+        stderr,
+    })
+}
+
+/// Asks the program to stop (SIGTERM) and, after `grace`, kills its whole
+/// process group; then reaps it.
+fn kill_group(child: &mut Child, grace: Duration) {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    if !grace.is_zero() {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // The leader may be gone already; its group can still hold processes.
+    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The last `n` non-blank lines of `text`.
+pub fn last_lines(text: &str, n: usize) -> Vec<&str> {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .rev()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .take(n)
+        .collect();
+    lines.reverse();
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop(ms: u64) -> Stop {
+        Stop {
+            timeout: Some(Duration::from_millis(ms)),
+            grace: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn collects_both_streams_and_the_status() {
+        let f = run_to_end(
+            "t",
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            stop(20_000),
+        )
+        .unwrap();
+        assert_eq!((f.stdout.as_str(), f.stderr.as_str()), ("out\n", "err\n"));
+        assert_eq!(f.status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_program_ignoring_sigterm_is_killed_after_the_grace() {
+        let start = Instant::now();
+        let err = run_to_end(
+            "t",
+            Command::new("sh").args(["-c", "trap '' TERM; sleep 10"]),
+            Stop {
+                timeout: Some(Duration::from_millis(200)),
+                grace: Duration::from_millis(300),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("timed out after 0.2 s"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn last_lines_skips_blank_ones() {
+        assert_eq!(last_lines("a\n\nb\n  \nc\n", 2), ["b", "c"]);
+        assert!(last_lines("", 3).is_empty());
+    }
+}

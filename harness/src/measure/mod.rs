@@ -1,0 +1,174 @@
+//! Measuring: one repetition of one point, through the [`Executor`] trait.
+//!
+//! [`RealExecutor`] runs every kind of [`Kernel`]: the library's backends
+//! ([`local`]), MPI ranks ([`mpi`]) and external commands ([`command`]), each
+//! started as a child process in its own group where it has one
+//! ([`child`]). `piscale run` and `piscale sweep` both measure through it,
+//! so there is one dispatch path. Tests of the sweep driver use a mock
+//! executor with fixed fake durations (hyperfine's `Executor` idea).
+//!
+//! Where workers run is decided once, for both commands, by [`placement`];
+//! [`probe`] describes the machine for `machine.json`.
+
+pub mod child;
+pub mod command;
+pub mod isa;
+pub mod local;
+pub mod mpi;
+pub mod placement;
+pub mod probe;
+
+use std::time::Duration;
+
+use piscale_kernels::{CpuList, Job, RunReport};
+
+use self::command::CommandKernel;
+pub use self::isa::IsaChoice;
+use self::local::LocalBackends;
+use self::mpi::MpiSettings;
+use crate::results::{Kernel, PointId};
+
+/// How to run a point: everything one run needs beyond the point's identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Seed of the Monte Carlo streams.
+    pub seed: u64,
+    /// Block size of the decomposition.
+    pub block: u64,
+    /// Blocks per `pool-map` task; `None`: Pool.map's default.
+    pub chunksize: Option<u64>,
+    /// Kill the workers (process backends, MPI, commands) after this long.
+    pub timeout: Option<Duration>,
+    /// The kernels' instruction set.
+    pub isa: IsaChoice,
+    /// More MPI ranks than slots (`mpirun --oversubscribe`).
+    pub oversubscribe: bool,
+}
+
+impl RunSpec {
+    /// The library job of point `id`.
+    pub fn job(&self, id: &PointId) -> Job {
+        Job::new(id.method, id.samples)
+            .seed(self.seed)
+            .block(self.block)
+            .chunksize(self.chunksize)
+            .timeout(self.timeout)
+            .isa(self.isa.resolve())
+    }
+}
+
+/// One measured run.
+#[derive(Debug)]
+pub struct Measured {
+    /// Wall time, seconds.
+    pub wall_s: f64,
+    /// The pi estimate.
+    pub estimate: f64,
+    /// The full report (built-in kernels only; commands are timed whole).
+    pub report: Option<RunReport>,
+}
+
+impl From<RunReport> for Measured {
+    fn from(report: RunReport) -> Measured {
+        Measured {
+            wall_s: report.wall_s,
+            estimate: report.estimate,
+            report: Some(report),
+        }
+    }
+}
+
+/// Why a run produced no result. The message is what `raw.csv` records.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    /// Stopped by Ctrl-C or SIGTERM; its workers were killed and reaped.
+    #[error("cancelled")]
+    Cancelled,
+    /// Ran past its timeout; its workers were killed.
+    #[error("{0}")]
+    Timeout(String),
+    /// A worker, rank or command died or failed.
+    #[error("{0}")]
+    Failed(String),
+    /// The run was refused before it started: the input's fault (exit 2).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<piscale_kernels::Error> for MeasureError {
+    fn from(e: piscale_kernels::Error) -> MeasureError {
+        use piscale_kernels::Error;
+        match e {
+            Error::Cancelled => MeasureError::Cancelled,
+            Error::Timeout { .. } => MeasureError::Timeout(e.to_string()),
+            Error::Invalid(why) => MeasureError::Invalid(why),
+            Error::WorkerDied { .. } | Error::Os { .. } => MeasureError::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Runs one repetition of a point. The real one runs kernels; tests use
+/// mocks with fixed fake durations, so the driver's arithmetic can be
+/// checked exactly.
+pub trait Executor {
+    /// Runs point `id` once with its workers pinned to `cpus`.
+    fn measure(
+        &mut self,
+        id: &PointId,
+        cpus: Option<&CpuList>,
+        spec: &RunSpec,
+    ) -> Result<Measured, MeasureError>;
+}
+
+/// Runs every kind of kernel (see the module documentation).
+#[derive(Debug, Default)]
+pub struct RealExecutor {
+    local: LocalBackends,
+    commands: Vec<CommandKernel>,
+    mpi: MpiSettings,
+}
+
+impl RealExecutor {
+    /// An executor for these command kernels and MPI settings.
+    pub fn new(commands: Vec<CommandKernel>, mpi: MpiSettings) -> RealExecutor {
+        RealExecutor {
+            local: LocalBackends::default(),
+            commands,
+            mpi,
+        }
+    }
+}
+
+impl Executor for RealExecutor {
+    fn measure(
+        &mut self,
+        id: &PointId,
+        cpus: Option<&CpuList>,
+        spec: &RunSpec,
+    ) -> Result<Measured, MeasureError> {
+        match &id.kernel {
+            Kernel::Local(kind) => self
+                .local
+                .run(*kind, id.workers, cpus, &spec.job(id))
+                .map(Measured::from),
+            Kernel::Mpi => mpi::launch::run(&mpi::launch::Launch {
+                job: &spec.job(id),
+                ranks: id.workers,
+                cpus,
+                isa: spec.isa,
+                settings: &self.mpi,
+                oversubscribe: spec.oversubscribe,
+                timeout: spec.timeout,
+            })
+            .map(Measured::from),
+            Kernel::Command(name) => {
+                let kernel = self
+                    .commands
+                    .iter()
+                    .find(|c| c.name == *name)
+                    .ok_or_else(|| MeasureError::Invalid(format!("no command named {name}")))?;
+                command::run_command(kernel, id.workers, id.samples, spec.seed, spec.timeout)
+            }
+        }
+    }
+}

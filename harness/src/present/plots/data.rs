@@ -1,0 +1,204 @@
+//! What each plot shows, taken from the summary and raw rows: pure
+//! selection and arithmetic, no drawing.
+
+use std::collections::BTreeMap;
+
+use piscale_kernels::Method;
+
+use crate::analyse::phases::PhaseMedians;
+use crate::results::{Kernel, Mode, PointId, SummaryRow};
+
+/// A value that can be drawn (on a log axis too): finite and above zero.
+fn positive(x: Option<f64>) -> Option<f64> {
+    x.filter(|x| x.is_finite() && *x > 0.0)
+}
+
+/// One point of a curve: a backend at one worker count.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Point {
+    pub workers: usize,
+    /// Median wall time, seconds.
+    pub median_s: Option<f64>,
+    /// Bootstrap CI of the median, seconds.
+    pub ci_s: Option<(f64, f64)>,
+    /// Speed-up over the same backend at 1 worker (scaled, in weak mode).
+    pub speedup: Option<f64>,
+    /// Speed-up over the backend at 1 worker, over the ends of the CI:
+    /// t1 / ci_high .. t1 / ci_low (times `workers` in weak mode).
+    pub speedup_ci: Option<(f64, f64)>,
+}
+
+impl Point {
+    /// Parallel efficiency, speed-up / workers (t1 / tp in weak mode).
+    pub fn efficiency(&self) -> Option<f64> {
+        self.speedup.map(|s| s / self.workers as f64)
+    }
+
+    /// The CI of [`Point::efficiency`].
+    pub fn efficiency_ci(&self) -> Option<(f64, f64)> {
+        let p = self.workers as f64;
+        self.speedup_ci.map(|(lo, hi)| (lo / p, hi / p))
+    }
+}
+
+/// The points of one kernel, by workers.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Series {
+    pub backend: Kernel,
+    pub points: Vec<Point>,
+}
+
+impl Series {
+    /// `(workers, speed-up)` of every point that has one, for the Amdahl fit.
+    pub fn speedups(&self) -> Vec<(usize, f64)> {
+        self.points
+            .iter()
+            .filter_map(|p| Some((p.workers, p.speedup?)))
+            .collect()
+    }
+}
+
+/// The curves of one method in one scaling mode at one amount of work.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Scaling {
+    pub method: Method,
+    pub weak: bool,
+    /// Total work N (strong) or work per worker (weak).
+    pub work: u64,
+    /// One per backend, in the summary's order.
+    pub series: Vec<Series>,
+}
+
+impl Scaling {
+    /// The points of `method` in `mode` at the largest amount of work the
+    /// summary has for them (total work N for strong scaling, work per
+    /// worker for weak); `None` without any.
+    pub fn select(summary: &[SummaryRow], method: Method, mode: Mode) -> Option<Scaling> {
+        let weak = mode == Mode::Weak;
+        let work = |r: &SummaryRow| r.id().work();
+        let rows: Vec<&SummaryRow> = summary
+            .iter()
+            .filter(|r| r.method == method && r.mode == mode)
+            .collect();
+        let largest = rows.iter().map(|r| work(r)).max()?;
+        let mut series: Vec<Series> = Vec::new();
+        for row in rows.iter().filter(|r| work(r) == largest) {
+            let at = match series.iter().position(|s| s.backend == row.backend) {
+                Some(i) => i,
+                None => {
+                    series.push(Series {
+                        backend: row.backend.clone(),
+                        points: Vec::new(),
+                    });
+                    series.len() - 1
+                }
+            };
+            series[at].points.push(Point {
+                workers: row.workers,
+                median_s: positive(row.median_s),
+                ci_s: positive(row.ci_low_s).zip(positive(row.ci_high_s)),
+                speedup: positive(row.speedup),
+                speedup_ci: None,
+            });
+        }
+        for s in &mut series {
+            s.points.sort_by_key(|p| p.workers);
+            let t1 = s
+                .points
+                .iter()
+                .find(|p| p.workers == 1)
+                .and_then(|p| p.median_s);
+            for p in &mut s.points {
+                let scale = if weak { p.workers as f64 } else { 1.0 };
+                p.speedup_ci = t1
+                    .zip(p.ci_s)
+                    .filter(|_| p.speedup.is_some())
+                    .map(|(t1, (lo, hi))| (scale * t1 / hi, scale * t1 / lo));
+            }
+        }
+        Some(Scaling {
+            method,
+            weak,
+            work: largest,
+            series,
+        })
+    }
+
+    /// The worker counts measured, ascending.
+    pub fn workers(&self) -> Vec<usize> {
+        let mut w: Vec<usize> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.workers))
+            .collect();
+        w.sort_unstable();
+        w.dedup();
+        w
+    }
+
+    /// Whether any point has a speed-up to draw.
+    pub fn has_speedups(&self) -> bool {
+        self.series
+            .iter()
+            .any(|s| s.points.iter().any(|p| p.speedup.is_some()))
+    }
+
+    /// Whether any point has a wall time to draw.
+    pub fn has_times(&self) -> bool {
+        self.series
+            .iter()
+            .any(|s| s.points.iter().any(|p| p.median_s.is_some()))
+    }
+}
+
+/// Median phase times of one kernel at one point.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Bar {
+    pub backend: Kernel,
+    pub phases: PhaseMedians,
+}
+
+/// Where the time of a strong-scaling point goes, per kernel.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Phases {
+    pub method: Method,
+    /// Total work N.
+    pub work: u64,
+    /// The worker count of every bar: the largest one with phase times.
+    pub workers: usize,
+    /// One per kernel that records phases, in display order.
+    pub bars: Vec<Bar>,
+}
+
+impl Phases {
+    /// The phase medians of the strong-scaling points of `method` at total
+    /// work `work` and the largest worker count that has them (command
+    /// kernels record no phases); `None` when no point has phase times.
+    pub fn select(
+        phases: &BTreeMap<PointId, PhaseMedians>,
+        method: Method,
+        work: u64,
+    ) -> Option<Phases> {
+        let of =
+            |id: &PointId| id.method == method && id.mode == Mode::Strong && id.samples == work;
+        let workers = phases
+            .keys()
+            .filter(|id| of(id))
+            .map(|id| id.workers)
+            .max()?;
+        let bars = phases
+            .iter()
+            .filter(|(id, _)| of(id) && id.workers == workers)
+            .map(|(id, p)| Bar {
+                backend: id.kernel.clone(),
+                phases: *p,
+            })
+            .collect();
+        Some(Phases {
+            method,
+            work,
+            workers,
+            bars,
+        })
+    }
+}

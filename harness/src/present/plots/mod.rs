@@ -1,0 +1,435 @@
+//! Plots of a finished sweep, as SVG and PNG, drawn from `DIR/summary.csv`,
+//! `DIR/raw.csv` and `DIR/machine.json` alone (never re-running anything).
+//!
+//! [`write_plots`] writes them to `DIR/plots/` (the HTML report inlines the
+//! SVG files). For each method `M` (`mc`,
+//! `midpoint`) that has the rows it needs:
+//!
+//! | name | shows | written when |
+//! |---|---|---|
+//! | `speedup-M` | speed-up over the same backend at 1 worker against workers: a line per backend with 95 % CI bars, its fitted Amdahl curve dashed, and the ideal y = p | some strong-scaling point has a speed-up |
+//! | `efficiency-M` | parallel efficiency (speed-up / p) against workers, ideal 100 % | as `speedup-M` |
+//! | `time-M` | median wall time with CI bars against workers, log–log, and the ideal serial t₁/p | some strong-scaling point has a time |
+//! | `phases-M` | stacked bars of the median spawn, compute and reduce times per backend at the largest worker count that recorded them (command kernels record none) | some strong-scaling repetition has phase times |
+//! | `weak-M` | weak-scaling efficiency t₁/tₚ against workers, ideal 100 % | some weak-scaling point has an efficiency |
+//!
+//! Each name gives `NAME.svg` and `NAME.png` (800 × 600). When a sweep
+//! measured several amounts of work, the plots show the largest: the
+//! largest total work N for strong scaling, the largest work per worker for
+//! weak scaling (the one where parallel overheads matter least); the title
+//! says which. Every backend keeps one colour and marker in every plot (see
+//! [`style::Palette`]). The caption names the CPU model, the number of
+//! usable CPUs and the date of the sweep (`machine.json`).
+//!
+//! Text in the PNGs is drawn with DejaVu Sans embedded in the binary, so no
+//! system font is needed; the SVGs name `sans-serif` and leave the font to
+//! whatever shows them.
+
+mod data;
+mod draw;
+mod style;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use piscale_kernels::Method;
+use plotters::prelude::*;
+
+use crate::analyse::phases::{phase_medians, PhaseMedians};
+use crate::results::out_dir::temporary_twin;
+use crate::results::{
+    read_raw, read_summary, write_atomic, Machine, Mode, OutDir, PointId, SummaryRow,
+};
+use data::{Phases, Scaling};
+use style::Palette;
+
+/// The kinds of plot, as their names begin.
+const KINDS: [&str; 5] = ["speedup", "efficiency", "time", "phases", "weak"];
+
+/// Draws every plot of the sweep in `out` and writes each as `NAME.svg` and
+/// `NAME.png` to `out/plots/` (created if needed), replacing older ones; an
+/// older plot this sweep no longer has (`weak-mc.png` after a strong-only
+/// rerun) is removed. Returns the files written, SVG then PNG per plot, in
+/// the order of the module's table per method.
+pub fn write_plots(out: &OutDir) -> Result<Vec<PathBuf>> {
+    let (plots, ctx) = load(out)?;
+    let out = out.plots();
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = Vec::new();
+    for plot in &plots {
+        let svg_path = out.join(format!("{}.svg", plot.name));
+        write_atomic(&svg_path, svg(plot, &ctx)?.as_bytes())?;
+        written.push(svg_path);
+        let png_path = out.join(format!("{}.png", plot.name));
+        png(plot, &ctx, &png_path)?;
+        written.push(png_path);
+    }
+    remove_stale(&out, &written)?;
+    Ok(written)
+}
+
+/// What one plot draws.
+#[derive(Debug)]
+enum Chart {
+    Speedup(Scaling),
+    Efficiency(Scaling),
+    Time(Scaling),
+    Phases(Phases),
+    Weak(Scaling),
+}
+
+/// A plot and its file name without extension.
+#[derive(Debug)]
+struct Plot {
+    name: String,
+    chart: Chart,
+}
+
+/// What every plot of a folder shares.
+#[derive(Debug)]
+struct Context {
+    palette: Palette,
+    /// `AMD EPYC 7B13 · 2 usable CPUs · 2025-01-01`.
+    caption: String,
+    /// Usable CPUs, to mark oversubscribed worker counts.
+    usable_cpus: Option<usize>,
+}
+
+/// Reads the folder's files and decides which plots it has.
+fn load(out: &OutDir) -> Result<(Vec<Plot>, Context)> {
+    let summary = read_summary(&out.summary())?;
+    let phases = phase_medians(&read_raw(&out.raw())?);
+    let machine = Machine::read_json(&out.machine())?;
+    style::register_fonts()?;
+    let ctx = Context {
+        palette: Palette::new(summary.iter().map(|r| &r.backend)),
+        caption: caption(&machine),
+        usable_cpus: machine.usable_cpu_count,
+    };
+    Ok((plan(&summary, &phases), ctx))
+}
+
+/// The plots a folder's rows call for, per method in the summary's order.
+fn plan(summary: &[SummaryRow], phases: &BTreeMap<PointId, PhaseMedians>) -> Vec<Plot> {
+    let mut methods: Vec<Method> = Vec::new();
+    for row in summary {
+        if !methods.contains(&row.method) {
+            methods.push(row.method);
+        }
+    }
+    let mut plots = Vec::new();
+    for method in methods {
+        let plot = |kind: &str, chart| Plot {
+            name: format!("{kind}-{method}"),
+            chart,
+        };
+        if let Some(strong) = Scaling::select(summary, method, Mode::Strong) {
+            let phases = Phases::select(phases, method, strong.work);
+            if strong.has_speedups() {
+                plots.push(plot("speedup", Chart::Speedup(strong.clone())));
+                plots.push(plot("efficiency", Chart::Efficiency(strong.clone())));
+            }
+            if strong.has_times() {
+                plots.push(plot("time", Chart::Time(strong)));
+            }
+            if let Some(phases) = phases {
+                plots.push(plot("phases", Chart::Phases(phases)));
+            }
+        }
+        if let Some(weak) = Scaling::select(summary, method, Mode::Weak) {
+            if weak.has_speedups() {
+                plots.push(plot("weak", Chart::Weak(weak)));
+            }
+        }
+    }
+    plots
+}
+
+/// `CPU model · N usable CPUs · date`, from `machine.json`'s `cpu_model`,
+/// `usable_cpu_count` and `started_at`; missing facts are left out.
+fn caption(machine: &Machine) -> String {
+    let mut parts = vec![machine
+        .cpu_model
+        .clone()
+        .unwrap_or_else(|| "unknown CPU".into())];
+    if let Some(n) = machine.usable_cpu_count {
+        parts.push(format!("{n} usable CPU{}", if n == 1 { "" } else { "s" }));
+    }
+    if let Some(date) = machine.started_at.as_deref().and_then(|s| s.get(..10)) {
+        parts.push(date.to_string());
+    }
+    parts.join(" · ")
+}
+
+/// The plot as an SVG document.
+fn svg(plot: &Plot, ctx: &Context) -> Result<String> {
+    let mut text = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut text, (style::WIDTH, style::HEIGHT)).into_drawing_area();
+        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name))?;
+    }
+    Ok(text)
+}
+
+/// Draws the plot as a PNG at `path`, through a temporary file renamed over
+/// it, so a reader never sees half a picture.
+fn png(plot: &Plot, ctx: &Context, path: &Path) -> Result<()> {
+    // The encoder picks the format from the extension: keep `.png` last.
+    let tmp = temporary_twin(path, ".png")?;
+    let drawn = (|| {
+        let root = BitMapBackend::new(&tmp, (style::WIDTH, style::HEIGHT)).into_drawing_area();
+        draw::draw(&root, &plot.chart, ctx)?;
+        drop(root);
+        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    })();
+    if drawn.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    drawn.with_context(|| format!("cannot draw {}", path.display()))
+}
+
+/// Removes plots of ours in `out` that this run did not write: files named
+/// `KIND-METHOD.svg` or `.png` for a kind in [`KINDS`]. Anything else in the
+/// folder is left alone.
+fn remove_stale(out: &Path, written: &[PathBuf]) -> Result<()> {
+    let entries = fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = (name.ends_with(".svg") || name.ends_with(".png"))
+            && KINDS.iter().any(|k| {
+                name.strip_prefix(k)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+        if ours && !written.contains(&path) {
+            fs::remove_file(&path)
+                .with_context(|| format!("cannot remove the old plot {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyse::summary::summarize;
+    use crate::results::fixture::{failed, row, with_method, N, PER_WORKER};
+    use crate::results::{write_summary, RawRow, RawWriter};
+    use std::collections::BTreeSet;
+
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+    /// A `machine.json` with the keys the caption reads.
+    const MACHINE: &str = r#"{
+  "started_at": "2025-01-01T12:00:00.000+00:00",
+  "cpu_model": "AMD EPYC 7B13",
+  "usable_cpu_count": 4,
+  "logical_cpus": 4
+}
+"#;
+
+    /// Strong scaling of mc at 1, 2, 4 and 8 workers (8 oversubscribed)
+    /// for three backends and a command kernel, a smaller N that the plots
+    /// must skip, midpoint at 1 and 2 workers, and optionally a weak sweep of mc.
+    fn rows(weak: bool) -> Vec<RawRow> {
+        let s = Mode::Strong;
+        let mut rows = Vec::new();
+        for rep in 0..3 {
+            let jitter = 1.0 + 0.02 * rep as f64;
+            for (backend, serial_fraction) in [("threads", 0.02), ("fork-pipe", 0.1)] {
+                for p in [1, 2, 4, 8] {
+                    let t = 2.0 * (serial_fraction + (1.0 - serial_fraction) / p as f64);
+                    rows.push(row(backend, s, p, N, t * jitter));
+                }
+            }
+            rows.push(row("serial", s, 1, N, 2.1 * jitter));
+            rows.push(row("python-pi1", s, 1, N, 40.0 * jitter));
+            rows.push(row("python-pi1", s, 2, N, 22.0 * jitter));
+            rows.push(row("threads", s, 1, N / 10, 0.2 * jitter));
+            rows.push(row("threads", s, 2, N / 10, 0.11 * jitter));
+            for p in [1, 2] {
+                rows.push(with_method(
+                    Method::Midpoint,
+                    row("threads", s, p, N, 1.0 / p as f64 * jitter),
+                ));
+            }
+            if weak {
+                for p in [1, 2, 4] {
+                    let t = 0.5 * (1.0 + 0.05 * p as f64) * jitter;
+                    rows.push(row("threads", Mode::Weak, p, PER_WORKER * p as u64, t));
+                }
+            }
+        }
+        rows.push(failed(row("threads", s, 8, N, 1.0)));
+        rows
+    }
+
+    /// A sweep folder holding `rows`, written with the sweep's own writers.
+    fn folder(rows: &[RawRow]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutDir(dir.path().to_path_buf());
+        let mut writer = RawWriter::create(&out.raw()).unwrap();
+        for r in rows {
+            writer.write(r).unwrap();
+        }
+        write_summary(&out.summary(), &summarize(rows, 7)).unwrap();
+        fs::write(out.machine(), MACHINE).unwrap();
+        dir
+    }
+
+    fn plots_of(dir: &Path) -> Result<Vec<PathBuf>> {
+        write_plots(&OutDir(dir.to_path_buf()))
+    }
+
+    fn names(files: &[PathBuf]) -> BTreeSet<String> {
+        files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn expected(names: &[&str]) -> BTreeSet<String> {
+        names
+            .iter()
+            .flat_map(|n| [format!("{n}.svg"), format!("{n}.png")])
+            .collect()
+    }
+
+    fn check_files(files: &[PathBuf]) {
+        for file in files {
+            let bytes = fs::read(file).unwrap();
+            if file.extension().unwrap() == "png" {
+                assert!(
+                    bytes.starts_with(PNG_SIGNATURE),
+                    "{} is no PNG",
+                    file.display()
+                );
+            } else {
+                let text = String::from_utf8(bytes).unwrap();
+                let doc = roxmltree::Document::parse(&text)
+                    .unwrap_or_else(|e| panic!("{} is not XML: {e}", file.display()));
+                assert_eq!(doc.root_element().tag_name().name(), "svg");
+            }
+        }
+    }
+
+    #[test]
+    fn writes_svg_and_png_per_plot_and_method() {
+        let dir = folder(&rows(false));
+        let files = plots_of(dir.path()).unwrap();
+        assert_eq!(
+            names(&files),
+            expected(&[
+                "speedup-mc",
+                "efficiency-mc",
+                "time-mc",
+                "phases-mc",
+                "speedup-midpoint",
+                "efficiency-midpoint",
+                "time-midpoint",
+                "phases-midpoint",
+            ])
+        );
+        assert!(files
+            .iter()
+            .all(|f| f.parent() == Some(&dir.path().join(OutDir::PLOTS))));
+        check_files(&files);
+        let on_disk: Vec<PathBuf> = fs::read_dir(dir.path().join(OutDir::PLOTS))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(
+            names(&on_disk),
+            names(&files),
+            "temporary files left behind"
+        );
+    }
+
+    #[test]
+    fn weak_plot_only_when_there_are_weak_rows() {
+        let dir = folder(&rows(true));
+        let files = plots_of(dir.path()).unwrap();
+        let all = names(&files);
+        assert!(
+            all.contains("weak-mc.svg") && all.contains("weak-mc.png"),
+            "{all:?}"
+        );
+        assert!(
+            !all.iter().any(|n| n.starts_with("weak-midpoint")),
+            "{all:?}"
+        );
+        check_files(&files);
+        // A strong-only rerun into the same folder drops the weak plot.
+        let strong = folder(&rows(false));
+        for file in ["raw.csv", "summary.csv"] {
+            fs::copy(strong.path().join(file), dir.path().join(file)).unwrap();
+        }
+        fs::write(dir.path().join(OutDir::PLOTS).join("notes.txt"), "mine").unwrap();
+        let files = plots_of(dir.path()).unwrap();
+        assert!(!names(&files).iter().any(|n| n.starts_with("weak-")));
+        assert!(!dir.path().join(OutDir::PLOTS).join("weak-mc.png").exists());
+        assert!(dir.path().join(OutDir::PLOTS).join("notes.txt").exists());
+    }
+
+    #[test]
+    fn plots_show_the_largest_work() {
+        let summary = summarize(&rows(true), 7);
+        let strong = Scaling::select(&summary, Method::Mc, Mode::Strong).unwrap();
+        assert_eq!(strong.work, N);
+        assert_eq!(strong.workers(), [1, 2, 4, 8]);
+        let threads = strong
+            .series
+            .iter()
+            .find(|s| s.backend.name() == "threads")
+            .unwrap();
+        // Speed-up CI: t1 / ci_high .. t1 / ci_low, around the speed-up.
+        for p in &threads.points {
+            let (lo, hi) = p.speedup_ci.unwrap();
+            let s = p.speedup.unwrap();
+            assert!(lo <= s && s <= hi, "{p:?}");
+            let t1 = threads.points[0].median_s.unwrap();
+            let (ci_lo, ci_hi) = p.ci_s.unwrap();
+            assert!((lo - t1 / ci_hi).abs() < 1e-12 && (hi - t1 / ci_lo).abs() < 1e-12);
+        }
+        let weak = Scaling::select(&summary, Method::Mc, Mode::Weak).unwrap();
+        assert_eq!(weak.work, PER_WORKER);
+        assert!(Scaling::select(&summary, Method::Midpoint, Mode::Weak).is_none());
+    }
+
+    #[test]
+    fn phases_are_medians_at_the_most_workers() {
+        let medians = phase_medians(&rows(false));
+        let phases = Phases::select(&medians, Method::Mc, N).unwrap();
+        assert_eq!(phases.workers, 8);
+        let backends: Vec<&str> = phases.bars.iter().map(|b| b.backend.name()).collect();
+        assert_eq!(
+            backends,
+            ["threads", "fork-pipe"],
+            "command kernels have no phases"
+        );
+        // The fixture's phases are wall/4, wall/2, wall/4 of each repetition.
+        let threads = &phases.bars[0].phases;
+        let t = 2.0 * (0.02 + 0.98 / 8.0) * 1.02;
+        assert!((threads.compute_s - t / 2.0).abs() < 1e-12, "{threads:?}");
+        assert!((threads.total_s() - t).abs() < 1e-12);
+        assert_eq!(threads.reps, 3, "the failed repetition does not count");
+    }
+
+    #[test]
+    fn an_empty_sweep_has_no_plots() {
+        let dir = folder(&[]);
+        assert_eq!(plots_of(dir.path()).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let dir = folder(&rows(false));
+        fs::remove_file(dir.path().join("machine.json")).unwrap();
+        let err = format!("{:#}", plots_of(dir.path()).unwrap_err());
+        assert!(err.contains("machine.json"), "{err}");
+    }
+}

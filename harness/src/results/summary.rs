@@ -1,0 +1,128 @@
+//! `summary.csv`: one [`SummaryRow`] per point, derived from the raw rows
+//! alone (`analyse::summary`) and replaced atomically after every sweep.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use piscale_kernels::Method;
+use serde::{Deserialize, Serialize};
+
+use super::csv_file::read_csv;
+use super::out_dir::write_atomic;
+use super::point::{Kernel, Mode, PointId};
+
+/// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
+pub const SUMMARY_COLUMNS: [&str; 19] = [
+    "method",
+    "backend",
+    "mode",
+    "workers",
+    "samples",
+    "reps",
+    "failed",
+    "median_s",
+    "min_s",
+    "max_s",
+    "ci_low_s",
+    "ci_high_s",
+    "cv",
+    "speedup",
+    "speedup_vs_serial",
+    "efficiency",
+    "karp_flatt",
+    "samples_per_ns_per_core",
+    "noisy",
+];
+
+/// One point of a sweep, summarised over its repetitions: a line of
+/// `summary.csv`. Figures that cannot be computed (every repetition
+/// failed, no 1-worker baseline) are empty.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// The method.
+    pub method: Method,
+    /// Backend or command kernel.
+    pub backend: Kernel,
+    /// Strong or weak scaling.
+    pub mode: Mode,
+    /// Number of workers.
+    pub workers: usize,
+    /// Total work N.
+    pub samples: u64,
+    /// Repetitions that succeeded (and feed the timings).
+    pub reps: usize,
+    /// Repetitions that failed.
+    pub failed: usize,
+    /// Median wall time, seconds.
+    pub median_s: Option<f64>,
+    /// Fastest wall time, seconds.
+    pub min_s: Option<f64>,
+    /// Slowest wall time, seconds.
+    pub max_s: Option<f64>,
+    /// Lower end of the bootstrap 95 % interval of the median, seconds.
+    pub ci_low_s: Option<f64>,
+    /// Upper end of the bootstrap 95 % interval of the median, seconds.
+    pub ci_high_s: Option<f64>,
+    /// Coefficient of variation of the wall times (needs two repetitions).
+    pub cv: Option<f64>,
+    /// Over the same backend at 1 worker: t1/tp (strong), p·t1/tp (weak, scaled).
+    pub speedup: Option<f64>,
+    /// Over `serial` at 1 worker with the same work, strong or scaled likewise.
+    pub speedup_vs_serial: Option<f64>,
+    /// `speedup` / workers.
+    pub efficiency: Option<f64>,
+    /// Karp–Flatt serial fraction from `speedup`; empty at 1 worker.
+    pub karp_flatt: Option<f64>,
+    /// Throughput per worker: samples / median_s / 1e9 / workers.
+    pub samples_per_ns_per_core: Option<f64>,
+    /// `cv` above the noise threshold: treat this point's figures with care.
+    pub noisy: Option<bool>,
+}
+
+impl SummaryRow {
+    /// The point this row summarises.
+    pub fn id(&self) -> PointId {
+        PointId {
+            method: self.method,
+            kernel: self.backend.clone(),
+            mode: self.mode,
+            workers: self.workers,
+            samples: self.samples,
+        }
+    }
+
+    /// Whether the point was flagged noisy.
+    pub fn is_noisy(&self) -> bool {
+        self.noisy == Some(true)
+    }
+
+    /// Whether every repetition of the point failed.
+    pub fn all_failed(&self) -> bool {
+        self.reps == 0 && self.failed > 0
+    }
+}
+
+/// The text of `summary.csv`: the header, then one line per row.
+pub fn summary_csv(rows: &[SummaryRow]) -> Result<String> {
+    let mut csv = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    csv.write_record(SUMMARY_COLUMNS)?;
+    for row in rows {
+        csv.serialize(row)?;
+    }
+    let bytes = csv.into_inner().map_err(|e| anyhow!("{}", e.error()))?;
+    Ok(String::from_utf8(bytes)?)
+}
+
+/// Replaces `summary.csv` at `path` atomically.
+pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<()> {
+    let text = summary_csv(rows)
+        .with_context(|| format!("cannot format the summary for {}", path.display()))?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads a `summary.csv` back (for reports and plots).
+pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
+    read_csv(path, &SUMMARY_COLUMNS, SUMMARY_COLUMNS.len(), "summary")
+}

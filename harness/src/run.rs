@@ -1,0 +1,258 @@
+//! `piscale run`: one job, once — a one-point sweep through the same
+//! [`Executor`](crate::measure::Executor) as `piscale sweep`, printed as
+//! text or JSON.
+//!
+//! [`RunRequest`] holds the flags as given; [`RunRequest::validate`] checks
+//! them together, once, before anything runs.
+
+use anyhow::Result;
+use piscale_kernels::{CpuList, Job, RunReport, Team};
+
+use crate::error::UsageError;
+use crate::measure::mpi::MpiSettings;
+use crate::measure::placement::{cpus_for, PinPolicy, Topology};
+use crate::measure::{Executor, IsaChoice, RealExecutor, RunSpec};
+use crate::present::run::{Format, Placement};
+use crate::results::{Kernel, Mode, PointId};
+
+/// One run, as asked for on the command line, not yet checked.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// What to compute (its ranges are already checked flag by flag).
+    pub job: Job,
+    /// Which kernel.
+    pub backend: Kernel,
+    /// How many workers.
+    pub workers: usize,
+    /// Where they run.
+    pub pin: PinPolicy,
+    /// How to print the result.
+    pub format: Format,
+    /// Which instruction set the kernels use.
+    pub isa: IsaChoice,
+    /// How `mpi` ranks are started.
+    pub mpi: MpiSettings,
+    /// The first MPI flag given, if any (they need `--backend mpi`).
+    pub mpi_flag: Option<&'static str>,
+}
+
+/// One run, checked: the point, how to run it, where, and how to print it.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The point: method, kernel, workers, samples.
+    pub id: PointId,
+    /// Seed, block, chunk size, timeout, ISA.
+    pub spec: RunSpec,
+    /// The `--pin` setting.
+    pub pin: PinPolicy,
+    /// The CPUs it gave.
+    pub cpus: Option<CpuList>,
+    /// How to print the result.
+    pub format: Format,
+    /// How `mpi` ranks are started.
+    pub mpi: MpiSettings,
+}
+
+impl RunRequest {
+    /// Checks the combination of flags and the placement.
+    pub fn validate(self) -> Result<RunConfig, UsageError> {
+        self.check_flags()?;
+        let RunRequest {
+            job,
+            backend,
+            workers,
+            pin,
+            format,
+            isa,
+            mpi,
+            ..
+        } = self;
+        job.validate()
+            .map_err(|e| UsageError::flag("--samples", e))?;
+        let cpus =
+            cpus_for(&pin, workers, &Topology::read()).map_err(|e| UsageError::flag("--pin", e))?;
+        // The same checks a backend's team gets.
+        Team::new(workers, cpus.clone()).map_err(|e| UsageError::flag("--pin", e))?;
+        let usable = CpuList::usable().map_or(0, |u| u.0.len());
+        let spec = RunSpec {
+            seed: job.seed,
+            block: job.block,
+            chunksize: job.chunksize,
+            timeout: job.timeout,
+            isa,
+            // Like the other backends, `run` takes any number of workers.
+            oversubscribe: workers > usable && mpi.hostfile.is_none(),
+        };
+        let id = PointId {
+            method: job.method,
+            kernel: backend,
+            mode: Mode::Strong,
+            workers,
+            samples: job.samples,
+        };
+        Ok(RunConfig {
+            id,
+            spec,
+            pin,
+            cpus,
+            format,
+            mpi,
+        })
+    }
+
+    /// Flags that only some kernels take.
+    fn check_flags(&self) -> Result<(), UsageError> {
+        let backend = &self.backend;
+        let mpi = *backend == Kernel::Mpi;
+        if let (Some(flag), false) = (self.mpi_flag, mpi) {
+            return Err(UsageError::flag(
+                flag,
+                format!("only the mpi backend is launched by MPI, not {backend}"),
+            ));
+        }
+        if mpi {
+            crate::measure::mpi::launch::preflight(&self.mpi).map_err(|e| {
+                // A bad [mpi] setting names itself; the rest is about the backend.
+                if e.starts_with("mpi.") {
+                    UsageError(
+                        e.replacen("mpi.", "--", 1)
+                            .replacen("bind_to", "bind-to", 1),
+                    )
+                } else {
+                    UsageError::flag("--backend", e)
+                }
+            })?;
+        }
+        if *backend == Kernel::Local(piscale_kernels::BackendKind::Serial) && self.workers != 1 {
+            return Err(UsageError::flag(
+                "--workers",
+                format!(
+                    "the serial backend runs exactly 1 worker, got {}",
+                    self.workers
+                ),
+            ));
+        }
+        if self.job.chunksize.is_some()
+            && *backend != Kernel::Local(piscale_kernels::BackendKind::PoolMap)
+        {
+            return Err(UsageError::flag(
+                "--chunksize",
+                format!("only pool-map takes a chunk size, not {backend}"),
+            ));
+        }
+        if self.job.timeout.is_some() && !backend.uses_processes() {
+            return Err(UsageError::flag(
+                "--timeout",
+                format!(
+                    "only the process backends ({}) can be stopped, not {backend}",
+                    Kernel::process_backend_names()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RunConfig {
+    /// Runs the job once. MPI runs stop on Ctrl-C (their launcher is in a
+    /// process group of its own, out of reach of the terminal's signal).
+    pub fn execute(&self) -> Result<RunReport> {
+        if self.id.kernel == Kernel::Mpi {
+            crate::sweep::signals::install_handlers()?;
+        }
+        let mut executor = RealExecutor::new(Vec::new(), self.mpi.clone());
+        let measured = executor.measure(&self.id, self.cpus.as_ref(), &self.spec)?;
+        measured
+            .report
+            .ok_or_else(|| anyhow::anyhow!("{} reported no phases", self.id.kernel))
+    }
+
+    /// Where the workers were asked to run, for the output.
+    pub fn placement(&self) -> Placement<'_> {
+        Placement {
+            pin: &self.pin,
+            cpus: self.cpus.as_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use piscale_kernels::{BackendKind, Method};
+
+    fn request(backend: BackendKind, workers: usize) -> RunRequest {
+        RunRequest {
+            job: Job::new(Method::Mc, 1000),
+            backend: Kernel::Local(backend),
+            workers,
+            pin: PinPolicy::None,
+            format: Format::Text,
+            isa: IsaChoice::default(),
+            mpi: MpiSettings::default(),
+            mpi_flag: None,
+        }
+    }
+
+    #[test]
+    fn serial_needs_exactly_one_worker() {
+        assert!(request(BackendKind::Serial, 1).validate().is_ok());
+        let err = request(BackendKind::Serial, 2).validate().unwrap_err();
+        assert!(err.0.starts_with("--workers: "), "{err}");
+    }
+
+    #[test]
+    fn chunksize_and_timeout_need_a_backend_that_uses_them() {
+        let mut r = request(BackendKind::Threads, 2);
+        r.job.chunksize = Some(4);
+        assert!(r
+            .clone()
+            .validate()
+            .unwrap_err()
+            .0
+            .starts_with("--chunksize: "));
+        r.backend = Kernel::Local(BackendKind::PoolMap);
+        assert!(r.validate().is_ok());
+
+        let mut r = request(BackendKind::Rayon, 2);
+        r.job.timeout = Some(std::time::Duration::from_secs(1));
+        let err = r.clone().validate().unwrap_err().0;
+        assert_eq!(
+            err,
+            "--timeout: only the process backends (fork-pipe, shm-reduce, pool-map, mpi) \
+             can be stopped, not rayon"
+        );
+        r.backend = Kernel::Local(BackendKind::ForkPipe);
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn compact_pins_like_a_sweep_does() {
+        let mut r = request(BackendKind::Threads, 2);
+        r.pin = PinPolicy::Compact;
+        let config = r.validate().unwrap();
+        let topology = Topology::read();
+        assert_eq!(
+            config.cpus,
+            cpus_for(&PinPolicy::Compact, 2, &topology).unwrap()
+        );
+    }
+
+    #[test]
+    fn unusable_cpu_is_a_pin_error() {
+        let mut r = request(BackendKind::Threads, 2);
+        let max = CpuList::usable().unwrap().0.last().copied().unwrap();
+        r.pin = PinPolicy::List(CpuList(vec![max + 1]));
+        assert!(r.validate().unwrap_err().0.starts_with("--pin: "));
+    }
+
+    #[test]
+    fn a_run_goes_through_the_executor() {
+        let config = request(BackendKind::Threads, 2).validate().unwrap();
+        let report = config.execute().unwrap();
+        assert_eq!(report.workers, 2);
+        assert_eq!(report.backend, "threads");
+        let serial = request(BackendKind::Serial, 1).validate().unwrap();
+        assert_eq!(serial.execute().unwrap().hits, report.hits);
+    }
+}

@@ -1,0 +1,144 @@
+//! Everything a sweep checks and decides before it writes anything: the
+//! output folder, the configuration (file, then flags), the MPI launcher,
+//! the points and where each one's workers run. Bad input leaves no trace.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use piscale_kernels::CpuList;
+
+use super::config::SweepConfig;
+use super::plan::{plan, Point};
+use crate::cli::SettingFlags;
+use crate::error::UsageError;
+use crate::measure::placement::{cpus_for, Topology};
+use crate::results::{Kernel, OutDir};
+
+/// What `piscale sweep` was asked to do, before validation.
+#[derive(Debug, Default)]
+pub struct SweepRequest {
+    /// `--config FILE`; the embedded default when `None`.
+    pub config: Option<PathBuf>,
+    /// `--out DIR`; `results/<date>-<host>-<time>/` when `None`.
+    pub out: Option<PathBuf>,
+    /// `--resume`: continue the sweep in `--out`.
+    pub resume: bool,
+    /// `--force`: replace `--out` if it exists.
+    pub force: bool,
+    /// The settings given as flags; they override the configuration.
+    pub flags: SettingFlags,
+}
+
+/// Everything checked and resolved, nothing written yet.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The validated settings.
+    pub config: SweepConfig,
+    /// Where the files go.
+    pub out: OutDir,
+    /// Continue the rows already in `out`.
+    pub resume: bool,
+    /// Replace `out`.
+    pub force: bool,
+    /// What to measure.
+    pub points: Vec<Point>,
+    /// CPUs each point's workers pin to.
+    pub placements: Vec<Option<CpuList>>,
+    /// CPUs this process may use.
+    pub usable: usize,
+}
+
+fn default_out_dir() -> PathBuf {
+    let now = chrono::Local::now();
+    let host = sysinfo::System::host_name().unwrap_or_else(|| "host".into());
+    PathBuf::from("results").join(format!(
+        "{}-{}-{}",
+        now.format("%Y-%m-%d"),
+        host,
+        now.format("%H%M%S")
+    ))
+}
+
+/// Checks and resolves `req` (see the module documentation).
+pub fn prepare(req: SweepRequest) -> Result<Prepared> {
+    let out = OutDir(req.out.clone().unwrap_or_else(default_out_dir));
+    let mut config = load_config(&req, &out)?;
+    req.flags
+        .apply(&mut config)
+        .map_err(|e| UsageError(e.to_string().trim().to_owned()))?;
+    let usable_list = CpuList::usable().context("cannot read the usable CPUs")?;
+    let origin = if req.resume && req.config.is_none() {
+        Some(out.config())
+    } else {
+        req.config.clone()
+    };
+    let config = config
+        .validate_for(&usable_list)
+        .map_err(|e| match &origin {
+            // Name the file the bad setting (most likely) came from.
+            Some(file) => UsageError(format!("{}: {e}", file.display())),
+            None => e,
+        })?;
+    if config.has_mpi() {
+        // This binary has MPI, and the launcher is installed.
+        crate::measure::mpi::launch::preflight(&config.mpi)
+            .map_err(|e| UsageError::flag("backends", format!("mpi: {e}")))?;
+    }
+    let points = plan(&config, usable_list.0.len());
+    let placements = placements(&config, &points)?;
+    Ok(Prepared {
+        config,
+        out,
+        resume: req.resume,
+        force: req.force,
+        points,
+        placements,
+        usable: usable_list.0.len(),
+    })
+}
+
+/// The configuration file the sweep starts from: `--config`, else (when
+/// resuming) the folder's own `config.toml`, else the embedded default.
+fn load_config(req: &SweepRequest, out: &OutDir) -> Result<SweepConfig> {
+    if req.resume && req.force {
+        return Err(UsageError::flag("--resume", "cannot be combined with --force").into());
+    }
+    if req.resume && !out.raw().is_file() {
+        return Err(UsageError::flag(
+            "--resume",
+            format!("{} holds no raw.csv to resume", out.path().display()),
+        )
+        .into());
+    }
+    if !req.resume && out.path().exists() && !req.force {
+        return Err(UsageError::flag(
+            "--out",
+            format!(
+                "{} already exists; pass --resume to continue it or --force to replace it",
+                out.path().display()
+            ),
+        )
+        .into());
+    }
+    Ok(match &req.config {
+        Some(path) => SweepConfig::load(path)?,
+        None if req.resume && out.config().is_file() => SweepConfig::load(&out.config())?,
+        None => SweepConfig::embedded_default(),
+    })
+}
+
+/// The CPUs each point's workers pin to: the `pin` policy's, except for MPI
+/// ranks the launcher places (`[mpi] bind_to`).
+fn placements(config: &SweepConfig, points: &[Point]) -> Result<Vec<Option<CpuList>>> {
+    let topology = Topology::read();
+    points
+        .iter()
+        .map(|p| {
+            if p.id.kernel == Kernel::Mpi && config.mpi.bind_to.is_some() {
+                return Ok(None);
+            }
+            cpus_for(&config.pin, p.id.workers, &topology)
+                .map_err(|e| UsageError::flag("--pin", e).into())
+        })
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! Ctrl-C and SIGTERM during a sweep (and `piscale run --backend mpi`).
+//!
+//! A signal only sets the cancel flag ([`piscale_kernels::cancel`]); a second
+//! one exits at once. Process backends, MPI launchers and commands notice
+//! the flag within milliseconds, kill and reap their workers and return
+//! "cancelled". Thread backends can only stop between blocks, so while one
+//! of them runs a [`HardStop`] watcher stands by: if the run has not ended
+//! five seconds after the first signal, it writes the summary of the rows on
+//! disk and exits with status 130. The watcher lives only as long as that
+//! run, so no thread of the harness is alive while a process backend forks.
+
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use piscale_kernels::cancel;
+
+use crate::results::OutDir;
+
+/// How long a thread backend may take to stop after Ctrl-C.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// SIGINT and SIGTERM set the cancel flag (a second one exits at once).
+pub(crate) fn install_handlers() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM] {
+        // A second signal while the first is being handled kills at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, cancel::flag())
+            .context("cannot install the signal handler")?;
+        signal_hook::flag::register(sig, cancel::flag())
+            .context("cannot install the signal handler")?;
+    }
+    Ok(())
+}
+
+/// Stands by while one run of a thread backend computes (see the module
+/// documentation); dropping it ends and joins the watcher.
+#[derive(Debug)]
+pub(super) struct HardStop {
+    done: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HardStop {
+    /// Starts the watcher for a run of the sweep writing to `out`, whose
+    /// summary uses `seed`.
+    pub(super) fn arm(out: &OutDir, seed: u64) -> HardStop {
+        let (done, ended) = mpsc::channel::<()>();
+        let out = out.clone();
+        let thread = thread::spawn(move || {
+            if !wait_for_cancel(&ended) {
+                return;
+            }
+            if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(GRACE) {
+                let _ = super::runner::finish_summary(&out, seed);
+                eprintln!(
+                    "interrupted: the running point did not stop in 5 s; finished rows are in {}",
+                    out.raw().display()
+                );
+                std::process::exit(130);
+            }
+        });
+        HardStop {
+            done: Some(done),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// Waits until cancellation is asked for (true) or the run ends (false).
+fn wait_for_cancel(ended: &mpsc::Receiver<()>) -> bool {
+    loop {
+        match ended.recv_timeout(cancel::CHECK_EVERY) {
+            Err(RecvTimeoutError::Timeout) if cancel::requested() => return true,
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+}
+
+impl Drop for HardStop {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
