@@ -55,7 +55,6 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(cmd, 0);
-
     let start = Instant::now();
     let deadline = stop.timeout.and_then(|t| start.checked_add(t));
     let mut child = cmd.spawn().map_err(|e| {
@@ -64,33 +63,7 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
             cmd.get_program().to_string_lossy()
         ))
     })?;
-
-    // Read both pipes on their own threads so a chatty program never blocks
-    // on a full pipe while we wait for it.
-    let (tx, rx) = mpsc::channel();
-    let mut readers = Vec::with_capacity(2);
-    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    ];
-    for (i, pipe) in pipes.into_iter().enumerate() {
-        let tx = tx.clone();
-        readers.push(thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
-            }
-            let _ = tx.send((i, buf));
-        }));
-    }
-    drop(tx);
-
+    let readers = Readers::start(&mut child);
     let timed_out = |child: &mut Child| {
         kill_group(child, stop.grace);
         MeasureError::Timeout(format!(
@@ -98,59 +71,120 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
             stop.timeout.unwrap_or_default().as_secs_f64()
         ))
     };
-    let left = |deadline: Option<Instant>| {
-        deadline.map_or(Duration::from_secs(3600), |d| {
-            d.saturating_duration_since(Instant::now())
-        })
-    };
-
-    // Poll rather than block in wait(), so the program can still be killed;
-    // the pause grows to at most 1 ms, which bounds the timing error.
-    let mut pause = Duration::from_micros(20);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => {
-                kill_group(&mut child, Duration::ZERO);
-                return Err(MeasureError::Failed(format!(
-                    "{name}: cannot wait for the process: {e}"
-                )));
-            }
-        }
-        if cancel::requested() {
+    let status = match wait(&mut child, deadline) {
+        Ok(status) => status,
+        Err(Waited::Timeout) => return Err(timed_out(&mut child)),
+        Err(Waited::Cancelled) => {
             kill_group(&mut child, stop.grace);
             return Err(MeasureError::Cancelled);
         }
-        let left = left(deadline);
-        if left.is_zero() {
-            return Err(timed_out(&mut child));
+        Err(Waited::Failed(e)) => {
+            kill_group(&mut child, Duration::ZERO);
+            return Err(MeasureError::Failed(format!(
+                "{name}: cannot wait for the process: {e}"
+            )));
         }
-        thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(1));
     };
     let wall_s = start.elapsed().as_secs_f64();
-
     // Something the program started may still hold its pipes open.
-    let mut output = [Vec::new(), Vec::new()];
-    for _ in 0..2 {
-        match rx.recv_timeout(left(deadline)) {
-            Ok((i, buf)) => output[i] = buf,
-            Err(_) => return Err(timed_out(&mut child)),
-        }
-    }
-    // Both readers have sent: join them, so that no thread of ours is left
-    // running when a process backend forks next.
-    for reader in readers {
-        let _ = reader.join();
-    }
-    let [stdout, stderr] = output.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let Some([stdout, stderr]) = readers.collect(deadline) else {
+        return Err(timed_out(&mut child));
+    };
     Ok(Finished {
         status,
         wall_s,
         stdout,
         stderr,
     })
+}
+
+/// Why [`wait`] gave up.
+enum Waited {
+    Timeout,
+    Cancelled,
+    Failed(std::io::Error),
+}
+
+/// Time left until `deadline` (an hour when there is none).
+fn left(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(Duration::from_secs(3600), |d| {
+        d.saturating_duration_since(Instant::now())
+    })
+}
+
+/// Waits for the program to exit, polling rather than blocking in
+/// `wait()` so that it can still be killed; the pause grows to at most
+/// 1 ms, which bounds the timing error.
+fn wait(child: &mut Child, deadline: Option<Instant>) -> Result<ExitStatus, Waited> {
+    let mut pause = Duration::from_micros(20);
+    loop {
+        if let Some(status) = child.try_wait().map_err(Waited::Failed)? {
+            return Ok(status);
+        }
+        if cancel::requested() {
+            return Err(Waited::Cancelled);
+        }
+        let left = left(deadline);
+        if left.is_zero() {
+            return Err(Waited::Timeout);
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(1));
+    }
+}
+
+/// Threads reading the program's stdout and stderr, so that a chatty
+/// program never blocks on a full pipe while we wait for it.
+struct Readers {
+    threads: Vec<thread::JoinHandle<()>>,
+    output: mpsc::Receiver<(usize, Vec<u8>)>,
+}
+
+impl Readers {
+    fn start(child: &mut Child) -> Readers {
+        let (tx, output) = mpsc::channel();
+        let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ];
+        let threads = pipes
+            .into_iter()
+            .enumerate()
+            .map(|(i, pipe)| {
+                let tx = tx.clone();
+                thread::spawn(move || {
+                    let mut buf = Vec::new();
+                    if let Some(mut pipe) = pipe {
+                        let _ = pipe.read_to_end(&mut buf);
+                    }
+                    let _ = tx.send((i, buf));
+                })
+            })
+            .collect();
+        Readers { threads, output }
+    }
+
+    /// Stdout and stderr, once both pipes are closed; `None` if that does
+    /// not happen before `deadline`.
+    fn collect(self, deadline: Option<Instant>) -> Option<[String; 2]> {
+        let mut output = [Vec::new(), Vec::new()];
+        for _ in 0..2 {
+            let (i, buf) = self.output.recv_timeout(left(deadline)).ok()?;
+            output[i] = buf;
+        }
+        // Both readers have sent: join them, so that no thread of ours is
+        // left running when a process backend forks next.
+        for reader in self.threads {
+            let _ = reader.join();
+        }
+        Some(output.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
 }
 
 /// Asks the program to stop (SIGTERM) and, after `grace`, kills its whole

@@ -112,18 +112,26 @@ fn throughput(run: &RunReport) -> (f64, f64) {
 }
 
 fn text(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::Result<()> {
-    let unit = match run.method {
-        Method::Mc => "darts",
-        Method::Midpoint => "steps",
-    };
+    writeln!(out, "{}", headline(run))?;
+    for (label, value) in text_rows(placement, run) {
+        writeln!(out, "  {label:<12} {value}")?;
+    }
+    Ok(())
+}
+
+/// `mc on threads, 2 workers: N = 100000000 darts, seed 7, block 1048576`.
+fn headline(run: &RunReport) -> String {
     let workers = if run.workers == 1 {
         "1 worker".to_owned()
     } else {
         format!("{} workers", run.workers)
     };
     let mut head = format!(
-        "{} on {}, {workers}: N = {} {unit}",
-        run.method, run.backend, run.samples
+        "{} on {}, {workers}: N = {} {}",
+        run.method,
+        run.backend,
+        run.samples,
+        unit(run.method)
     );
     if run.method == Method::Mc {
         head.push_str(&format!(", seed {}", run.seed));
@@ -132,27 +140,27 @@ fn text(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::
     if let Some(c) = run.chunksize {
         head.push_str(&format!(", chunksize {c}"));
     }
-    writeln!(out, "{head}")?;
+    head
+}
 
-    let row =
-        |out: &mut dyn Write, label: &str, value: String| writeln!(out, "  {label:<12} {value}");
-    row(out, "estimate", format!("{:.15}", run.estimate))?;
-    let diff = run.estimate - PI;
-    let error = match (run.std_error, run.error_bound) {
-        (Some(se), _) if se > 0.0 => format!(
-            "{diff:+.3e} vs pi (std error {se:.3e}, {:.2} sigma)",
-            diff.abs() / se
-        ),
-        (Some(se), _) => format!("{diff:+.3e} vs pi (std error {se:.3e})"),
-        (None, Some(bound)) => format!("{diff:+.3e} vs pi (discretisation bound {bound:.3e})"),
-        (None, None) => format!("{diff:+.3e} vs pi"),
-    };
-    row(out, "error", error)?;
-    if let Some(hits) = run.hits {
-        row(out, "hits", format!("{hits} of {}", run.samples))?;
+/// What the method's work is counted in.
+fn unit(method: Method) -> &'static str {
+    match method {
+        Method::Mc => "darts",
+        Method::Midpoint => "steps",
     }
-    row(
-        out,
+}
+
+/// The labelled lines under the headline.
+fn text_rows(placement: Placement<'_>, run: &RunReport) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("estimate", format!("{:.15}", run.estimate)),
+        ("error", error(run)),
+    ];
+    if let Some(hits) = run.hits {
+        rows.push(("hits", format!("{hits} of {}", run.samples)));
+    }
+    rows.push((
         "wall time",
         format!(
             "{} = spawn {} + compute {} + reduce {}",
@@ -161,28 +169,29 @@ fn text(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::
             secs(run.compute_s),
             secs(run.reduce_s)
         ),
-    )?;
+    ));
     if let Some(setup) = run.setup_s {
-        row(
-            out,
+        rows.push((
             "setup",
             format!(
                 "{} (starting the persistent workers, not in wall time)",
                 secs(setup)
             ),
-        )?;
+        ));
     }
-    if let (Some(lo), Some(hi)) = (min(&run.worker_compute_s), max(&run.worker_compute_s)) {
-        if run.workers > 1 {
-            row(out, "worker busy", format!("{} to {}", secs(lo), secs(hi)))?;
-        }
+    if let (Some(lo), Some(hi), true) = (
+        min(&run.worker_compute_s),
+        max(&run.worker_compute_s),
+        run.workers > 1,
+    ) {
+        rows.push(("worker busy", format!("{} to {}", secs(lo), secs(hi))));
     }
     let (per_ns, per_core) = throughput(run);
-    row(
-        out,
+    let unit = unit(run.method);
+    rows.push((
         "throughput",
         format!("{per_ns:.3} {unit}/ns, {per_core:.3} per worker"),
-    )?;
+    ));
     let pinned = match placement.pin {
         PinPolicy::None => "unpinned".to_owned(),
         PinPolicy::List(list) => format!("pinned to {list}"),
@@ -191,15 +200,28 @@ fn text(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::
             placement.cpus.map(ToString::to_string).unwrap_or_default()
         ),
     };
-    row(
-        out,
+    rows.push((
         "cpus",
         format!("{} (worker order; {pinned})", cpus(&run.cpus)),
-    )?;
+    ));
     if !run.hosts.is_empty() {
-        row(out, "hosts", hosts(&run.hosts))?;
+        rows.push(("hosts", hosts(&run.hosts)));
     }
-    Ok(())
+    rows
+}
+
+/// `+8.151e-5 vs pi (std error 1.642e-4, 0.50 sigma)`.
+fn error(run: &RunReport) -> String {
+    let diff = run.estimate - PI;
+    match (run.std_error, run.error_bound) {
+        (Some(se), _) if se > 0.0 => format!(
+            "{diff:+.3e} vs pi (std error {se:.3e}, {:.2} sigma)",
+            diff.abs() / se
+        ),
+        (Some(se), _) => format!("{diff:+.3e} vs pi (std error {se:.3e})"),
+        (None, Some(bound)) => format!("{diff:+.3e} vs pi (discretisation bound {bound:.3e})"),
+        (None, None) => format!("{diff:+.3e} vs pi"),
+    }
 }
 
 /// Hosts with their number of workers, in order of first appearance:

@@ -37,8 +37,7 @@ pub fn run(args: MpiWorkerArgs) -> Result<()> {
     let world = universe.world();
     let rank = world.rank();
     let host = host_name();
-    let prepared = prepare(&args);
-    let (job, cpus) = match prepared {
+    let (job, cpus) = match prepare(&args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("piscale mpi-worker: rank {rank} on {host}: {e:#}");
@@ -47,27 +46,18 @@ pub fn run(args: MpiWorkerArgs) -> Result<()> {
     };
     let local = world.split_shared(rank);
     let local_rank = usize::try_from(local.rank()).unwrap_or_default();
-    let ranks = usize::try_from(world.size()).unwrap_or(1);
-    let me = usize::try_from(rank).unwrap_or_default();
     if let Some(list) = &cpus {
         pin_worker(Some(list), local_rank);
     }
 
     world.barrier();
-    let ready_mono = mono_ns();
-    let ready_real = realtime_ns();
+    let ready = Ready {
+        mono_ns: mono_ns(),
+        real_ns: realtime_ns(),
+    };
     let t_start = mpi::time();
-    let range = job.static_share(me, ranks);
-    let outcome = WorkerOutcome::timed(None, local_rank, range.count, || job.partial(range));
-    let limbs = split_limbs(outcome.partial);
-    let root = world.process_at_rank(0);
-    let mut total = [0u64; 4];
-    if rank == 0 {
-        root.reduce_into_root(&limbs[..], &mut total[..], SystemOperation::sum());
-    } else {
-        root.reduce_into(&limbs[..], SystemOperation::sum());
-    }
-    let t_end = mpi::time();
+    let (outcome, total) = compute_and_reduce(&world, &job, local_rank);
+    let timed = (mpi::time() - t_start).max(0.0);
 
     let record = RankRecord {
         busy_ns: outcome.busy_ns,
@@ -75,32 +65,76 @@ pub fn run(args: MpiWorkerArgs) -> Result<()> {
         host: host.clone(),
     }
     .to_words();
+    let root = world.process_at_rank(0);
     if rank != 0 {
         root.gather_into(&record[..]);
         return Ok(());
     }
+    let ranks = usize::try_from(world.size()).unwrap_or(1);
     let mut all = vec![0u64; RECORD_WORDS * ranks];
     root.gather_into_root(&record[..], &mut all[..]);
     let records: Vec<RankRecord> = all
         .chunks(RECORD_WORDS)
         .map(RankRecord::from_words)
         .collect();
+    let result = rank0_result(&args, &host, &ready, timed, total, records, &job);
+    println!("{}", result.to_line());
+    Ok(())
+}
 
+/// When every rank had passed the first barrier, on both clocks.
+struct Ready {
+    mono_ns: u64,
+    real_ns: u64,
+}
+
+/// Computes this rank's static share of blocks and sums the exact partials
+/// into rank 0 (as limbs; `total` is meaningful on rank 0 only).
+fn compute_and_reduce(
+    world: &mpi::topology::SimpleCommunicator,
+    job: &Job,
+    local_rank: usize,
+) -> (WorkerOutcome, [u64; 4]) {
+    let me = usize::try_from(world.rank()).unwrap_or_default();
+    let ranks = usize::try_from(world.size()).unwrap_or(1);
+    let range = job.static_share(me, ranks);
+    let outcome = WorkerOutcome::timed(None, local_rank, range.count, || job.partial(range));
+    let limbs = split_limbs(outcome.partial);
+    let root = world.process_at_rank(0);
+    let mut total = [0u64; 4];
+    if me == 0 {
+        root.reduce_into_root(&limbs[..], &mut total[..], SystemOperation::sum());
+    } else {
+        root.reduce_into(&limbs[..], SystemOperation::sum());
+    }
+    (outcome, total)
+}
+
+/// Rank 0's result line: the phases (spawn on the launcher's clock when
+/// on its host), the exact total and every rank's record.
+fn rank0_result(
+    args: &MpiWorkerArgs,
+    host: &str,
+    ready: &Ready,
+    timed: f64,
+    total: [u64; 4],
+    records: Vec<RankRecord>,
+    job: &Job,
+) -> MpiResult {
     let (spawn_s, spawn_clock) = if host == args.launch_host {
         (
-            secs_between(args.t0_mono_ns, ready_mono),
+            secs_between(args.t0_mono_ns, ready.mono_ns),
             SpawnClock::Monotonic,
         )
     } else {
         (
-            secs_between(args.t0_real_ns, ready_real),
+            secs_between(args.t0_real_ns, ready.real_ns),
             SpawnClock::Realtime,
         )
     };
-    let timed = (t_end - t_start).max(0.0);
     let slowest = records.iter().map(|r| r.busy_ns).max().unwrap_or_default() as f64 * 1e-9;
     let compute_s = slowest.min(timed);
-    let result = MpiResult {
+    MpiResult {
         partial: join_limbs(total).to_string(),
         isa: job.isa.usable().name().into(),
         spawn_s,
@@ -117,9 +151,7 @@ pub fn run(args: MpiWorkerArgs) -> Result<()> {
                 compute_s: r.busy_ns as f64 * 1e-9,
             })
             .collect(),
-    };
-    println!("{}", result.to_line());
-    Ok(())
+    }
 }
 
 /// The job (on the ISA asked for, resolved on this rank's CPU) and the CPU
