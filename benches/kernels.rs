@@ -17,10 +17,10 @@
 //! Every result is checked for correctness once, outside the timed loop.
 //!
 //! ```text
-//! cargo bench -p piscale-kernels --bench kernels            # full run, ~2-3 min on 2 cores
-//! cargo bench -p piscale-kernels --bench kernels -- --test  # each bench once
-//! cargo bench -p piscale-kernels --bench kernels -- spawn   # one group
-//! cargo bench -p piscale-kernels --bench kernels -- /avx2   # one ISA path
+//! cargo bench -p piscale-benches --bench kernels            # full run, ~2-3 min on 2 cores
+//! cargo bench -p piscale-benches --bench kernels -- --test  # each bench once
+//! cargo bench -p piscale-benches --bench kernels -- spawn   # one group
+//! cargo bench -p piscale-benches --bench kernels -- /avx2   # one ISA path
 //! ```
 
 use std::f64::consts::PI;

@@ -33,7 +33,7 @@ echo "== paths this CPU supports: ${paths[*]}"
 
 echo "== ISA tests (every supported path against scalar)"
 tests_ok=true
-if ! cargo test --release -p piscale-kernels --test isa_paths -- --nocapture; then
+if ! cargo test --release -p piscale-kernels --test it -- isa_paths --nocapture; then
     tests_ok=false
 fi
 if ! cargo test --release -p piscale-kernels --lib -- isa mc midpoint; then
@@ -43,7 +43,7 @@ fi
 declare -A rate
 if ! $quick; then
     echo "== per-ISA benches"
-    cargo bench -p piscale-kernels --bench kernels -- 'block/|per-core-stream/' 2>&1 |
+    cargo bench -p piscale-benches --bench kernels -- 'block/|per-core-stream/' 2>&1 |
         grep -E '^(block|per-core-stream)/|time:|thrpt:' || true
     cargo build --release -q
     pin=$(taskset -pc $$ 2>/dev/null | awk -F': ' '{print $2}' | cut -d, -f1 | cut -d- -f1)

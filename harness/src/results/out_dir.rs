@@ -80,7 +80,13 @@ impl OutDir {
 /// it over `path`: readers see the old file or the new one, never half of
 /// one. The temporary file is removed if anything fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temporary_twin(path, "")?;
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     let result = File::create(&tmp)
         .and_then(|mut f| {
             f.write_all(bytes)?;
@@ -91,19 +97,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A hidden file next to `path` for an atomic replacement:
-/// `.NAME.PID.tmp` then `suffix` (an encoder that picks its format from the
-/// extension wants it last, e.g. `.png`).
-pub fn temporary_twin(path: &Path, suffix: &str) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp{suffix}", std::process::id()));
-    Ok(path.with_file_name(tmp_name))
 }
 
 #[cfg(test)]

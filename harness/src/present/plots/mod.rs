@@ -38,7 +38,6 @@ use piscale_kernels::Method;
 use plotters::prelude::*;
 
 use crate::analyse::phases::{phase_medians, PhaseMedians};
-use crate::results::out_dir::temporary_twin;
 use crate::results::{
     read_raw, read_summary, write_atomic, Machine, Mode, OutDir, PointId, SummaryRow,
 };
@@ -174,21 +173,27 @@ fn svg(plot: &Plot, ctx: &Context) -> Result<String> {
     Ok(text)
 }
 
-/// Draws the plot as a PNG at `path`, through a temporary file renamed over
-/// it, so a reader never sees half a picture.
+/// Draws the plot as a PNG at `path`, replaced atomically so a reader never
+/// sees half a picture. plotters draws into an RGB buffer; the `png` crate
+/// encodes it (plotters' own encoder would bring the whole `image` crate).
 fn png(plot: &Plot, ctx: &Context, path: &Path) -> Result<()> {
-    // The encoder picks the format from the extension: keep `.png` last.
-    let tmp = temporary_twin(path, ".png")?;
-    let drawn = (|| {
-        let root = BitMapBackend::new(&tmp, (style::WIDTH, style::HEIGHT)).into_drawing_area();
-        draw::draw(&root, &plot.chart, ctx)?;
-        drop(root);
-        fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-    })();
-    if drawn.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let (width, height) = (style::WIDTH, style::HEIGHT);
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name))?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("plot {}: {e}", plot.name))?;
     }
-    drawn.with_context(|| format!("cannot draw {}", path.display()))
+    let mut bytes = Vec::new();
+    let mut encoder = ::png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(::png::ColorType::Rgb);
+    encoder.set_depth(::png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&rgb))
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    write_atomic(path, &bytes)
 }
 
 /// Removes plots of ours in `out` that this run did not write: files named

@@ -1,7 +1,5 @@
 //! Every block backend returns `serial`'s exact answer at every worker count.
 
-mod common;
-
 use piscale_kernels::{mc, BackendKind, CpuList, Job, Method, Team};
 use strum::VariantArray;
 
@@ -24,7 +22,7 @@ fn serial(job: &Job) -> piscale_kernels::RunReport {
 
 #[test]
 fn mc_hits_are_bit_identical_across_backends_and_worker_counts() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Mc, 3_000_017).seed(7).block(1 << 16);
     let expected = serial(&job).hits.unwrap();
     for backend in block_backends() {
@@ -43,7 +41,7 @@ fn mc_hits_are_bit_identical_across_backends_and_worker_counts() {
 
 #[test]
 fn midpoint_sums_are_bit_identical_across_backends_and_worker_counts() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Midpoint, 2_500_001).block(100_000);
     let expected = serial(&job);
     assert!(expected.abs_error < 1e-12, "{}", expected.estimate);
@@ -62,7 +60,7 @@ fn midpoint_sums_are_bit_identical_across_backends_and_worker_counts() {
 
 #[test]
 fn the_answer_does_not_depend_on_block_order_or_chunking() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Mc, 1_000_003).seed(3).block(10_000);
     let expected = serial(&job).hits;
     let mut pool = BackendKind::PoolMap
@@ -85,7 +83,7 @@ fn the_answer_does_not_depend_on_block_order_or_chunking() {
 
 #[test]
 fn estimates_lie_within_five_standard_errors() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Mc, 4_000_000).seed(11).block(1 << 18);
     for &backend in BackendKind::VARIANTS {
         let p = if backend == BackendKind::Serial { 1 } else { 3 };
@@ -103,7 +101,7 @@ fn estimates_lie_within_five_standard_errors() {
 #[test]
 fn per_core_draws_worker_lanes() {
     // Worker w's share comes from its own 8 lanes: the seed's stream jumped
-    // 8w + l times (see `common::reference_worker_hits`).
+    // 8w + l times (see `crate::common::reference_worker_hits`).
     let job = Job::new(Method::Mc, 100_003).seed(5);
     let run = |p: usize| {
         BackendKind::PerCore
@@ -115,12 +113,12 @@ fn per_core_draws_worker_lanes() {
             .unwrap()
     };
     let one = run(1);
-    assert_eq!(one, common::reference_worker_hits(5, 0, 100_003));
+    assert_eq!(one, crate::common::reference_worker_hits(5, 0, 100_003));
     assert_eq!(one, mc::worker_hits(5, 0, 100_003));
     // Shares of 50 002 and 50 001: the first n % p workers take one more.
     let two = run(2);
-    let expected =
-        common::reference_worker_hits(5, 0, 50_002) + common::reference_worker_hits(5, 1, 50_001);
+    let expected = crate::common::reference_worker_hits(5, 0, 50_002)
+        + crate::common::reference_worker_hits(5, 1, 50_001);
     assert_eq!(two, expected);
     // The answer depends on P, and workers throw different darts.
     assert_ne!(one, two);
@@ -129,7 +127,7 @@ fn per_core_draws_worker_lanes() {
 
 #[test]
 fn more_workers_than_blocks_still_agree() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Mc, 1000).seed(1).block(400);
     let expected = serial(&job).hits;
     for backend in block_backends() {
@@ -144,7 +142,7 @@ fn more_workers_than_blocks_still_agree() {
 
 #[test]
 fn pinned_workers_run_where_they_were_put() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let usable = CpuList::usable().unwrap();
     let cpu = *usable.0.last().unwrap();
     let job = Job::new(Method::Mc, 200_000).block(10_000);
@@ -162,7 +160,7 @@ fn pinned_workers_run_where_they_were_put() {
 
 #[test]
 fn phases_add_up_to_the_wall_time() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let job = Job::new(Method::Midpoint, 1 << 20).block(1 << 16);
     for &backend in BackendKind::VARIANTS {
         let p = if backend == BackendKind::Serial { 1 } else { 2 };

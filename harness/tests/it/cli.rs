@@ -2,12 +2,10 @@
 //! every block backend gives the same answer, and that bad input is refused
 //! with exit code 2 and a one-line message naming the flag.
 
-mod common;
-
 use std::f64::consts::PI;
 use std::process::Stdio;
 
-use common::{assert_usage_error, piscale, run_json};
+use crate::common::{assert_usage_error, piscale, run_json};
 use predicates::prelude::*;
 
 const BLOCK_BACKENDS: [&str; 6] = [
@@ -435,9 +433,9 @@ fn every_isa_path_gives_the_same_hits_and_is_reported() {
         "--seed",
         "3",
     ];
-    let auto = common::run_json(&args);
+    let auto = crate::common::run_json(&args);
     for isa in ["scalar", "avx2", "avx512"] {
-        let out = common::piscale()
+        let out = crate::common::piscale()
             .arg("run")
             .args(args)
             .args(["--isa", isa, "--format", "json"])
@@ -449,7 +447,7 @@ fn every_isa_path_gives_the_same_hits_and_is_reported() {
             assert_eq!(run["isa"], isa);
         } else {
             // A path this CPU lacks is bad input naming the flag.
-            common::assert_usage_error(&["run", "--isa", isa], "--isa");
+            crate::common::assert_usage_error(&["run", "--isa", isa], "--isa");
         }
     }
 }

@@ -1,13 +1,11 @@
 //! `piscale sweep` end to end: the files and their columns, bad input,
 //! interruption and resume, and a command kernel.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{children_of, piscale};
+use crate::common::{children_of, piscale};
 
 const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts";
 const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
@@ -76,8 +74,10 @@ fn a_quick_sweep_writes_every_file_with_every_column() {
 fn an_existing_out_dir_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
-    let line =
-        common::assert_usage_error(&["sweep", "--out", dir.path().to_str().unwrap()], "--out");
+    let line = crate::common::assert_usage_error(
+        &["sweep", "--out", dir.path().to_str().unwrap()],
+        "--out",
+    );
     assert!(
         line.contains("--force") && line.contains("--resume"),
         "{line}"
@@ -105,7 +105,7 @@ fn bad_configs_exit_2_naming_file_line_and_key_and_write_nothing() {
         let file = dir.path().join(name);
         std::fs::write(&file, text).unwrap();
         let out = dir.path().join(format!("{name}.out"));
-        let line = common::assert_usage_error(
+        let line = crate::common::assert_usage_error(
             &[
                 "sweep",
                 "--config",
@@ -118,7 +118,7 @@ fn bad_configs_exit_2_naming_file_line_and_key_and_write_nothing() {
         assert!(line.contains(name), "{name}: {line}");
         assert!(!out.exists(), "{name}: the out dir was created");
     }
-    let line = common::assert_usage_error(
+    let line = crate::common::assert_usage_error(
         &["sweep", "--config", "/no/such/file.toml"],
         "/no/such/file.toml",
     );

@@ -5,11 +5,9 @@
 
 #![cfg(feature = "mpi")]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{piscale, run_json};
+use crate::common::{piscale, run_json};
 use serde_json::Value;
 
 /// Pids of the ranks (`piscale mpi-worker` processes) of the run with `seed`.

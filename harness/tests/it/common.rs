@@ -1,7 +1,5 @@
 //! Helpers shared by the `piscale` binary's integration tests.
 
-#![allow(dead_code)]
-
 use assert_cmd::Command;
 use serde_json::Value;
 

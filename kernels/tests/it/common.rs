@@ -1,7 +1,5 @@
 //! Helpers shared by the kernels' integration tests.
 
-#![allow(dead_code)]
-
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 

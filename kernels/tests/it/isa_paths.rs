@@ -2,8 +2,6 @@
 //! a job's ISA — not any process-wide setting — decides the path its kernels
 //! run on.
 
-mod common;
-
 use piscale_kernels::{mc, midpoint, BackendKind, Isa, Job, Method, Team};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -71,7 +69,7 @@ fn per_core_vector_paths_follow_the_worker_lane_definition() {
     // Lane l of worker w is the seed's stream jumped 8w + l times; sample k
     // is the next draw of lane k % 8.
     for (seed, worker, count) in [(5u64, 0usize, 10_007u64), (99, 2, 1003), (1, 5, 0)] {
-        let expected = common::reference_worker_hits(seed, worker, count);
+        let expected = crate::common::reference_worker_hits(seed, worker, count);
         for isa in Isa::all_supported() {
             assert_eq!(
                 mc::worker_hits_with(isa, seed, worker, count),

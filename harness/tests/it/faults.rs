@@ -1,15 +1,13 @@
 //! A worker killed in the middle of a real `piscale run`: the binary exits
 //! non-zero within 5 s, names the worker, and leaves no process behind.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use common::children_of;
+use crate::common::children_of;
 
 fn alive(pid: i32) -> bool {
     // A zombie still has a /proc entry; only a reaped process has none.

@@ -1,8 +1,6 @@
 //! Process backends survive dead, hung and concurrent workers: an error that
 //! names the worker, every child reaped, no hang.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -29,15 +27,15 @@ fn long_job() -> Job {
 /// worker 1 and returns the backend, the error and how long the run took to
 /// fail after the kill.
 fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32) {
-    let before = common::children_of_self();
+    let before = crate::common::children_of_self();
     let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
     let (tx, rx) = mpsc::channel();
     let outcome = std::thread::scope(|s| {
         let runner = &mut backend;
         s.spawn(move || tx.send(runner.run(&long_job())).unwrap());
         let mut victims = Vec::new();
-        let started = common::wait_for(Duration::from_secs(5), || {
-            victims = common::children_of_self()
+        let started = crate::common::wait_for(Duration::from_secs(5), || {
+            victims = crate::common::children_of_self()
                 .into_iter()
                 .filter(|p| !before.contains(p))
                 .collect();
@@ -56,7 +54,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
         };
         if outcome.is_err() {
             // Free the runner thread so the scope can end and the test report.
-            for pid in common::children_of_self()
+            for pid in crate::common::children_of_self()
                 .into_iter()
                 .filter(|p| !before.contains(p))
             {
@@ -76,7 +74,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
 
 #[test]
 fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     for kind in process_backends() {
         let (backend, err, after, victim) = kill_one_worker(kind);
         let msg = err.to_string();
@@ -91,7 +89,7 @@ fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
         assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
         drop(backend);
         assert_eq!(
-            common::children_of_self(),
+            crate::common::children_of_self(),
             Vec::<i32>::new(),
             "{kind} left children"
         );
@@ -100,7 +98,7 @@ fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
 
 #[test]
 fn a_pool_that_lost_a_worker_refuses_further_jobs() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let (mut pool, _, _, victim) = kill_one_worker(BackendKind::PoolMap);
     let err = pool
         .run(&Job::new(Method::Mc, 1000))
@@ -114,7 +112,7 @@ fn a_pool_that_lost_a_worker_refuses_further_jobs() {
 
 #[test]
 fn a_timeout_kills_and_reaps_every_worker() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     for kind in process_backends() {
         let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
         let job = Job {
@@ -127,7 +125,7 @@ fn a_timeout_kills_and_reaps_every_worker() {
         assert!(start.elapsed() < Duration::from_secs(3), "{kind}");
         drop(backend);
         assert_eq!(
-            common::children_of_self(),
+            crate::common::children_of_self(),
             Vec::<i32>::new(),
             "{kind} left children"
         );
@@ -136,7 +134,7 @@ fn a_timeout_kills_and_reaps_every_worker() {
 
 #[test]
 fn forking_while_another_thread_allocates_never_deadlocks() {
-    let _forks = common::fork_lock();
+    let _forks = crate::common::fork_lock();
     let stop = Arc::new(AtomicBool::new(false));
     let allocator = {
         let stop = stop.clone();

@@ -1,0 +1,8 @@
+//! Integration tests of the `piscale` binary, in one test binary (one link
+//! instead of one per file).
+
+mod cli;
+mod common;
+mod faults;
+mod mpi;
+mod sweep;
