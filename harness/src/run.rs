@@ -219,8 +219,10 @@ mod tests {
         let err = r.clone().validate().unwrap_err().0;
         assert_eq!(
             err,
-            "--timeout: only the process backends (fork-pipe, shm-reduce, pool-map, mpi) \
-             can be stopped, not rayon"
+            format!(
+                "--timeout: only the process backends ({}) can be stopped, not rayon",
+                Kernel::process_backend_names()
+            )
         );
         r.backend = Kernel::Local(BackendKind::ForkPipe);
         assert!(r.validate().is_ok());
