@@ -240,7 +240,7 @@ pub struct RunArgs {
     pub isa: IsaChoice,
 
     /// mpi: what starts the ranks: auto (srun inside a Slurm allocation, else mpirun), mpirun or srun.
-    #[arg(long, value_name = "NAME", value_parser = Launcher::from_str, help_heading = "MPI (--backend mpi)")]
+    #[arg(long, value_name = "NAME", value_parser = Launcher::parse, help_heading = "MPI (--backend mpi)")]
     pub launcher: Option<Launcher>,
 
     /// mpi: let the launcher place the ranks (mpirun --bind-to, srun --cpu-bind), e.g. core;

@@ -10,6 +10,20 @@ use crate::common::{children_of, piscale};
 const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts";
 const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
 
+/// The library's backends, as `piscale list` names them (mpi aside).
+fn library_backends() -> Vec<String> {
+    let out = piscale().arg("list").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Backends"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "mpi")
+        .map(str::to_owned)
+        .collect()
+}
+
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -44,12 +58,23 @@ fn a_quick_sweep_writes_every_file_with_every_column() {
 
     let raw = lines(&out.join("raw.csv"));
     assert_eq!(raw[0], RAW_COLUMNS);
-    // 2 methods × (serial@1 + 6 backends × 2 worker counts) × 2 reps.
-    assert_eq!(raw.len() - 1, 2 * 13 * 2);
+    // Every backend of the library (as `piscale list` names them, but mpi).
+    let backends = library_backends();
+    assert!(backends.len() >= 7, "{backends:?}");
+    // 2 methods × (serial@1 + every other backend × 2 worker counts) × 2 reps.
+    let points = 2 * (1 + (backends.len() - 1) * 2);
+    assert_eq!(raw.len() - 1, points * 2);
     assert!(raw[1..].iter().all(|r| r.contains(",ok,")), "{raw:?}");
+    for backend in &backends {
+        assert!(
+            raw.iter()
+                .any(|r| r.contains(&format!(",{backend},strong,"))),
+            "{backend} missing"
+        );
+    }
     let summary = lines(&out.join("summary.csv"));
     assert_eq!(summary[0], SUMMARY_COLUMNS);
-    assert_eq!(summary.len() - 1, 2 * 13);
+    assert_eq!(summary.len() - 1, points);
 
     let machine: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("machine.json")).unwrap()).unwrap();

@@ -225,7 +225,10 @@ mod tests {
         assert_eq!(BackendKind::ForkPipe.name(), "fork-pipe");
         assert_eq!(
             BackendKind::parse("gpu").unwrap_err(),
-            format!("unknown backend 'gpu' (expected {})", BackendKind::choices())
+            format!(
+                "unknown backend 'gpu' (expected {})",
+                BackendKind::choices()
+            )
         );
         assert!(BackendKind::choices().starts_with("serial, threads, rayon, fork-pipe"));
     }

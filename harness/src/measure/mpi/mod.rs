@@ -21,10 +21,9 @@ pub mod wire;
 #[cfg(feature = "mpi")]
 pub mod worker;
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
+use piscale_kernels::Named;
 use serde::{Deserialize, Serialize};
 
 /// Whether this binary can run MPI ranks (built with `--features mpi`).
@@ -35,8 +34,21 @@ pub const NOT_BUILT: &str = "this piscale was built without MPI support; rebuild
     `cargo build --release --features mpi` (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
 
 /// The program that starts the ranks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Launcher {
     /// `srun` inside a Slurm allocation (`SLURM_JOB_ID` is set), else `mpirun`.
     #[default]
@@ -66,29 +78,8 @@ impl Launcher {
     }
 }
 
-impl FromStr for Launcher {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Launcher, String> {
-        match s.trim() {
-            "auto" => Ok(Launcher::Auto),
-            "mpirun" => Ok(Launcher::Mpirun),
-            "srun" => Ok(Launcher::Srun),
-            other => Err(format!(
-                "unknown launcher '{other}' (expected auto, mpirun or srun)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Launcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Launcher::Auto => "auto",
-            Launcher::Mpirun => "mpirun",
-            Launcher::Srun => "srun",
-        })
-    }
+impl Named for Launcher {
+    const WHAT: &'static str = "launcher";
 }
 
 /// How ranks are started: the `[mpi]` table of a sweep config, or the
@@ -162,8 +153,11 @@ mod tests {
 
     #[test]
     fn launchers_parse_and_srun_refuses_a_hostfile() {
-        assert_eq!("srun".parse::<Launcher>(), Ok(Launcher::Srun));
-        assert!("slurm".parse::<Launcher>().is_err());
+        assert_eq!(Launcher::parse("srun"), Ok(Launcher::Srun));
+        assert_eq!(
+            Launcher::parse("slurm").unwrap_err(),
+            "unknown launcher 'slurm' (expected auto, mpirun or srun)"
+        );
         let settings = MpiSettings {
             launcher: Launcher::Srun,
             hostfile: Some("Cargo.toml".into()),
