@@ -74,16 +74,19 @@ fn run() -> Result<ExitCode> {
             return Ok(match sweep::sweep(args.into_request(), argv)? {
                 SweepEnd::Complete => ExitCode::SUCCESS,
                 SweepEnd::SomeFailed(n) => {
-                    eprintln!(
-                        "{n} repetition(s) failed; their errors are in {}",
+                    present::note(format_args!(
+                        "{n} repetition(s) failed; their errors are in {} (--resume runs them again)",
                         results::OutDir::RAW
-                    );
+                    ));
                     ExitCode::from(SOME_FAILED)
                 }
                 SweepEnd::Interrupted => {
-                    eprintln!("interrupted: finished rows kept; continue with --resume");
+                    present::note(format_args!(
+                        "interrupted: finished rows kept; continue with --resume"
+                    ));
                     ExitCode::from(INTERRUPTED)
                 }
+                SweepEnd::Unreported => ExitCode::from(SOME_FAILED),
             });
         }
     }
@@ -104,10 +107,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(usage) = err.downcast_ref::<UsageError>() {
-        eprintln!("error: {usage}");
+        present::note(format_args!("error: {usage}"));
         return ExitCode::from(2);
     }
-    eprintln!("Error: {err:#}");
+    present::note(format_args!("Error: {err:#}"));
     if piscale_kernels::cancel::requested() {
         return ExitCode::from(INTERRUPTED);
     }

@@ -1,7 +1,7 @@
 //! From raw rows to one [`SummaryRow`] per point: medians, intervals,
 //! spread, speed-ups and the figures derived from them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use piscale_kernels::BackendKind;
 
@@ -19,15 +19,31 @@ struct Reps {
     failed: usize,
 }
 
-/// Summarises raw rows into one row per point, in [`PointId`] order. Only
-/// `ok` repetitions with a wall time feed the timings (and count in `reps`);
-/// every other row counts in `failed`. `seed` drives the bootstrap so the
-/// same rows always give the same file.
+/// Summarises raw rows into one row per point, in [`PointId`] order. Each
+/// repetition counts once: its first `ok` row with a wall time feeds the
+/// timings (and counts in `reps`); a repetition with only failed rows
+/// counts in `failed` — one that failed and then succeeded when the sweep
+/// was resumed is a success. `seed` drives the bootstrap so the same rows
+/// always give the same file.
 pub fn summarize(rows: &[RawRow], seed: u64) -> Vec<SummaryRow> {
+    let succeeded: HashSet<(PointId, u32)> = rows
+        .iter()
+        .filter(|r| r.ok_wall_s().is_some())
+        .map(|r| (r.id(), r.rep))
+        .collect();
+    let mut counted: HashSet<(PointId, u32)> = HashSet::new();
     let mut points: BTreeMap<PointId, Reps> = BTreeMap::new();
     for row in rows {
-        let reps = points.entry(row.id()).or_default();
-        match row.ok_wall_s() {
+        let id = row.id();
+        let reps = points.entry(id.clone()).or_default();
+        let ok = row.ok_wall_s();
+        if ok.is_none() && succeeded.contains(&(id.clone(), row.rep)) {
+            continue;
+        }
+        if !counted.insert((id, row.rep)) {
+            continue;
+        }
+        match ok {
             Some(wall_s) => reps.times.push(wall_s),
             None => reps.failed += 1,
         }
@@ -235,6 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn a_repetition_counts_once_and_a_retried_one_succeeds() {
+        let mut rows = Vec::new();
+        for rep in 0..3 {
+            let mut r = raw_row("threads", Mode::Strong, 2, N, 1.0 + f64::from(rep));
+            r.rep = rep;
+            rows.push(r);
+        }
+        // Rep 1 had failed before a resume measured it again; rep 3 failed
+        // twice (two resumes); rep 0 is in the file twice.
+        let mut early = crate::results::fixture::failed(rows[1].clone());
+        early.rep = 1;
+        rows.insert(0, early);
+        let mut lost = crate::results::fixture::failed(rows[0].clone());
+        lost.rep = 3;
+        rows.push(lost.clone());
+        rows.push(lost);
+        rows.push(rows[1].clone());
+        let summary = summarize(&rows, 1);
+        assert_eq!(summary.len(), 1);
+        assert_eq!((summary[0].reps, summary[0].failed), (3, 1));
+        assert_eq!(summary[0].median_s, Some(2.0));
+    }
+
+    #[test]
     fn summary_is_deterministic_for_a_seed() {
         assert_eq!(fixture_summary(), fixture_summary());
     }
@@ -257,6 +297,5 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["summary.csv"]);
-        let _ = raw_row;
     }
 }

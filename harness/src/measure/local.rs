@@ -50,6 +50,11 @@ impl LocalBackends {
         })
     }
 
+    /// Drops `kind` at `workers` workers: stops its pool, if it has one.
+    pub fn release(&mut self, kind: BackendKind, workers: usize) {
+        self.cache.remove(&(kind, workers));
+    }
+
     /// Drops (and so joins) every cached backend whose threads outlive a run.
     fn drop_threaded(&mut self) {
         self.cache.retain(|(kind, _), _| {

@@ -118,6 +118,10 @@ pub trait Executor {
         cpus: Option<&CpuList>,
         spec: &RunSpec,
     ) -> Result<Measured, MeasureError>;
+
+    /// Point `id`'s kernel, at its worker count, will not run again: stop
+    /// whatever it keeps between runs (a pool's processes).
+    fn release(&mut self, _id: &PointId) {}
 }
 
 /// Runs every kind of kernel (see the module documentation).
@@ -169,6 +173,12 @@ impl Executor for RealExecutor {
                     .ok_or_else(|| MeasureError::Invalid(format!("no command named {name}")))?;
                 command::run_command(kernel, id.workers, id.samples, spec.seed, spec.timeout)
             }
+        }
+    }
+
+    fn release(&mut self, id: &PointId) {
+        if let Kernel::Local(kind) = id.kernel {
+            self.local.release(kind, id.workers);
         }
     }
 }

@@ -34,6 +34,7 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
         ))
         .into());
     }
+    check_inputs(&out)?;
     let mut files = plots::write_plots(&out)
         .with_context(|| format!("cannot draw the plots of {}", dir.display()))?;
     let plot_files = report::PlotFile::discover(&out)?;
@@ -44,22 +45,51 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The end of a sweep: plots and reports (a failure there is a warning:
-/// the measurements are safe on disk and `piscale plot DIR` can retry),
-/// then the speed-up tables and the answer on stdout.
-pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow]) {
-    if let Err(e) = build(out.path()) {
-        eprintln!("warning: {e:#}");
+/// A missing or unreadable input file is the user's to fix (exit status 2,
+/// as for `compare`), not a failed drawing.
+fn check_inputs(out: &OutDir) -> Result<()> {
+    let usage = |e: anyhow::Error| UsageError(format!("{e:#}"));
+    crate::results::read_summary(&out.summary()).map_err(usage)?;
+    crate::results::read_raw(&out.raw()).map_err(usage)?;
+    crate::results::Machine::read_json(&out.machine()).map_err(usage)?;
+    Ok(())
+}
+
+/// The end of a sweep: plots and reports, then the speed-up tables and the
+/// answer on stdout. Returns whether the plots and reports were written (if
+/// not, the measurements are still safe on disk and `piscale plot DIR`
+/// retries; the error is on stderr).
+pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow]) -> bool {
+    let built = build(out.path());
+    if let Err(e) = &built {
+        note(format_args!(
+            "error: the plots and reports were not written: {e:#}; `piscale plot {}` retries",
+            out.path().display()
+        ));
     }
-    println!("{}", table::speedup_table(summary));
+    say(format_args!("{}", table::speedup_table(summary)));
     if let Some(answer) = table::answer_line(summary) {
-        println!("{answer}");
+        say(format_args!("{answer}"));
     }
-    eprintln!(
+    note(format_args!(
         "results in {} ({}, {}, {}/)",
         out.path().display(),
         OutDir::REPORT_HTML,
         OutDir::REPORT_MD,
         OutDir::PLOTS
-    );
+    ));
+    built.is_ok()
+}
+
+/// A line on stdout. A reader that went away (`piscale sweep | head -1`)
+/// is not a reason to stop, let alone to panic: the line is dropped.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// A line on stderr, dropped if stderr is closed (see [`say`]).
+pub fn note(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

@@ -222,7 +222,7 @@ pub fn answer_line(summary: &[SummaryRow]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::analyse::summary::summarize;
-    use crate::results::fixture::{fixture, row, with_method};
+    use crate::results::fixture::{fixture, numbered, row, with_method};
 
     /// The rows fixture plus a midpoint sweep (one noisy point) and a
     /// second, smaller N for mc.
@@ -243,7 +243,7 @@ mod tests {
             add(Method::Midpoint, "threads", 2, 1 << 30, t);
             add(Method::Mc, "threads", 2, 1_000_000, t / 100.0);
         }
-        summarize(&rows, 2024)
+        summarize(&numbered(rows), 2024)
     }
 
     #[test]

@@ -1,22 +1,49 @@
 //! Reading piscale's CSV files with errors that name the file, the line and
-//! the column.
+//! the column, and rows checked for values no measurement can produce.
 
+use std::fs;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
 
+/// A row that can say what is impossible about it: `(column, why)`.
+pub trait CheckedRow {
+    /// `Err((column, why))` for a value no run can produce (a negative
+    /// time, a time that is not a number).
+    fn check(&self) -> Result<(), (&'static str, String)>;
+}
+
+/// `Err` naming `column` unless `value` is absent or a finite number of 0
+/// or more (a time, a count).
+pub fn non_negative(
+    column: &'static str,
+    value: Option<f64>,
+) -> Result<(), (&'static str, String)> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err((
+            column,
+            format!("must be a finite number of 0 or more, got {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads a CSV file whose header must be `columns`, or its first `required`
 /// or more of them (columns added later have serde defaults). `what` names
-/// the kind of file in messages (`raw`, `summary`).
-pub fn read_csv<T: DeserializeOwned>(
+/// the kind of file in messages (`raw`, `summary`). A last line cut short
+/// (no newline and too few fields: a crash or a full disk mid-write) is left
+/// out; every other line must be a whole, possible row.
+pub fn read_csv<T: DeserializeOwned + CheckedRow>(
     path: &Path,
     columns: &[&str],
     required: usize,
     what: &str,
 ) -> Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path)
+    let text = fs::read(path)
         .with_context(|| format!("cannot open the {what} results file {}", path.display()))?;
+    let text = without_cut_last_line(&text);
+    let mut reader = csv::Reader::from_reader(text);
     let headers = reader
         .headers()
         .map_err(|e| anyhow!("{}: {}", path.display(), describe(&e, columns)))?
@@ -34,10 +61,58 @@ pub fn read_csv<T: DeserializeOwned>(
             columns.join(",")
         );
     }
-    reader
-        .deserialize()
-        .map(|row| row.map_err(|e| anyhow!("{}: {}", path.display(), describe(&e, columns))))
-        .collect()
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| anyhow!("{}: {}", path.display(), describe(&e, columns)))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let row: T = record
+            .deserialize(Some(&headers))
+            .map_err(|e| anyhow!("{}: {}", path.display(), describe(&e, columns)))?;
+        row.check().map_err(|(column, why)| {
+            anyhow!("{}: line {line}, column {column}: {why}", path.display())
+        })?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// `text` without its last line when that line has no newline and fewer
+/// fields than the header: a row cut short.
+fn without_cut_last_line(text: &[u8]) -> &[u8] {
+    if text.ends_with(b"\n") {
+        return text;
+    }
+    let start = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if start == 0 {
+        return text; // only a header (or nothing): let the reader judge it
+    }
+    let mut last = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&text[start..]);
+    let whole = last
+        .records()
+        .next()
+        .and_then(|r| r.ok())
+        .is_some_and(|r| r.len() >= header_fields(text));
+    if whole {
+        text
+    } else {
+        &text[..start]
+    }
+}
+
+/// Fields of the header line of `text`.
+fn header_fields(text: &[u8]) -> usize {
+    let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(header)
+        .records()
+        .next()
+        .and_then(|r| r.ok())
+        .map_or(usize::MAX, |r| r.len())
 }
 
 /// A CSV error as "line N, column NAME: what is wrong".

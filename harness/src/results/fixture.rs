@@ -63,6 +63,19 @@ pub(crate) fn with_method(method: Method, mut r: RawRow) -> RawRow {
     r
 }
 
+/// `rows` with their repetitions numbered per point in order of
+/// appearance, as a sweep numbers them (a repetition counts once).
+pub(crate) fn numbered(mut rows: Vec<RawRow>) -> Vec<RawRow> {
+    let mut next: std::collections::HashMap<crate::results::PointId, u32> =
+        std::collections::HashMap::new();
+    for r in &mut rows {
+        let n = next.entry(r.id()).or_default();
+        r.rep = *n;
+        *n += 1;
+    }
+    rows
+}
+
 pub(crate) const N: u64 = 2_000_000_000;
 pub(crate) const PER_WORKER: u64 = 100_000_000;
 
@@ -72,7 +85,7 @@ pub(crate) const PER_WORKER: u64 = 100_000_000;
 pub(crate) fn fixture() -> Vec<RawRow> {
     let s = Mode::Strong;
     let w = Mode::Weak;
-    vec![
+    numbered(vec![
         row("threads", s, 2, N, 1.1),
         row("python-pi1", s, 1, N, 40.0),
         row("threads", s, 1, N, 2.0),
@@ -91,5 +104,5 @@ pub(crate) fn fixture() -> Vec<RawRow> {
         failed(row("rayon", s, 2, N, 0.4)),
         row("threads", s, 1, N, 2.0),
         row("serial", s, 1, N, 2.2),
-    ]
+    ])
 }

@@ -1,11 +1,15 @@
-//! A sweep's output folder: every file name it holds, defined once, and the
-//! atomic write that replaces a file without a reader ever seeing half of it.
+//! A sweep's output folder: every file name it holds, defined once; the
+//! lock one sweep holds on it while it writes; and the atomic write that
+//! replaces a file without a reader ever seeing half of it.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 /// The output folder of one sweep (`results/<date>-<host>-<time>/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +30,20 @@ impl OutDir {
     pub const REPORT_HTML: &'static str = "report.html";
     /// The folder of the plots.
     pub const PLOTS: &'static str = "plots";
+    /// The lock a sweep holds while it writes (see [`OutDir::lock`]).
+    pub const LOCK: &'static str = ".piscale.lock";
+
+    /// Every name a sweep writes in its folder.
+    pub const NAMES: [&'static str; 8] = [
+        Self::RAW,
+        Self::SUMMARY,
+        Self::MACHINE,
+        Self::CONFIG,
+        Self::REPORT_MD,
+        Self::REPORT_HTML,
+        Self::PLOTS,
+        Self::LOCK,
+    ];
 
     /// The folder.
     pub fn path(&self) -> &Path {
@@ -67,6 +85,88 @@ impl OutDir {
         self.0.join(Self::PLOTS)
     }
 
+    /// Whether the folder holds only what a sweep writes (and some of it):
+    /// the only kind of folder `--force` may empty. A missing or empty
+    /// folder counts too. Returns the first foreign entry otherwise.
+    pub fn foreign_entry(&self) -> Result<Option<String>> {
+        let entries = match fs::read_dir(&self.0) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.0.display())),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", self.0.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = Self::NAMES.contains(&name.as_str())
+                || (name.starts_with('.') && name.ends_with(".tmp"));
+            if !ours {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes what a sweep wrote in the folder, all but the lock (held by
+    /// the caller): `--force`. Refuse first, with [`foreign_entry`], a
+    /// folder that holds anything else.
+    ///
+    /// [`foreign_entry`]: Self::foreign_entry
+    pub fn clear(&self) -> Result<()> {
+        for name in Self::NAMES.iter().filter(|n| **n != Self::LOCK) {
+            let path = self.0.join(name);
+            let removed = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("cannot replace {}", path.display()))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the folder's lock, for as long as the returned guard lives: one
+    /// sweep at a time writes a folder. `Err(Busy(pid))` when another
+    /// piscale holds it (the pid it wrote, when it can be read).
+    pub fn lock(&self) -> Result<DirLock, LockError> {
+        let path = self.0.join(Self::LOCK);
+        // Another sweep may remove the lock file as it ends, between our
+        // open and our lock: then ours is a lock on a file nobody sees, so
+        // try again on the new one.
+        for _ in 0..3 {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| LockError::Io(path.clone(), e))?;
+            let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(locked) => locked,
+                Err((mut file, Errno::EWOULDBLOCK)) => {
+                    let mut pid = String::new();
+                    let _ = file.read_to_string(&mut pid);
+                    return Err(LockError::Busy(pid.trim().parse().ok()));
+                }
+                Err((_, errno)) => return Err(LockError::Io(path, errno.into())),
+            };
+            if !same_file(&file, &path) {
+                continue;
+            }
+            let written = file
+                .set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| write!(file, "{}", std::process::id()));
+            written.map_err(|e| LockError::Io(path.clone(), e))?;
+            return Ok(DirLock { path, _file: file });
+        }
+        Err(LockError::Busy(None))
+    }
+
     /// The sweep's id in its rows: the folder's name.
     pub fn run_id(&self) -> String {
         self.0
@@ -74,6 +174,37 @@ impl OutDir {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     }
+}
+
+/// Whether the open `file` is still the file at `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// A sweep's hold on its output folder; dropping it removes the lock file
+/// (while still holding the lock) and releases it.
+#[derive(Debug)]
+pub struct DirLock {
+    path: PathBuf,
+    _file: Flock<File>,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Why [`OutDir::lock`] failed.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another piscale (this pid, when known) holds the folder.
+    Busy(Option<u32>),
+    /// The lock file cannot be made.
+    Io(PathBuf, std::io::Error),
 }
 
 /// Writes `bytes` to a temporary file next to `path`, syncs it and renames
@@ -102,6 +233,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_sweep_at_a_time_holds_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutDir(dir.path().to_path_buf());
+        let held = out.lock().unwrap();
+        match out.lock() {
+            Err(LockError::Busy(pid)) => assert_eq!(pid, Some(std::process::id())),
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        assert!(
+            !dir.path().join(OutDir::LOCK).exists(),
+            "the lock file goes"
+        );
+        let again = out.lock().unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn only_a_sweep_folder_may_be_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutDir(dir.path().join("sweep"));
+        assert_eq!(out.foreign_entry().unwrap(), None, "missing is fine");
+        fs::create_dir(out.path()).unwrap();
+        for name in [OutDir::RAW, OutDir::SUMMARY, ".raw.csv.12.tmp"] {
+            fs::write(out.path().join(name), "x").unwrap();
+        }
+        fs::create_dir(out.plots()).unwrap();
+        assert_eq!(out.foreign_entry().unwrap(), None);
+        out.clear().unwrap();
+        assert!(!out.raw().exists() && !out.plots().exists());
+        fs::write(out.path().join("thesis.tex"), "x").unwrap();
+        assert_eq!(out.foreign_entry().unwrap().as_deref(), Some("thesis.tex"));
+    }
 
     #[test]
     fn atomic_writes_leave_only_the_file() {

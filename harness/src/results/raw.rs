@@ -6,14 +6,14 @@
 //! `wall_s` is seconds.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use piscale_kernels::{Isa, Method};
 use serde::{Deserialize, Serialize};
 
-use super::csv_file::read_csv;
+use super::csv_file::{non_negative, read_csv, CheckedRow};
 use super::point::{Kernel, Mode, PointId};
 
 /// How a repetition ended.
@@ -153,6 +153,21 @@ impl RawRow {
     }
 }
 
+impl CheckedRow for RawRow {
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        non_negative("wall_s", self.wall_s)?;
+        non_negative("spawn_s", self.spawn_s)?;
+        non_negative("compute_s", self.compute_s)?;
+        non_negative("reduce_s", self.reduce_s)?;
+        non_negative("abs_error", self.abs_error)?;
+        non_negative("std_error", self.std_error)?;
+        match self.estimate {
+            Some(e) if !e.is_finite() => Err(("estimate", format!("must be a number, got {e}"))),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The `cpus` column: `0;1`, with `?` for a worker whose CPU is unknown.
 pub fn format_cpus(cpus: &[Option<usize>]) -> String {
     let ids: Vec<String> = cpus
@@ -167,6 +182,8 @@ pub fn format_cpus(cpus: &[Option<usize>]) -> String {
 pub struct RawWriter {
     path: PathBuf,
     csv: csv::Writer<File>,
+    /// Bytes of a row cut short by an earlier crash, removed on opening.
+    repaired: u64,
 }
 
 impl RawWriter {
@@ -182,13 +199,15 @@ impl RawWriter {
 
     /// Opens an existing `raw.csv` to add rows after the ones it holds
     /// (`--resume`). Refuses a file whose header is not [`RAW_COLUMNS`]. An
-    /// empty file gets its header; a last line cut short by a crash is ended
-    /// first so new rows start on a line of their own (and [`read_raw`]
-    /// reports the cut line).
+    /// empty file gets its header. A last line cut short by a crash (or a
+    /// full disk) is removed first — it was never a whole row, and its
+    /// repetition is measured again — so that the file reads and new rows
+    /// start on a line of their own; [`repaired`](Self::repaired) says how
+    /// many bytes went.
     pub fn append(path: &Path) -> Result<RawWriter> {
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .open(path)
             .with_context(|| {
                 format!(
@@ -216,18 +235,26 @@ impl RawWriter {
                 path.display()
             );
         }
-        let mut last = [0u8; 1];
-        let ends_cleanly = file
-            .seek(SeekFrom::End(-1))
-            .and_then(|_| file.read_exact(&mut last))
-            .map(|()| last[0] == b'\n')
+        let whole = complete_lines_len(&mut file, len)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        if !ends_cleanly {
-            // Append mode writes at the end whatever the cursor says.
-            file.write_all(b"\n")
-                .with_context(|| format!("cannot write to {}", path.display()))?;
+        if whole < len {
+            file.set_len(whole)
+                .with_context(|| format!("cannot repair {}", path.display()))?;
         }
-        Ok(RawWriter::over(path, file))
+        file.seek(SeekFrom::End(0))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut writer = RawWriter::over(path, file);
+        writer.repaired = len - whole;
+        if whole == 0 {
+            // Not even the header was whole.
+            writer.header()?;
+        }
+        Ok(writer)
+    }
+
+    /// Bytes of a cut-short last row that [`append`](Self::append) removed.
+    pub fn repaired(&self) -> u64 {
+        self.repaired
     }
 
     fn over(path: &Path, file: File) -> RawWriter {
@@ -236,6 +263,7 @@ impl RawWriter {
             csv: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(file),
+            repaired: 0,
         }
     }
 
@@ -255,7 +283,213 @@ impl RawWriter {
     }
 }
 
-/// Reads every row of a `raw.csv`. Errors name the file, the line and the column.
+/// The length of `file` (of `len` bytes) up to and including its last
+/// newline: what is left when a last line cut short is dropped.
+fn complete_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
+    // Rows are short: the last newline is almost always in the last 64 KiB.
+    let mut start = len.saturating_sub(64 << 10);
+    loop {
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        if let Some(i) = tail.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        if start == 0 {
+            return Ok(0);
+        }
+        start = start.saturating_sub(1 << 20);
+    }
+}
+
+/// Reads every row of a `raw.csv`. Errors name the file, the line and the
+/// column. A last line cut short by a crash (no newline, too few fields) is
+/// left out: it was never a whole row.
 pub fn read_raw(path: &Path) -> Result<Vec<RawRow>> {
     read_csv(path, &RAW_COLUMNS, RAW_REQUIRED, "raw")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::fixture::{fixture, row};
+    use std::fs;
+    use std::io::Write;
+
+    #[test]
+    fn raw_columns_are_the_serialized_fields_in_order() {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.serialize(row("serial", Mode::Strong, 1, 10, 1.0))
+            .unwrap();
+        let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+        assert_eq!(text.lines().next(), Some(RAW_COLUMNS.join(",").as_str()));
+    }
+
+    #[test]
+    fn format_cpus_marks_unknown_cpus() {
+        assert_eq!(format_cpus(&[Some(0), Some(1)]), "0;1");
+        assert_eq!(format_cpus(&[Some(3), None]), "3;?");
+        assert_eq!(format_cpus(&[]), "");
+    }
+
+    #[test]
+    fn raw_rows_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let rows = fixture();
+        let mut writer = RawWriter::create(&path).unwrap();
+        for r in &rows {
+            writer.write(r).unwrap();
+        }
+        // Flushed row by row: readable while the writer is still open.
+        assert_eq!(read_raw(&path).unwrap(), rows);
+        drop(writer);
+        assert_eq!(read_raw(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn files_written_before_the_hosts_column_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let rows = fixture();
+        let mut writer = RawWriter::create(&path).unwrap();
+        for r in &rows {
+            writer.write(r).unwrap();
+        }
+        drop(writer);
+        // Drop the last column (`hosts`, empty in the fixture) from every line.
+        let old: String = fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+            .collect();
+        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 1].join(",")));
+        fs::write(&path, old).unwrap();
+        assert_eq!(read_raw(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn create_writes_the_header_before_any_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let _writer = RawWriter::create(&path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{}\n", RAW_COLUMNS.join(",")));
+        assert_eq!(read_raw(&path).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn append_writes_no_second_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let rows = fixture();
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&rows[0]).unwrap();
+        drop(writer);
+        let mut writer = RawWriter::append(&path).unwrap();
+        writer.write(&rows[1]).unwrap();
+        writer.write(&rows[2]).unwrap();
+        drop(writer);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("run_id").count(), 1);
+        assert_eq!(text.lines().count(), 4);
+        assert_eq!(read_raw(&path).unwrap(), rows[..3]);
+    }
+
+    #[test]
+    fn append_refuses_a_file_that_is_not_a_raw_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        fs::write(&path, "a,b\n1,2\n").unwrap();
+        let err = RawWriter::append(&path).unwrap_err().to_string();
+        assert!(err.contains("raw.csv: line 1"), "{err}");
+        let missing = dir.path().join("missing.csv");
+        let err = format!("{:#}", RawWriter::append(&missing).unwrap_err());
+        assert!(err.contains("missing.csv"), "{err}");
+    }
+
+    #[test]
+    fn a_row_cut_short_is_dropped_on_reading_and_repaired_on_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let rows = fixture();
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&rows[0]).unwrap();
+        drop(writer);
+        // A crash (or a full disk) in the middle of a write.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"20250101-120000,2025").unwrap();
+        drop(f);
+        // Readers leave the cut line out: plot and compare still work.
+        assert_eq!(read_raw(&path).unwrap(), rows[..1]);
+        // Resuming removes it and carries on after the whole rows.
+        let mut writer = RawWriter::append(&path).unwrap();
+        assert_eq!(writer.repaired(), 20);
+        writer.write(&rows[1]).unwrap();
+        drop(writer);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(!text.contains(",2025\n"));
+        assert_eq!(read_raw(&path).unwrap(), rows[..2]);
+        // A whole file is left alone.
+        assert_eq!(RawWriter::append(&path).unwrap().repaired(), 0);
+    }
+
+    #[test]
+    fn a_header_cut_short_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        fs::write(&path, &RAW_COLUMNS.join(",")[..40]).unwrap();
+        assert!(RawWriter::append(&path).is_err(), "not a raw file's header");
+        fs::write(&path, RAW_COLUMNS.join(",")).unwrap();
+        let writer = RawWriter::append(&path).unwrap();
+        drop(writer);
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{}\n", RAW_COLUMNS.join(","))
+        );
+    }
+
+    #[test]
+    fn impossible_values_are_refused_naming_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let mut bad = fixture()[0].clone();
+        bad.wall_s = Some(-1.0);
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&fixture()[1]).unwrap();
+        writer.write(&bad).unwrap();
+        drop(writer);
+        let err = read_raw(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("raw.csv: line 3, column wall_s: must be"),
+            "{err}"
+        );
+        let mut bad = fixture()[0].clone();
+        bad.spawn_s = Some(f64::NAN);
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&bad).unwrap();
+        drop(writer);
+        let err = read_raw(&path).unwrap_err().to_string();
+        assert!(err.contains("column spawn_s"), "{err}");
+    }
+
+    #[test]
+    fn read_errors_name_the_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&fixture()[0]).unwrap();
+        drop(writer);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace(",1.1,", ",fast,")).unwrap();
+        let err = read_raw(&path).unwrap_err().to_string();
+        assert!(err.contains("raw.csv: line 2, column wall_s"), "{err}");
+
+        fs::write(&path, "").unwrap();
+        let err = read_raw(&path).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+        let err = format!("{:#}", read_raw(&dir.path().join("nope.csv")).unwrap_err());
+        assert!(err.contains("nope.csv"), "{err}");
+    }
 }

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use piscale_kernels::Method;
 use serde::{Deserialize, Serialize};
 
-use super::csv_file::read_csv;
+use super::csv_file::{non_negative, read_csv, CheckedRow};
 use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
@@ -99,6 +99,21 @@ impl SummaryRow {
     /// Whether every repetition of the point failed.
     pub fn all_failed(&self) -> bool {
         self.reps == 0 && self.failed > 0
+    }
+}
+
+impl CheckedRow for SummaryRow {
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        non_negative("median_s", self.median_s)?;
+        non_negative("min_s", self.min_s)?;
+        non_negative("max_s", self.max_s)?;
+        non_negative("ci_low_s", self.ci_low_s)?;
+        non_negative("ci_high_s", self.ci_high_s)?;
+        non_negative("cv", self.cv)?;
+        non_negative("speedup", self.speedup)?;
+        non_negative("speedup_vs_serial", self.speedup_vs_serial)?;
+        non_negative("efficiency", self.efficiency)?;
+        non_negative("samples_per_ns_per_core", self.samples_per_ns_per_core)
     }
 }
 

@@ -84,6 +84,9 @@ pub fn prepare(req: SweepRequest) -> Result<Prepared> {
         crate::measure::mpi::launch::preflight(&config.mpi)
             .map_err(|e| UsageError::flag("backends", format!("mpi: {e}")))?;
     }
+    if req.resume {
+        check_resume_keeps_settings(&config, &out)?;
+    }
     let points = plan(&config, usable_list.0.len());
     let placements = placements(&config, &points)?;
     Ok(Prepared {
@@ -120,11 +123,74 @@ fn load_config(req: &SweepRequest, out: &OutDir) -> Result<SweepConfig> {
         )
         .into());
     }
+    if req.force {
+        if let Some(name) = out.foreign_entry()? {
+            return Err(UsageError::flag(
+                "--force",
+                format!(
+                    "{} holds {name}, which is not a sweep's file; refusing to replace it",
+                    out.path().display()
+                ),
+            )
+            .into());
+        }
+    }
     Ok(match &req.config {
         Some(path) => SweepConfig::load(path)?,
         None if req.resume && out.config().is_file() => SweepConfig::load(&out.config())?,
         None => SweepConfig::embedded_default(),
     })
+}
+
+/// A resumed sweep must measure what its first part measured: every
+/// setting, after the flags, equals the folder's `config.toml`, or rows of
+/// two different studies would be mixed into the same points.
+fn check_resume_keeps_settings(config: &SweepConfig, out: &OutDir) -> Result<(), UsageError> {
+    if !out.config().is_file() {
+        return Ok(());
+    }
+    let recorded = SweepConfig::load(&out.config())?;
+    let (old, new) = (
+        serde_json::to_value(&recorded).unwrap_or_default(),
+        serde_json::to_value(config).unwrap_or_default(),
+    );
+    match first_difference("", &old, &new) {
+        None => Ok(()),
+        Some((key, was, now)) => Err(UsageError::flag(
+            "--resume",
+            format!(
+                "{key} is {now}, but {} says {was}: a resumed sweep keeps its settings \
+                 (start a new sweep to change them)",
+                out.config().display()
+            ),
+        )),
+    }
+}
+
+/// The first key (a dotted path) whose value differs: (key, old, new).
+fn first_difference(
+    prefix: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    let null = Value::Null;
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = b.keys().collect();
+            keys.extend(a.keys().filter(|k| !b.contains_key(*k)));
+            keys.into_iter().find_map(|k| {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                first_difference(&path, a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null))
+            })
+        }
+        _ if old == new => None,
+        _ => Some((prefix.to_owned(), old.to_string(), new.to_string())),
+    }
 }
 
 /// The CPUs each point's workers pin to: the `pin` policy's, except for MPI

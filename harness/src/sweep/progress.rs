@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::plan::Point;
 use crate::analyse::stats;
+use crate::present::note;
 use crate::results::{Mode, PointId, RawRow, Status};
 
 /// Progress of the repetitions still to measure.
@@ -70,7 +71,10 @@ impl<'a> Progress<'a> {
                     Status::Ok => String::new(),
                     Status::Failed => format!(" (failed: {})", row.error),
                 };
-                eprintln!("{}: median {median:.4} s{shown}{status}", label(id));
+                note(format_args!(
+                    "{}: median {median:.4} s{shown}{status}",
+                    label(id)
+                ));
             }
             None => {}
         }

@@ -9,9 +9,9 @@
 //! them and exits 130. `--resume` skips the (point, rep) pairs already in
 //! `raw.csv`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use piscale_kernels::{cancel, CpuList};
 
 use super::config::SweepConfig;
@@ -20,11 +20,14 @@ use super::prepare::Prepared;
 use super::progress::Progress;
 use super::signals::HardStop;
 use crate::analyse::summary::summarize;
+use crate::error::UsageError;
 use crate::measure::placement::{mpi_placement_ok, placement_ok};
 use crate::measure::{probe, Executor, MeasureError, Measured, RunSpec};
+use crate::present::note;
+use crate::results::out_dir::{DirLock, LockError};
 use crate::results::{
-    format_cpus, read_raw, timestamp, write_summary, Kernel, OutDir, PointId, RawRow, RawWriter,
-    Status, SummaryRow,
+    format_cpus, read_raw, timestamp, write_atomic, write_summary, Kernel, OutDir, PointId, RawRow,
+    RawWriter, Status, SummaryRow,
 };
 
 /// How a sweep ended.
@@ -36,6 +39,23 @@ pub enum SweepEnd {
     SomeFailed(usize),
     /// Stopped by a signal; finished rows are kept.
     Interrupted,
+    /// Every point was measured, but the plots or reports could not be
+    /// written (`piscale plot DIR` retries).
+    Unreported,
+}
+
+/// What an executor keeps between runs: a backend at a worker count.
+fn backend_key(id: &PointId) -> (Kernel, usize) {
+    (id.kernel.clone(), id.workers)
+}
+
+/// The step of `todo` at which each backend (at each worker count) runs for
+/// the last time.
+fn last_uses(points: &[Point], todo: &[(usize, u32)]) -> HashMap<(Kernel, usize), usize> {
+    todo.iter()
+        .enumerate()
+        .map(|(step, (i, _))| (backend_key(&points[*i].id), step))
+        .collect()
 }
 
 /// Summarises `out`'s raw rows into its `summary.csv`.
@@ -64,7 +84,11 @@ pub fn execute_with(
     argv: Vec<String>,
     executor: &mut dyn Executor,
 ) -> Result<SweepEnd> {
-    let (mut writer, done) = open_output(&prep, argv)?;
+    let Output {
+        _lock,
+        mut writer,
+        done,
+    } = open_output(&prep, argv)?;
     let Prepared {
         config,
         out,
@@ -87,8 +111,9 @@ pub fn execute_with(
         warmed: vec![false; points.len()],
     };
     let mut progress = Progress::new(&points, &todo);
-    let (mut failed, mut interrupted) = (0usize, false);
-    for (i, rep) in todo {
+    let last_use = last_uses(&points, &todo);
+    let mut interrupted = false;
+    for (step, &(i, rep)) in todo.iter().enumerate() {
         if cancel::requested() {
             interrupted = true;
             break;
@@ -98,34 +123,101 @@ pub fn execute_with(
             break;
         };
         writer.write(&row)?;
-        failed += usize::from(row.status == Status::Failed);
         progress.step(i, &row);
+        if last_use.get(&backend_key(&points[i].id)) == Some(&step) {
+            // Its last point is measured: stop its pool now, not at the end.
+            sweep.executor.release(&points[i].id);
+        }
     }
     progress.finish();
     let summary = finish_summary(&out, config.seed)?;
-    crate::present::finish_sweep(&out, &summary);
+    let reported = crate::present::finish_sweep(&out, &summary);
+    // Failures still in the file, this run's and a resumed run's.
+    let failed: usize = summary.iter().map(|r| r.failed).sum();
     Ok(if interrupted {
         SweepEnd::Interrupted
     } else if failed > 0 {
         SweepEnd::SomeFailed(failed)
+    } else if !reported {
+        SweepEnd::Unreported
     } else {
         SweepEnd::Complete
     })
 }
 
-/// Creates (or, resuming, reopens) the output folder: `config.toml`,
-/// `machine.json` and `raw.csv`. Returns the row writer and the (point,
-/// rep) pairs already measured.
-fn open_output(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet<(PointId, u32)>)> {
+/// The output folder, open for this sweep: its lock (held until the sweep
+/// ends), the row writer, and the (point, rep) pairs already measured.
+struct Output {
+    _lock: DirLock,
+    writer: RawWriter,
+    done: HashSet<(PointId, u32)>,
+}
+
+/// Creates (or, resuming, reopens) the output folder under its lock:
+/// `config.toml`, `machine.json` and `raw.csv`. A folder this call created
+/// is removed again if its first files cannot be written (a full disk), so
+/// that nothing half-made is left; every error here is the environment's
+/// (exit status 2) and names the path.
+fn open_output(prep: &Prepared, argv: Vec<String>) -> Result<Output> {
     let out = &prep.out;
-    if prep.force && out.path().exists() {
-        std::fs::remove_dir_all(out.path())
-            .with_context(|| format!("cannot replace {}", out.path().display()))?;
+    let created = !out.path().exists();
+    std::fs::create_dir_all(out.path()).map_err(|e| {
+        UsageError::flag(
+            "--out",
+            format!("cannot create {}: {e}", out.path().display()),
+        )
+    })?;
+    let lock = match out.lock() {
+        Ok(lock) => lock,
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir_all(out.path());
+            }
+            return Err(lock_error(out, e).into());
+        }
+    };
+    let opened = start_files(prep, argv);
+    match opened {
+        Ok((writer, done)) => Ok(Output {
+            _lock: lock,
+            writer,
+            done,
+        }),
+        Err(e) => {
+            if created {
+                drop(lock);
+                let _ = std::fs::remove_dir_all(out.path());
+            }
+            Err(UsageError(format!("{e:#}")).into())
+        }
     }
-    std::fs::create_dir_all(out.path())
-        .with_context(|| format!("cannot create {}", out.path().display()))?;
-    std::fs::write(out.config(), prep.config.resolved_toml())
-        .with_context(|| format!("cannot write {}", out.config().display()))?;
+}
+
+/// `--out: … is in use by another piscale sweep (pid N)`.
+fn lock_error(out: &OutDir, e: LockError) -> UsageError {
+    let dir = out.path().display();
+    match e {
+        LockError::Busy(Some(pid)) => UsageError::flag(
+            "--out",
+            format!("{dir} is in use by another piscale sweep (pid {pid}); wait for it to end"),
+        ),
+        LockError::Busy(None) => UsageError::flag(
+            "--out",
+            format!("{dir} is in use by another piscale sweep; wait for it to end"),
+        ),
+        LockError::Io(path, e) => {
+            UsageError::flag("--out", format!("cannot lock {}: {e}", path.display()))
+        }
+    }
+}
+
+/// Writes (or, resuming, checks and repairs) the folder's files.
+fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet<(PointId, u32)>)> {
+    let out = &prep.out;
+    if prep.force {
+        out.clear()?;
+    }
+    write_atomic(&out.config(), prep.config.resolved_toml().as_bytes())?;
     if !out.machine().exists() {
         let config_json = serde_json::to_value(&prep.config).unwrap_or_default();
         probe::describe(config_json, argv, prep.config.isa.resolve()).write_json(&out.machine())?;
@@ -133,11 +225,22 @@ fn open_output(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet
     if !prep.resume {
         return Ok((RawWriter::create(&out.raw())?, HashSet::new()));
     }
+    // Repair first: a row cut short by a crash would stop the reading.
+    let writer = RawWriter::append(&out.raw())?;
+    if writer.repaired() > 0 {
+        note(format_args!(
+            "{}: removed a row cut short by an earlier crash ({} bytes); its repetition runs again",
+            out.raw().display(),
+            writer.repaired()
+        ));
+    }
+    // Failed repetitions are not done: they run again.
     let done = read_raw(&out.raw())?
         .iter()
+        .filter(|r| r.is_ok())
         .map(|r| (r.id(), r.rep))
         .collect();
-    Ok((RawWriter::append(&out.raw())?, done))
+    Ok((writer, done))
 }
 
 /// What every repetition of the sweep shares.
@@ -365,5 +468,74 @@ mod tests {
             .unwrap();
         assert_eq!((failed.reps, failed.failed, failed.median_s), (0, 3, None));
         assert!(out.join("machine.json").is_file() && out.join("config.toml").is_file());
+    }
+
+    /// Records when each kernel is released, in measured repetitions.
+    #[derive(Default)]
+    struct Releases {
+        runs: usize,
+        released: Vec<(Kernel, usize, usize)>,
+        after_release: Vec<(Kernel, usize)>,
+    }
+
+    impl Executor for Releases {
+        fn measure(
+            &mut self,
+            id: &PointId,
+            _: Option<&CpuList>,
+            _: &RunSpec,
+        ) -> Result<Measured, MeasureError> {
+            self.runs += 1;
+            let key = (id.kernel.clone(), id.workers);
+            if self
+                .released
+                .iter()
+                .any(|(k, w, _)| (k, *w) == (&key.0, key.1))
+            {
+                self.after_release.push(key);
+            }
+            Ok(Measured {
+                report: None,
+                wall_s: 1.0,
+                estimate: std::f64::consts::PI,
+            })
+        }
+
+        fn release(&mut self, id: &PointId) {
+            self.released
+                .push((id.kernel.clone(), id.workers, self.runs));
+        }
+    }
+
+    #[test]
+    fn a_pool_is_released_right_after_its_last_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SweepConfig {
+            methods: vec![Method::Mc, Method::Midpoint],
+            backends: vec![Kernel::Local(BackendKind::PoolMap)],
+            workers: Workers::List(vec![1, 2]),
+            samples: 1 << 20,
+            reps: 3,
+            warmup: 0,
+            ..SweepConfig::default()
+        };
+        let points = plan(&config, 2);
+        let placements = vec![None; points.len()];
+        let prep = Prepared {
+            config,
+            out: OutDir(dir.path().join("pools")),
+            resume: false,
+            force: false,
+            points,
+            placements,
+            usable: 2,
+        };
+        let mut executor = Releases::default();
+        execute_with(prep, vec!["piscale".into()], &mut executor).unwrap();
+        // serial@1 and pool-map at 1 and 2 workers, each released once,
+        // and never used again; the last one at the very end.
+        assert_eq!(executor.released.len(), 3, "{:?}", executor.released);
+        assert!(executor.after_release.is_empty());
+        assert_eq!(executor.released.last().unwrap().2, executor.runs);
     }
 }

@@ -54,10 +54,10 @@ impl HardStop {
             }
             if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(GRACE) {
                 let _ = super::runner::finish_summary(&out, seed);
-                eprintln!(
+                crate::present::note(format_args!(
                     "interrupted: the running point did not stop in 5 s; finished rows are in {}",
                     out.raw().display()
-                );
+                ));
                 std::process::exit(130);
             }
         });

@@ -8,6 +8,11 @@ pub fn piscale() -> Command {
     Command::cargo_bin("piscale").expect("the piscale binary is built for integration tests")
 }
 
+/// The same as a plain `std::process::Command`, for tests that spawn it.
+pub fn piscale_process() -> std::process::Command {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("piscale"))
+}
+
 /// Runs `piscale run --format json ARGS`, checks it succeeded with nothing
 /// on stderr, and returns the one JSON object it printed.
 pub fn run_json(args: &[&str]) -> Value {

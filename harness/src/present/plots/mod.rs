@@ -222,7 +222,7 @@ fn remove_stale(out: &Path, written: &[PathBuf]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::analyse::summary::summarize;
-    use crate::results::fixture::{failed, row, with_method, N, PER_WORKER};
+    use crate::results::fixture::{failed, numbered, row, with_method, N, PER_WORKER};
     use crate::results::{write_summary, RawRow, RawWriter};
     use std::collections::BTreeSet;
 
@@ -270,7 +270,7 @@ mod tests {
             }
         }
         rows.push(failed(row("threads", s, 8, N, 1.0)));
-        rows
+        numbered(rows)
     }
 
     /// A sweep folder holding `rows`, written with the sweep's own writers.

@@ -1,0 +1,257 @@
+//! The fault campaign, kept: each test reproduces one way a hostile user or
+//! a flaky machine lost data or left a mess, and asserts the promise — a
+//! clear error naming what failed, the right exit status, every finished
+//! row intact, no process left behind.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{assert_usage_error, piscale, piscale_process};
+
+/// A small, fast sweep into `out` (mc, serial and threads at 1 and 2
+/// workers, 2 reps): `extra` flags go last.
+fn small_sweep(out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = piscale_process();
+    cmd.args([
+        "sweep",
+        "--methods",
+        "mc",
+        "--backends",
+        "serial,threads",
+        "--workers",
+        "1,2",
+        "--samples",
+        "2^20",
+        "--reps",
+        "2",
+        "--warmup",
+        "0",
+        "--pin",
+        "none",
+        "--seed",
+        "3",
+        "--out",
+    ])
+    .arg(out)
+    .args(extra);
+    cmd
+}
+
+/// Data rows of a raw.csv.
+fn rows(out: &Path) -> Vec<String> {
+    fs::read_to_string(out.join("raw.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_second_sweep_cannot_write_a_folder_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("busy");
+    // A command kernel that takes a while keeps the first sweep writing.
+    let config = dir.path().join("slow.toml");
+    fs::write(
+        &config,
+        "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\n\
+         warmup = 0\npin = \"none\"\n[[command]]\nname = \"slow\"\n\
+         run = \"python3 -c 'import time; time.sleep(1.5); print(3.14)'\"\n",
+    )
+    .unwrap();
+    let mut first = piscale_process();
+    let mut first = first
+        .args(["sweep", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !out.join("raw.csv").exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = first.id().to_string();
+    for args in [vec!["--resume"], vec!["--force"]] {
+        let mut cmd: Vec<&str> = vec!["sweep", "--out", out.to_str().unwrap()];
+        cmd.extend(args);
+        let line = assert_usage_error(&cmd, "--out");
+        assert!(line.contains("in use by another piscale sweep"), "{line}");
+        assert!(line.contains(&pid), "{line}");
+    }
+    assert!(first.wait().unwrap().success());
+    // The first sweep's rows are all there: 2 points × 2 reps.
+    assert_eq!(rows(&out).len(), 4, "{:?}", rows(&out));
+    assert!(!out.join(".piscale.lock").exists(), "the lock file goes");
+}
+
+#[test]
+fn force_replaces_only_a_sweep_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("thesis");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("thesis.tex"), "years of work").unwrap();
+    let line = assert_usage_error(
+        &["sweep", "--out", out.to_str().unwrap(), "--force"],
+        "--force",
+    );
+    assert!(line.contains("thesis.tex"), "{line}");
+    assert_eq!(
+        fs::read_to_string(out.join("thesis.tex")).unwrap(),
+        "years of work"
+    );
+    // A sweep's own folder is replaced.
+    let sweep = dir.path().join("sweep");
+    assert!(small_sweep(&sweep, &[]).status().unwrap().success());
+    fs::write(sweep.join("raw.csv"), "garbage").unwrap();
+    assert!(small_sweep(&sweep, &["--force"])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(rows(&sweep).len(), 6);
+}
+
+#[test]
+fn a_row_cut_short_neither_blocks_plot_nor_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("torn");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    // Lose the last whole row and leave half of it, as a crash mid-write
+    // (or a full disk) does.
+    let text = fs::read_to_string(out.join("raw.csv")).unwrap();
+    let body = text.trim_end_matches('\n');
+    let last = body.rfind('\n').unwrap() + 1;
+    let torn = format!("{}{}", &body[..last], &body[last..last + 30]);
+    fs::write(out.join("raw.csv"), torn).unwrap();
+    piscale().arg("plot").arg(&out).assert().success();
+    let resumed = small_sweep(&out, &["--resume"]).output().unwrap();
+    assert!(resumed.status.success(), "{resumed:?}");
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(stderr.contains("cut short"), "{stderr}");
+    // The lost repetition ran again; nothing is duplicated.
+    let all = rows(&out);
+    assert_eq!(all.len(), 6, "{all:?}");
+}
+
+#[test]
+fn a_resume_with_other_settings_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("resume");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let before = fs::read_to_string(out.join("raw.csv")).unwrap();
+    for (flag, value, key) in [
+        ("--seed", "4", "seed"),
+        ("--block", "2^16", "block"),
+        ("--samples", "2^21", "samples"),
+    ] {
+        let out_arg = out.to_str().unwrap();
+        let args = ["sweep", "--resume", "--out", out_arg, flag, value];
+        let line = assert_usage_error(&args, "--resume");
+        assert!(line.contains(key), "{line}");
+    }
+    assert_eq!(fs::read_to_string(out.join("raw.csv")).unwrap(), before);
+}
+
+#[test]
+fn failed_repetitions_run_again_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flaky");
+    let marker = dir.path().join("second-time");
+    // Fails at its first run, succeeds ever after.
+    let script = dir.path().join("flaky.py");
+    fs::write(
+        &script,
+        format!(
+            "import os, sys\nm = {:?}\nif not os.path.exists(m):\n    open(m, 'w').close()\n    sys.exit(3)\nprint(3.14)\n",
+            marker.display().to_string()
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("flaky.toml");
+    fs::write(
+        &config,
+        format!(
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\n\
+             warmup = 0\npin = \"none\"\n[[command]]\nname = \"flaky\"\nrun = \"python3 {}\"\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let sweep = |resume: bool| {
+        let mut cmd = piscale_process();
+        cmd.args(["sweep", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().unwrap()
+    };
+    let first = sweep(false);
+    assert_eq!(first.status.code(), Some(1), "{first:?}");
+    let resumed = sweep(true);
+    assert_eq!(resumed.status.code(), Some(0), "{resumed:?}");
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let flaky = summary.lines().find(|l| l.contains(",flaky,")).unwrap();
+    let fields: Vec<&str> = flaky.split(',').collect();
+    assert_eq!((fields[5], fields[6]), ("2", "0"), "{flaky}");
+}
+
+#[test]
+fn a_closed_stdout_or_stderr_loses_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pipe");
+    // `piscale sweep 2>&1 | head -1`: the reader goes away at once.
+    let mut child = small_sweep(&out, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(rows(&out).len(), 6);
+    assert!(out.join("summary.csv").is_file() && out.join("report.md").is_file());
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let under = file.join("sweep");
+    let line = assert_usage_error(&["sweep", "--out", under.to_str().unwrap()], "--out");
+    assert!(line.contains("cannot create"), "{line}");
+}
+
+#[test]
+fn plot_of_a_missing_or_corrupt_file_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let mut raw = fs::OpenOptions::new()
+        .append(true)
+        .open(out.join("raw.csv"))
+        .unwrap();
+    raw.write_all(b"not,a,row\n").unwrap();
+    drop(raw);
+    assert_usage_error(&["plot", out.to_str().unwrap()], "raw.csv");
+    fs::remove_file(out.join("raw.csv")).unwrap();
+    assert_usage_error(&["plot", out.to_str().unwrap()], "raw.csv");
+    // A negative median in the first point's line.
+    let text = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut fields: Vec<String> = lines[1].split(',').map(str::to_owned).collect();
+    fields[7] = format!("-{}", fields[7]);
+    lines[1] = fields.join(",");
+    fs::write(out.join("summary.csv"), lines.join("\n") + "\n").unwrap();
+    assert_usage_error(&["plot", out.to_str().unwrap()], "summary.csv");
+}
