@@ -9,6 +9,13 @@
 //! `_exit(2)`. A panic cannot unwind out of a child: [`ExitOnUnwind`] turns it
 //! into `_exit(101)` before any parent code could run in the child.
 //!
+//! # No orphans
+//! A child asks the kernel for SIGKILL when its parent dies
+//! (`PR_SET_PDEATHSIG`), so a parent killed mid-run leaves no worker
+//! computing on. The kernel sends it when the *thread* that forked the child
+//! ends: a backend's children die with the thread that started them, so a
+//! [`PoolMap`](super::PoolMap) must not outlive the thread that created it.
+//!
 //! # No zombies, no hangs
 //! Every child has a pipe whose write end only that child holds: end-of-file
 //! on it means the child has exited (like Python's `Process.sentinel`). The
@@ -30,7 +37,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
+use nix::unistd::{fork, getpid, getppid, pipe2, read, ForkResult, Pid};
 
 use crate::cancel;
 use crate::error::{Error, OsContext, Result};
@@ -74,12 +81,15 @@ where
     // O_CLOEXEC: a program that another thread spawns meanwhile must not
     // inherit the write end, or our EOF would wait for that program.
     let (from_child, to_parent) = pipe2(OFlag::O_CLOEXEC).os("pipe2")?;
-    // SAFETY: the child branch below only closes descriptors, runs `body`
-    // (async-signal-safe by this function's contract) and calls `_exit`; it
-    // never returns into code that could allocate or take a lock.
+    let parent = getpid();
+    // SAFETY: the child branch below only makes raw system calls, closes
+    // descriptors, runs `body` (async-signal-safe by this function's
+    // contract) and calls `_exit`; it never returns into code that could
+    // allocate or take a lock.
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
+            die_with(parent);
             // The parent may catch SIGINT/SIGTERM to stop gracefully; a
             // worker should just die of them (Ctrl-C reaches the whole group).
             for sig in [libc::SIGINT, libc::SIGTERM] {
@@ -107,6 +117,27 @@ where
                 reaped: false,
             })
         }
+    }
+}
+
+/// Makes this forked child die (SIGKILL) when the thread that forked it
+/// dies, so that a killed parent leaves no worker computing for minutes;
+/// exits at once if `parent` already died before the request took hold.
+/// Async-signal-safe: two raw system calls.
+fn die_with(parent: Pid) {
+    // The kernel reads the signal as an `unsigned long`: pass one, not an
+    // `int` whose upper half a variadic call leaves undefined.
+    let signal = libc::SIGKILL as libc::c_ulong;
+    // SAFETY: `prctl(PR_SET_PDEATHSIG)` only sets an attribute of this
+    // process in the kernel; it touches no memory of ours and is a raw,
+    // async-signal-safe system call.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) };
+    // A parent that died between `fork` and `prctl` sent no signal: this
+    // child was reparented already, which `getppid` tells.
+    if getppid() != parent {
+        // SAFETY: `_exit` is async-signal-safe and never returns; this child
+        // has no result to deliver to anyone.
+        unsafe { libc::_exit(1) }
     }
 }
 

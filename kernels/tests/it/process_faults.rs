@@ -1,14 +1,17 @@
 //! Process backends survive dead, hung and concurrent workers: an error that
 //! names the worker, every child reaped, no hang.
 
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Team};
+use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Named, Team};
 use strum::VariantArray;
+
+use crate::common::{child_stats_of, wait_for, ProcStat};
 
 /// Every backend whose workers are processes.
 fn process_backends() -> impl Iterator<Item = BackendKind> {
@@ -167,4 +170,76 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
     stop.store(true, Ordering::Relaxed);
     allocator.join().unwrap();
     finished.expect("fork backends deadlocked (or took over 120 s) while another thread allocated");
+}
+
+/// The backend [`helper_runs_a_long_job_until_killed`] runs, set only in a
+/// copy of this test binary started by [`workers_die_with_their_parent`].
+const HELPER_BACKEND_ENV: &str = "PISCALE_TEST_HELPER_BACKEND";
+
+/// Not a test: the parent process that [`workers_die_with_their_parent`]
+/// kills. It runs a job that takes minutes on 2 workers of the backend named
+/// in [`HELPER_BACKEND_ENV`], and does nothing when that is unset.
+#[test]
+#[ignore = "a helper, run in a child process by workers_die_with_their_parent"]
+fn helper_runs_a_long_job_until_killed() {
+    let Ok(name) = std::env::var(HELPER_BACKEND_ENV) else {
+        return;
+    };
+    let kind = BackendKind::parse(&name).unwrap();
+    let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+    let _ = backend.run(&long_job());
+}
+
+/// Starts a copy of this test binary that runs a long job on `kind`,
+/// SIGKILLs it once both its workers compute, and returns the workers still
+/// alive 5 s later — killed then, so that a failing test leaves nothing
+/// behind.
+fn workers_left_after_killing_their_parent(kind: BackendKind) -> Vec<i32> {
+    let mut parent = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "process_faults::helper_runs_a_long_job_until_killed",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(HELPER_BACKEND_ENV, kind.name())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A few ticks of CPU each: past start-up (a pool's idle workers would
+    // exit anyway, at end-of-file on their task pipes), in the job itself.
+    let mut workers = Vec::new();
+    let computing = wait_for(Duration::from_secs(10), || {
+        workers = child_stats_of(parent.id());
+        workers.len() == 2 && workers.iter().all(|w| w.cpu_ticks >= 3)
+    });
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    wait_for(Duration::from_secs(5), || {
+        !workers.iter().any(ProcStat::is_alive)
+    });
+    let left: Vec<i32> = workers
+        .iter()
+        .filter(|w| w.is_alive())
+        .map(|w| w.pid)
+        .collect();
+    for &pid in &left {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    assert!(computing, "{kind}: the workers did not start: {workers:?}");
+    left
+}
+
+#[test]
+fn workers_die_with_their_parent() {
+    let _forks = crate::common::fork_lock();
+    let orphans: Vec<String> = process_backends()
+        .filter_map(|kind| {
+            let left = workers_left_after_killing_their_parent(kind);
+            (!left.is_empty()).then(|| format!("{kind}: workers {left:?}"))
+        })
+        .collect();
+    assert!(orphans.is_empty(), "outlived their parent: {orphans:?}");
 }
