@@ -27,9 +27,17 @@ fn long_job() -> Job {
 }
 
 /// Creates `kind` with 2 workers, runs a long job in a thread, SIGKILLs
-/// worker 1 and returns the backend, the error and how long the run took to
-/// fail after the kill.
+/// worker 1 and returns the backend, the error, how long the run took to
+/// fail after the kill and the worker's pid.
 fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32) {
+    signal_one_worker(kind, Signal::SIGKILL)
+}
+
+/// Like [`kill_one_worker`], with any `signal`.
+fn signal_one_worker(
+    kind: BackendKind,
+    signal: Signal,
+) -> (Box<dyn Backend>, Error, Duration, i32) {
     let before = crate::common::children_of_self();
     let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -47,7 +55,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
         let outcome = if started {
             // Let them get into their compute loops, then kill the second.
             std::thread::sleep(Duration::from_millis(50));
-            kill(Pid::from_raw(victims[1]), Signal::SIGKILL).unwrap();
+            kill(Pid::from_raw(victims[1]), signal).unwrap();
             let killed = Instant::now();
             rx.recv_timeout(Duration::from_secs(5))
                 .map(|r| (r, killed.elapsed(), victims[1]))
@@ -69,7 +77,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
     let (result, after, victim) = outcome.unwrap_or_else(|why| panic!("{kind}: {why}"));
     (
         backend,
-        result.expect_err("a run with a killed worker must fail"),
+        result.expect_err("a run with a signalled worker must fail"),
         after,
         victim,
     )
@@ -88,6 +96,30 @@ fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
         assert!(
             msg.starts_with("worker ") && msg.contains(&format!("(pid {victim})")),
             "{kind}: {msg}"
+        );
+        assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
+        drop(backend);
+        assert_eq!(
+            crate::common::children_of_self(),
+            Vec::<i32>::new(),
+            "{kind} left children"
+        );
+    }
+}
+
+#[test]
+fn a_stopped_worker_fails_a_run_without_timeout_naming_it_and_leaves_no_process() {
+    let _forks = crate::common::fork_lock();
+    for kind in process_backends() {
+        let (backend, err, after, victim) = signal_one_worker(kind, Signal::SIGSTOP);
+        assert!(
+            matches!(&err, Error::WorkerDied { worker: 1, pid, .. } if *pid == victim),
+            "{kind}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("worker 1 (pid {victim}) was stopped by SIGSTOP"),
+            "{kind}"
         );
         assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
         drop(backend);
