@@ -18,6 +18,17 @@ pub enum Error {
         /// How it died: "was killed by signal SIGKILL", "exited with status 3", …
         how: String,
     },
+    /// A worker could not be started: the system refused a thread (too many
+    /// threads or processes, no memory for its stack). A failed run, not bad
+    /// input; the workers already started were joined.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        /// Which worker: "worker 3", "worker 0 of the rayon pool".
+        what: String,
+        /// Why the system refused it.
+        #[source]
+        source: std::io::Error,
+    },
     /// Workers did not finish before the job's timeout; they were killed.
     #[error("timed out after {timeout:?} waiting for worker {worker}")]
     Timeout {

@@ -139,6 +139,10 @@ fn worker_loop(
 impl PoolMap {
     /// Forks the pool and waits until every worker has pinned itself and
     /// reported ready; that time is [`Backend::setup_s`].
+    ///
+    /// The workers die when the thread that calls this ends (they ask the
+    /// kernel to kill them when their parent dies, and the kernel counts the
+    /// forking thread): keep that thread alive while the pool is in use.
     pub fn new(team: Team) -> Result<PoolMap> {
         let p = team.workers;
         let t0 = mono_ns();

@@ -9,12 +9,22 @@
 //! `_exit(2)`. A panic cannot unwind out of a child: [`ExitOnUnwind`] turns it
 //! into `_exit(101)` before any parent code could run in the child.
 //!
+//! # No orphans
+//! A child asks the kernel for SIGKILL when its parent dies
+//! (`PR_SET_PDEATHSIG`), so a parent killed mid-run leaves no worker
+//! computing on. The kernel sends it when the *thread* that forked the child
+//! ends: a backend's children die with the thread that started them, so a
+//! [`PoolMap`](super::PoolMap) must not outlive the thread that created it.
+//!
 //! # No zombies, no hangs
 //! Every child has a pipe whose write end only that child holds: end-of-file
 //! on it means the child has exited (like Python's `Process.sentinel`). The
 //! parent polls those pipes with the job's deadline, then reaps with
-//! `waitpid`, which returns at once for an exited child. [`Children`] kills
-//! and reaps whatever is left when it is dropped, on every error path.
+//! `waitpid`, which returns at once for an exited child. A stopped child
+//! would never reach end-of-file: while it waits, the parent looks for one
+//! ([`Stops`]) and fails the run naming it. [`Children`] kills (SIGKILL ends
+//! a stopped process too) and reaps whatever is left when it is dropped, on
+//! every error path.
 //!
 //! # Start-up cost
 //! Almost all of a short run is the kernel's: the fork, the child's first
@@ -29,8 +39,8 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, pipe2, read, ForkResult, Pid};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, getpid, getppid, pipe2, read, ForkResult, Pid};
 
 use crate::cancel;
 use crate::error::{Error, OsContext, Result};
@@ -74,12 +84,15 @@ where
     // O_CLOEXEC: a program that another thread spawns meanwhile must not
     // inherit the write end, or our EOF would wait for that program.
     let (from_child, to_parent) = pipe2(OFlag::O_CLOEXEC).os("pipe2")?;
-    // SAFETY: the child branch below only closes descriptors, runs `body`
-    // (async-signal-safe by this function's contract) and calls `_exit`; it
-    // never returns into code that could allocate or take a lock.
+    let parent = getpid();
+    // SAFETY: the child branch below only makes raw system calls, closes
+    // descriptors, runs `body` (async-signal-safe by this function's
+    // contract) and calls `_exit`; it never returns into code that could
+    // allocate or take a lock.
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
+            die_with(parent);
             // The parent may catch SIGINT/SIGTERM to stop gracefully; a
             // worker should just die of them (Ctrl-C reaches the whole group).
             for sig in [libc::SIGINT, libc::SIGTERM] {
@@ -107,6 +120,27 @@ where
                 reaped: false,
             })
         }
+    }
+}
+
+/// Makes this forked child die (SIGKILL) when the thread that forked it
+/// dies, so that a killed parent leaves no worker computing for minutes;
+/// exits at once if `parent` already died before the request took hold.
+/// Async-signal-safe: two raw system calls.
+fn die_with(parent: Pid) {
+    // The kernel reads the signal as an `unsigned long`: pass one, not an
+    // `int` whose upper half a variadic call leaves undefined.
+    let signal = libc::SIGKILL as libc::c_ulong;
+    // SAFETY: `prctl(PR_SET_PDEATHSIG)` only sets an attribute of this
+    // process in the kernel; it touches no memory of ours and is a raw,
+    // async-signal-safe system call.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) };
+    // A parent that died between `fork` and `prctl` sent no signal: this
+    // child was reparented already, which `getppid` tells.
+    if getppid() != parent {
+        // SAFETY: `_exit` is async-signal-safe and never returns; this child
+        // has no result to deliver to anyone.
+        unsafe { libc::_exit(1) }
     }
 }
 
@@ -198,6 +232,21 @@ impl Children {
             WaitStatus::Exited(_, 0) => Ok(()),
             status => Err(self.died(i, describe(status))),
         }
+    }
+
+    /// The first child not yet reaped that is stopped (SIGSTOP, SIGTSTP…),
+    /// and the signal that stopped it. `WNOWAIT` leaves its state to be
+    /// collected again; a reaped child's pid may belong to someone else now.
+    fn first_stopped(&self) -> Option<(usize, Signal)> {
+        let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        self.procs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.reaped)
+            .find_map(|(i, c)| match waitid(Id::Pid(c.pid), flags) {
+                Ok(WaitStatus::Stopped(_, signal)) => Some((i, signal)),
+                _ => None,
+            })
     }
 
     /// The error for child `i` having died `how`.
@@ -311,8 +360,10 @@ impl PollSet {
     /// Blocks until a child that is waited for is ready (see
     /// [`is_ready`](Self::is_ready)). `Err(Timeout)` when the deadline passes
     /// first, naming the first child still waited for; `Err(Cancelled)` when
-    /// cancellation was requested.
+    /// cancellation was requested; `Err(WorkerDied)` when a child stays
+    /// stopped (see [`Stops`]).
     pub(crate) fn wait(&mut self, children: &Children, deadline: Deadline) -> Result<()> {
+        let mut stops = Stops::default();
         loop {
             // SAFETY: `fds` is an exclusively borrowed, initialised array of
             // `len` pollfds; `poll` only writes their `revents`.
@@ -334,7 +385,7 @@ impl PollSet {
                         timeout: deadline.timeout,
                     });
                 }
-                0 => {}
+                0 => stops.check(children)?,
                 n if n > 0 => return Ok(()),
                 _ => match Errno::last() {
                     Errno::EINTR => {}
@@ -345,6 +396,36 @@ impl PollSet {
                         })
                     }
                 },
+            }
+        }
+    }
+}
+
+/// Finds a stopped child, which would otherwise hang a run without a
+/// timeout: its pipe never reaches end-of-file.
+///
+/// Looked for only when a poll slice passed with nothing ready — never in a
+/// run shorter than a slice ([`cancel::CHECK_EVERY`]) — as it costs a
+/// system call per child. A child counts as
+/// stopped when it is seen stopped at two such wake-ups in a row: after
+/// Ctrl-Z and `fg`, the whole process group is continued, and the parent
+/// may run a moment before its children are continued too.
+#[derive(Debug, Default)]
+struct Stops {
+    /// The child seen stopped at the previous check.
+    suspect: Option<usize>,
+}
+
+impl Stops {
+    fn check(&mut self, children: &Children) -> Result<()> {
+        let stopped = children.first_stopped();
+        match stopped {
+            Some((i, signal)) if self.suspect == Some(i) => {
+                Err(children.died(i, format!("was stopped by {}", signal.as_str())))
+            }
+            _ => {
+                self.suspect = stopped.map(|(i, _)| i);
+                Ok(())
             }
         }
     }
@@ -413,4 +494,55 @@ fn collect_exits(
 /// The raw descriptor of a child's pipe, for `close_in_child` lists.
 pub(crate) fn raw(fd: &OwnedFd) -> RawFd {
     fd.as_raw_fd()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One child that sleeps until it is killed.
+    fn sleeper() -> Children {
+        let mut children = Children::with_capacity(1);
+        let child = spawn_child(0, &[], |_| loop {
+            // SAFETY: `pause` is async-signal-safe and touches no memory.
+            unsafe { libc::pause() };
+        });
+        children.procs.push(child.unwrap());
+        children
+    }
+
+    /// Waits (5 s at most) until the child is seen stopped, or not.
+    fn until_stopped(children: &Children, stopped: bool) {
+        let end = Instant::now() + Duration::from_secs(5);
+        while children.first_stopped().is_some() != stopped {
+            assert!(
+                Instant::now() < end,
+                "the child never became stopped: {stopped}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_child_counts_as_stopped_once_seen_stopped_twice_in_a_row() {
+        let children = sleeper();
+        let pid = children.procs[0].pid;
+        let mut stops = Stops::default();
+        stops.check(&children).unwrap();
+        kill(pid, Signal::SIGSTOP).unwrap();
+        until_stopped(&children, true);
+        // Seen once: perhaps the moment after `fg` before it is continued.
+        stops.check(&children).unwrap();
+        kill(pid, Signal::SIGCONT).unwrap();
+        until_stopped(&children, false);
+        stops.check(&children).unwrap();
+        kill(pid, Signal::SIGSTOP).unwrap();
+        until_stopped(&children, true);
+        stops.check(&children).unwrap();
+        let err = stops.check(&children).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("worker 0 (pid {pid}) was stopped by SIGSTOP")
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! backend joins its threads: a process that forks next (a process backend's
 //! point in a sweep) must not still be threaded, since fork is slower then.
 
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -48,9 +49,19 @@ impl Drop for JoinOnDrop {
     }
 }
 
+/// A pool thread the system refused: its index and why.
+type Refused = Option<(usize, io::Error)>;
+
 impl RayonPool {
     /// Builds the pool; each thread pins itself as it starts.
     pub fn new(team: Team) -> Result<RayonPool> {
+        RayonPool::build(team, None)
+    }
+
+    /// [`new`](Self::new), with threads of `stack_size` bytes if given (a
+    /// test asks for one too large to map). A thread the system refuses is
+    /// [`Error::Start`]: a failed run, not bad input.
+    fn build(team: Team, stack_size: Option<usize>) -> Result<RayonPool> {
         let t0 = mono_ns();
         let cpus = team.cpus.clone();
         let thread_cpus: Arc<Vec<AtomicU64>> = Arc::new(
@@ -60,27 +71,31 @@ impl RayonPool {
         );
         let recorded = Arc::clone(&thread_cpus);
         let mut threads = JoinOnDrop::default();
-        let pool = rayon::ThreadPoolBuilder::new()
+        let mut refused: Refused = None;
+        let mut builder = rayon::ThreadPoolBuilder::new()
             .num_threads(team.workers)
-            .thread_name(|i| format!("piscale-rayon-{i}"))
+            .thread_name(|i| format!("piscale-rayon-{i}"));
+        if let Some(size) = stack_size {
+            builder = builder.stack_size(size);
+        }
+        let pool = builder
             .start_handler(move |i| {
                 let cpu = pin_worker(cpus.as_ref(), i).map_or(u64::MAX, |c| c as u64);
                 recorded[i].store(cpu, Ordering::Relaxed);
             })
             // Our own spawn, to keep the handles that `JoinOnDrop` joins.
-            .spawn_handler(|thread| {
-                let mut builder = std::thread::Builder::new();
-                if let Some(name) = thread.name() {
-                    builder = builder.name(name.to_owned());
-                }
-                if let Some(size) = thread.stack_size() {
-                    builder = builder.stack_size(size);
-                }
-                threads.0.push(builder.spawn(|| thread.run())?);
-                Ok(())
-            })
+            .spawn_handler(|thread| spawn_pool_thread(thread, &mut threads, &mut refused))
             .build()
-            .map_err(|e| Error::Invalid(format!("cannot build the rayon pool: {e}")))?;
+            .map_err(|e| match refused.take() {
+                Some((i, source)) => Error::Start {
+                    what: format!("worker {i} of the rayon pool"),
+                    source,
+                },
+                None => Error::Start {
+                    what: "the rayon pool".into(),
+                    source: io::Error::other(e),
+                },
+            })?;
         // Returns once every thread has started (and so pinned itself).
         pool.broadcast(|_| ());
         Ok(RayonPool {
@@ -90,6 +105,35 @@ impl RayonPool {
             setup_s: secs_between(t0, mono_ns()),
             thread_cpus,
         })
+    }
+}
+
+/// Starts one pool thread, keeping its handle in `threads`; a thread the
+/// system refuses is recorded in `refused`, since rayon keeps only the
+/// error's message.
+fn spawn_pool_thread(
+    thread: rayon::ThreadBuilder,
+    threads: &mut JoinOnDrop,
+    refused: &mut Refused,
+) -> io::Result<()> {
+    let index = thread.index();
+    let mut builder = std::thread::Builder::new();
+    if let Some(name) = thread.name() {
+        builder = builder.name(name.to_owned());
+    }
+    if let Some(size) = thread.stack_size() {
+        builder = builder.stack_size(size);
+    }
+    match builder.spawn(|| thread.run()) {
+        Ok(handle) => {
+            threads.0.push(handle);
+            Ok(())
+        }
+        Err(e) => {
+            let for_rayon = io::Error::new(e.kind(), e.to_string());
+            *refused = Some((index, e));
+            Err(for_rayon)
+        }
     }
 }
 
@@ -179,6 +223,23 @@ mod tests {
             .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
             .filter(|name| name.starts_with(prefix))
             .count()
+    }
+
+    #[test]
+    fn a_pool_thread_the_system_refuses_is_a_start_error() {
+        // Larger than any address space: `pthread_create` cannot map it and
+        // fails, as it does when the system is out of threads.
+        let unmappable = usize::MAX / 2;
+        let err = RayonPool::build(Team::unpinned(2).unwrap(), Some(unmappable)).unwrap_err();
+        assert!(
+            matches!(&err, Error::Start { what, .. } if what == "worker 0 of the rayon pool"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("cannot start worker 0 of the rayon pool: "),
+            "{err}"
+        );
     }
 
     #[test]

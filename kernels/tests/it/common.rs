@@ -16,30 +16,65 @@ pub fn fork_lock() -> MutexGuard<'static, ()> {
     FORK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What `/proc/<pid>/stat` says of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    pub pid: i32,
+    /// `R`, `S`, `T` (stopped), `Z` (zombie), …
+    pub state: char,
+    pub ppid: u32,
+    /// User plus system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Start time after boot, in clock ticks: with the pid, it names one
+    /// process even if the pid is reused.
+    pub start: u64,
+}
+
+impl ProcStat {
+    /// The process `pid`, if it exists (a zombie still does).
+    pub fn read(pid: i32) -> Option<ProcStat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name is in parentheses and may hold spaces: skip past
+        // it. What follows starts with field 3 (state) of proc_pid_stat(5).
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |field: usize| fields.get(field - 3)?.parse::<u64>().ok();
+        Some(ProcStat {
+            pid,
+            state: fields.first()?.chars().next()?,
+            ppid: u32::try_from(number(4)?).ok()?,
+            cpu_ticks: number(14)? + number(15)?,
+            start: number(22)?,
+        })
+    }
+
+    /// Whether this very process still runs: not gone, not a zombie waiting
+    /// for its (new) parent to reap it, and its pid not reused.
+    pub fn is_alive(&self) -> bool {
+        ProcStat::read(self.pid)
+            .is_some_and(|now| now.start == self.start && !matches!(now.state, 'Z' | 'X'))
+    }
+}
+
+/// Every process in `/proc`.
+fn all_processes() -> impl Iterator<Item = ProcStat> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter_map(ProcStat::read)
+}
+
+/// The live (or zombie) children of process `parent`.
+pub fn child_stats_of(parent: u32) -> Vec<ProcStat> {
+    let mut children: Vec<ProcStat> = all_processes().filter(|p| p.ppid == parent).collect();
+    children.sort_unstable_by_key(|p| p.pid);
+    children
+}
+
 /// Pids of the live (or zombie) children of process `parent`, from `/proc/*/stat`.
 pub fn children_of(parent: u32) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // The command name is in parentheses and may hold spaces: skip past it.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let ppid = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(parent) {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
-    pids
+    child_stats_of(parent).iter().map(|p| p.pid).collect()
 }
 
 /// Pids of this test process's children.

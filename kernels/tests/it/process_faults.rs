@@ -1,14 +1,17 @@
 //! Process backends survive dead, hung and concurrent workers: an error that
 //! names the worker, every child reaped, no hang.
 
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Team};
+use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Named, Team};
 use strum::VariantArray;
+
+use crate::common::{child_stats_of, wait_for, ProcStat};
 
 /// Every backend whose workers are processes.
 fn process_backends() -> impl Iterator<Item = BackendKind> {
@@ -24,9 +27,17 @@ fn long_job() -> Job {
 }
 
 /// Creates `kind` with 2 workers, runs a long job in a thread, SIGKILLs
-/// worker 1 and returns the backend, the error and how long the run took to
-/// fail after the kill.
+/// worker 1 and returns the backend, the error, how long the run took to
+/// fail after the kill and the worker's pid.
 fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32) {
+    signal_one_worker(kind, Signal::SIGKILL)
+}
+
+/// Like [`kill_one_worker`], with any `signal`.
+fn signal_one_worker(
+    kind: BackendKind,
+    signal: Signal,
+) -> (Box<dyn Backend>, Error, Duration, i32) {
     let before = crate::common::children_of_self();
     let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -44,7 +55,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
         let outcome = if started {
             // Let them get into their compute loops, then kill the second.
             std::thread::sleep(Duration::from_millis(50));
-            kill(Pid::from_raw(victims[1]), Signal::SIGKILL).unwrap();
+            kill(Pid::from_raw(victims[1]), signal).unwrap();
             let killed = Instant::now();
             rx.recv_timeout(Duration::from_secs(5))
                 .map(|r| (r, killed.elapsed(), victims[1]))
@@ -66,7 +77,7 @@ fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32
     let (result, after, victim) = outcome.unwrap_or_else(|why| panic!("{kind}: {why}"));
     (
         backend,
-        result.expect_err("a run with a killed worker must fail"),
+        result.expect_err("a run with a signalled worker must fail"),
         after,
         victim,
     )
@@ -85,6 +96,30 @@ fn a_killed_worker_fails_the_run_naming_it_and_leaves_no_process() {
         assert!(
             msg.starts_with("worker ") && msg.contains(&format!("(pid {victim})")),
             "{kind}: {msg}"
+        );
+        assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
+        drop(backend);
+        assert_eq!(
+            crate::common::children_of_self(),
+            Vec::<i32>::new(),
+            "{kind} left children"
+        );
+    }
+}
+
+#[test]
+fn a_stopped_worker_fails_a_run_without_timeout_naming_it_and_leaves_no_process() {
+    let _forks = crate::common::fork_lock();
+    for kind in process_backends() {
+        let (backend, err, after, victim) = signal_one_worker(kind, Signal::SIGSTOP);
+        assert!(
+            matches!(&err, Error::WorkerDied { worker: 1, pid, .. } if *pid == victim),
+            "{kind}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("worker 1 (pid {victim}) was stopped by SIGSTOP"),
+            "{kind}"
         );
         assert!(after < Duration::from_secs(5), "{kind} took {after:?}");
         drop(backend);
@@ -170,4 +205,76 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
     stop.store(true, Ordering::Relaxed);
     allocator.join().unwrap();
     finished.expect("fork backends deadlocked (or took over 120 s) while another thread allocated");
+}
+
+/// The backend [`helper_runs_a_long_job_until_killed`] runs, set only in a
+/// copy of this test binary started by [`workers_die_with_their_parent`].
+const HELPER_BACKEND_ENV: &str = "PISCALE_TEST_HELPER_BACKEND";
+
+/// Not a test: the parent process that [`workers_die_with_their_parent`]
+/// kills. It runs a job that takes minutes on 2 workers of the backend named
+/// in [`HELPER_BACKEND_ENV`], and does nothing when that is unset.
+#[test]
+#[ignore = "a helper, run in a child process by workers_die_with_their_parent"]
+fn helper_runs_a_long_job_until_killed() {
+    let Ok(name) = std::env::var(HELPER_BACKEND_ENV) else {
+        return;
+    };
+    let kind = BackendKind::parse(&name).unwrap();
+    let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+    let _ = backend.run(&long_job());
+}
+
+/// Starts a copy of this test binary that runs a long job on `kind`,
+/// SIGKILLs it once both its workers compute, and returns the workers still
+/// alive 5 s later — killed then, so that a failing test leaves nothing
+/// behind.
+fn workers_left_after_killing_their_parent(kind: BackendKind) -> Vec<i32> {
+    let mut parent = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "process_faults::helper_runs_a_long_job_until_killed",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(HELPER_BACKEND_ENV, kind.name())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A few ticks of CPU each: past start-up (a pool's idle workers would
+    // exit anyway, at end-of-file on their task pipes), in the job itself.
+    let mut workers = Vec::new();
+    let computing = wait_for(Duration::from_secs(10), || {
+        workers = child_stats_of(parent.id());
+        workers.len() == 2 && workers.iter().all(|w| w.cpu_ticks >= 3)
+    });
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    wait_for(Duration::from_secs(5), || {
+        !workers.iter().any(ProcStat::is_alive)
+    });
+    let left: Vec<i32> = workers
+        .iter()
+        .filter(|w| w.is_alive())
+        .map(|w| w.pid)
+        .collect();
+    for &pid in &left {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    assert!(computing, "{kind}: the workers did not start: {workers:?}");
+    left
+}
+
+#[test]
+fn workers_die_with_their_parent() {
+    let _forks = crate::common::fork_lock();
+    let orphans: Vec<String> = process_backends()
+        .filter_map(|kind| {
+            let left = workers_left_after_killing_their_parent(kind);
+            (!left.is_empty()).then(|| format!("{kind}: workers {left:?}"))
+        })
+        .collect();
+    assert!(orphans.is_empty(), "outlived their parent: {orphans:?}");
 }
