@@ -255,3 +255,64 @@ fn plot_of_a_missing_or_corrupt_file_is_bad_input() {
     fs::write(out.join("summary.csv"), lines.join("\n") + "\n").unwrap();
     assert_usage_error(&["plot", out.to_str().unwrap()], "summary.csv");
 }
+
+#[test]
+fn killing_only_the_parent_leaves_no_worker_and_frees_its_stdout() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::io::Read;
+    for (backend, signal) in [
+        ("fork-pipe", Signal::SIGKILL),
+        ("shm-reduce", Signal::SIGINT),
+        ("pool-map", Signal::SIGTERM),
+    ] {
+        // `(piscale run … | cat) & kill -INT <piscale>`: cat must see EOF.
+        let mut child = piscale_process()
+            .args([
+                "run",
+                "--backend",
+                backend,
+                "--workers",
+                "2",
+                "--samples",
+                "2^40",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let parent = child.id();
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        while workers.len() < 2 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+            workers = crate::common::children_of(parent);
+        }
+        assert_eq!(workers.len(), 2, "{backend}: workers did not start");
+        kill(Pid::from_raw(parent as i32), signal).unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = stdout.read_to_end(&mut sink);
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "{backend}: the parent's stdout stayed open after {signal}"
+        );
+        let _ = child.wait();
+        for pid in workers {
+            let gone = !Path::new(&format!("/proc/{pid}")).exists()
+                || fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('Z'))
+                });
+            assert!(
+                gone,
+                "{backend}: worker {pid} outlived its parent after {signal}"
+            );
+        }
+    }
+}
