@@ -100,10 +100,9 @@ pub fn parse_whole(text: &str) -> Result<u128, String> {
         return Err("expected a whole number, got an empty value".into());
     }
     if s.starts_with('-') {
-        return Err(format!("must not be negative, got {s}"));
+        return Err(signed(s));
     }
-    let unreadable =
-        || format!("'{s}' is not a whole number (write e.g. 1000, 1_000_000, 1e9, 2.5e9 or 2^30)");
+    let unreadable = || not_whole(s);
     let too_large = || format!("{s} is too large");
     let body = s.strip_prefix('+').unwrap_or(s);
 
@@ -156,6 +155,21 @@ pub fn parse_whole(text: &str) -> Result<u128, String> {
             None if m == 0 => Ok(0),
             _ => Err(format!("must be a whole number, got {s}")),
         }
+    }
+}
+
+/// Why `s` is not a whole number at all.
+fn not_whole(s: &str) -> String {
+    format!("'{s}' is not a whole number (write e.g. 1000, 1_000_000, 1e9, 2.5e9 or 2^30)")
+}
+
+/// Why `s`, which starts with `-`, is refused: `-5` is a negative number;
+/// `--samples` (a flag given where a value was due) is no number at all.
+fn signed(s: &str) -> String {
+    if s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        format!("must not be negative, got {s}")
+    } else {
+        not_whole(s)
     }
 }
 
@@ -232,6 +246,15 @@ mod tests {
     #[test]
     fn rejects_negative_and_unreadable_values() {
         assert!(parse_whole("-5").unwrap_err().contains("negative"));
+        assert_eq!(
+            parse_whole("-1e-999").unwrap_err(),
+            "must not be negative, got -1e-999"
+        );
+        let err = parse_whole("--samples").unwrap_err();
+        assert!(
+            err.starts_with("'--samples' is not a whole number"),
+            "{err}"
+        );
         for text in [
             "", "abc", "1e", "e9", "1.2.3", "2^", "^3", "1__0", "_1", "1_", "0x10", "1e9.5", ".",
         ] {

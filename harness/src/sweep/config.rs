@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use smart_default::SmartDefault;
 use strum::VariantArray;
 
+use crate::cli::utf8;
 use crate::error::UsageError;
 use crate::measure::command::CommandKernel;
 use crate::measure::mpi::MpiSettings;
@@ -155,57 +156,57 @@ impl<'de> Deserialize<'de> for Workers {
 #[serde(deny_unknown_fields, default)]
 pub struct SweepConfig {
     /// Methods, e.g. mc,midpoint.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Method::parse)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Method::parse))]
     #[default(Method::VARIANTS.to_vec())]
     pub methods: Vec<Method>,
     /// Backends, e.g. threads,rayon,fork-pipe (`serial` at 1 worker is always
     /// measured, as the baseline).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Kernel::parse_builtin)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Kernel::parse_builtin))]
     #[serde(deserialize_with = "builtin_kernels")]
     #[default(BackendKind::VARIANTS.iter().map(|&k| Kernel::Local(k)).collect())]
     pub backends: Vec<Kernel>,
     /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Mode::parse)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Mode::parse))]
     #[default(vec![Mode::Strong])]
     pub modes: Vec<Mode>,
     /// Worker counts: auto, 1,2,3 or 1..8.
-    #[arg(long, value_name = "LIST", value_parser = Workers::from_str, required = false)]
+    #[arg(long, value_name = "LIST", value_parser = utf8(Workers::from_str), required = false, allow_negative_numbers = true)]
     pub workers: Workers,
     /// Total work for strong scaling.
-    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
+    #[arg(long, value_name = "N", value_parser = utf8(flags::samples), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1 << 30)]
     pub samples: u64,
     /// Work per worker for weak scaling.
-    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
+    #[arg(long, value_name = "N", value_parser = utf8(flags::samples), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1 << 27)]
     pub samples_per_worker: u64,
     /// Block size.
-    #[arg(long, value_name = "B", value_parser = flags::positive, required = false)]
+    #[arg(long, value_name = "B", value_parser = utf8(flags::positive), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(DEFAULT_BLOCK)]
     pub block: u64,
     /// Blocks per pool-map task [default: Pool.map's, ⌈blocks / (4·P)⌉].
-    #[arg(long, value_name = "C", value_parser = flags::positive)]
+    #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
     pub chunksize: Option<u64>,
     /// Recorded repetitions per point.
-    #[arg(long, value_name = "R", value_parser = flags::reps, required = false)]
+    #[arg(long, value_name = "R", value_parser = utf8(flags::reps), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(5)]
     pub reps: u32,
     /// Unrecorded warm-up runs before each point's first repetition.
-    #[arg(long, value_name = "W", value_parser = flags::warmup, required = false)]
+    #[arg(long, value_name = "W", value_parser = utf8(flags::warmup), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1)]
     pub warmup: u32,
     /// none, compact, scatter or a CPU list like 0,2,4-7.
-    #[arg(long, value_name = "POLICY", value_parser = PinPolicy::from_str, required = false)]
+    #[arg(long, value_name = "POLICY", value_parser = utf8(PinPolicy::from_str), required = false, allow_negative_numbers = true)]
     #[default(PinPolicy::Compact)]
     pub pin: PinPolicy,
     /// Seed of the Monte Carlo streams and of the shuffled schedule.
-    #[arg(long, value_name = "S", value_parser = flags::seed, required = false)]
+    #[arg(long, value_name = "S", value_parser = utf8(flags::seed), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     pub seed: u64,
     /// Allow more workers than usable CPUs.
@@ -216,16 +217,16 @@ pub struct SweepConfig {
         action = clap::ArgAction::Set,
         num_args = 0,
         default_missing_value = "true",
-        value_parser = clap::value_parser!(bool),
+        value_parser = utf8(clap::builder::BoolValueParser::new()),
         required = false
     )]
     pub oversubscribe: bool,
     /// Per-run timeout in seconds (process backends, MPI and commands).
-    #[arg(long = "timeout", value_name = "SECS", value_parser = flags::timeout_s, required = false)]
+    #[arg(long = "timeout", value_name = "SECS", value_parser = utf8(flags::timeout_s), required = false, allow_negative_numbers = true)]
     #[default(300.0)]
     pub timeout_s: f64,
     /// Kernel instruction set: auto, avx512, avx2 or scalar.
-    #[arg(long, value_name = "ISA", value_parser = IsaChoice::from_str, required = false)]
+    #[arg(long, value_name = "ISA", value_parser = utf8(IsaChoice::from_str), required = false)]
     pub isa: IsaChoice,
     /// External kernels (`[[command]]` tables), run as whole processes.
     #[arg(skip)]

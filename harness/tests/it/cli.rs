@@ -451,3 +451,74 @@ fn every_isa_path_gives_the_same_hits_and_is_reported() {
         }
     }
 }
+
+#[test]
+fn negative_numbers_after_a_space_name_their_flag() {
+    let line = assert_usage_error(&["run", "--workers", "-1"], "--workers");
+    assert_eq!(line, "error: --workers: must not be negative, got -1\n");
+    for (flag, value) in [
+        ("--samples", "-5"),
+        ("--seed", "-3"),
+        ("--timeout", "-1"),
+        ("--block", "-2"),
+        ("--chunksize", "-1"),
+    ] {
+        assert_usage_error(&["run", flag, value], flag);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (flag, value) in [
+        ("--workers", "-1"),
+        ("--samples", "-5"),
+        ("--samples-per-worker", "-5"),
+        ("--reps", "-1"),
+        ("--warmup", "-1"),
+        ("--seed", "-3"),
+        ("--timeout", "-1"),
+        ("--block", "-2"),
+        ("--chunksize", "-2.5"),
+    ] {
+        let line = assert_usage_error(
+            &["sweep", flag, value, "--out", out.to_str().unwrap()],
+            flag,
+        );
+        assert!(
+            line.contains("negative") || line.contains("more than 0"),
+            "{line}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn values_that_are_not_utf8_name_their_flag() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let bad = OsStr::from_bytes(b"\xff");
+    for (command, flag) in [
+        ("run", "--method"),
+        ("run", "--backend"),
+        ("run", "--workers"),
+        ("run", "--pin"),
+        ("run", "--bind-to"),
+        ("sweep", "--methods"),
+        ("sweep", "--workers"),
+        ("sweep", "--timeout"),
+    ] {
+        let args = [OsStr::new(command), OsStr::new(flag), bad];
+        let line = crate::common::assert_usage_error_os(&args, flag);
+        assert_eq!(
+            line,
+            format!("error: {flag}: the value is not valid UTF-8\n")
+        );
+    }
+}
+
+#[test]
+fn control_characters_in_a_value_are_shown_escaped_on_one_line() {
+    let line = assert_usage_error(&["run", "--method", "a\nb\x1b[31m"], "--method");
+    assert!(
+        line.starts_with("error: --method: unknown method 'a\\nb\\u{1b}[31m'"),
+        "{line:?}"
+    );
+}
