@@ -468,8 +468,9 @@ fn non_empty_and_unique<T: PartialEq + fmt::Display>(
 }
 
 /// `path:line:col: [key: ]message` for a TOML error. toml's messages name
-/// an unknown key themselves; for a bad value the key is read from the line
-/// the error points into (and prefixed with its `[table]`).
+/// an unknown key themselves; for any other error on a `key = value` line
+/// (a bad value, a duplicate key) the key is read from that line and
+/// prefixed with its `[table]`; on a `[table]` line, the table is named.
 fn describe_toml_error(text: &str, origin: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim_end();
     let Some(span) = e.span() else {
@@ -480,27 +481,31 @@ fn describe_toml_error(text: &str, origin: &str, e: &toml::de::Error) -> String 
     let line_no = text[..line_start].matches('\n').count() + 1;
     let col = text[line_start..at].chars().count() + 1;
     let line = text[line_start..].lines().next().unwrap_or("");
-    let key = line
-        .find('=')
-        .filter(|&eq| line_start + eq < at)
-        .map(|eq| line[..eq].trim().trim_matches('"').to_owned())
-        .filter(|k| !k.is_empty() && !message.contains(&format!("`{k}`")));
-    match key {
-        Some(key) => {
-            let table = text[..line_start]
-                .lines()
-                .rev()
-                .map(str::trim)
-                .find(|l| l.starts_with('['))
-                .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
-            let path = match table {
-                Some(t) => format!("{t}.{key}"),
-                None => key,
-            };
-            format!("{origin}:{line_no}:{col}: {path}: {message}")
+    let path = match line.find('=') {
+        Some(eq) => {
+            let key = line[..eq].trim().trim_matches('"');
+            match text[..line_start].lines().rev().find_map(table_name) {
+                Some(table) => format!("{table}.{key}"),
+                None => key.to_owned(),
+            }
         }
-        None => format!("{origin}:{line_no}:{col}: {message}"),
+        None => table_name(line).unwrap_or_default(),
+    };
+    let last = path.rsplit('.').next().unwrap_or_default();
+    if path.is_empty() || message.contains(&format!("`{last}`")) {
+        return format!("{origin}:{line_no}:{col}: {message}");
     }
+    format!("{origin}:{line_no}:{col}: {path}: {message}")
+}
+
+/// `mpi` for a `[mpi]` or `[[mpi]]` header line; `None` for any other line.
+fn table_name(line: &str) -> Option<String> {
+    let line = line.trim();
+    line.starts_with('[').then(|| {
+        line.trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_owned()
+    })
 }
 
 fn whole_from_i64<E: de::Error>(v: i64) -> Result<u64, E> {
@@ -717,6 +722,16 @@ mod tests {
     fn missing_file_names_the_file() {
         let err = SweepConfig::load(Path::new("configs/nope.toml")).unwrap_err();
         assert_eq!(err.0, "configs/nope.toml: no such config file");
+    }
+
+    #[test]
+    fn duplicate_keys_and_tables_are_named() {
+        let err = parse("samples = 1\nsamples = 2\n").unwrap_err();
+        assert_eq!(err, "x.toml:2:1: samples: duplicate key");
+        let err = parse("[[command]]\nname = \"a\"\nrun = \"x\"\nname = \"b\"\n").unwrap_err();
+        assert!(err.starts_with("x.toml:4:1: command.name: "), "{err}");
+        let err = parse("[mpi]\nargs = []\n[mpi]\n").unwrap_err();
+        assert!(err.starts_with("x.toml:3:2: mpi: "), "{err}");
     }
 
     #[test]

@@ -522,3 +522,34 @@ fn control_characters_in_a_value_are_shown_escaped_on_one_line() {
         "{line:?}"
     );
 }
+
+/// Runs `piscale sweep --config FILE` on a config holding `text` and checks
+/// it is refused naming `key`, with no output folder made.
+fn assert_bad_config(text: &str, key: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let line = assert_usage_error(
+        &[
+            "sweep",
+            "--config",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        key,
+    );
+    assert!(line.contains("x.toml"), "{line}");
+    assert!(!out.exists(), "the out dir was created");
+    line
+}
+
+#[test]
+fn a_duplicate_config_key_is_named() {
+    let line = assert_bad_config("samples = 1\nsamples = 2\n", "samples");
+    assert!(
+        line.ends_with("x.toml:2:1: samples: duplicate key\n"),
+        "{line}"
+    );
+}
