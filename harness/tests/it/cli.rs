@@ -553,3 +553,23 @@ fn a_duplicate_config_key_is_named() {
         "{line}"
     );
 }
+
+#[test]
+fn a_cpu_listed_twice_is_refused() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "threads",
+            "--workers",
+            "2",
+            "--pin",
+            "0,0",
+        ],
+        "--pin",
+    );
+    assert_eq!(line, "error: --pin: CPU 0 appears twice in the list\n");
+    assert_usage_error(&["sweep", "--pin", "0-1,1"], "--pin");
+    let line = assert_bad_config("pin = \"0,0\"\n", "pin");
+    assert!(line.contains("CPU 0 appears twice in the list"), "{line}");
+}
