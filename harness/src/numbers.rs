@@ -58,7 +58,11 @@ pub mod flags {
         parse_in_range(s, 1, MAX_SAMPLES)
     }
 
-    /// `--timeout SECS`: more than 0 seconds, as a duration.
+    /// The shortest timeout: below a millisecond a run is killed before its
+    /// program has even started, which only ever reads as a failure.
+    pub const MIN_TIMEOUT_S: f64 = 0.001;
+
+    /// `--timeout SECS`: at least [`MIN_TIMEOUT_S`] seconds, as a duration.
     pub fn timeout(s: &str) -> Result<Duration, String> {
         let secs: f64 = s
             .trim()
@@ -66,6 +70,12 @@ pub mod flags {
             .map_err(|_| format!("'{s}' is not a number of seconds"))?;
         if secs.is_nan() || secs <= 0.0 {
             return Err(format!("must be more than 0 seconds, got {s}"));
+        }
+        if secs < MIN_TIMEOUT_S {
+            return Err(format!(
+                "must be at least {MIN_TIMEOUT_S} seconds, got {}",
+                s.trim()
+            ));
         }
         Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
     }
@@ -275,6 +285,24 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn timeouts_below_a_millisecond_are_refused() {
+        assert_eq!(
+            flags::timeout("1e-12").unwrap_err(),
+            "must be at least 0.001 seconds, got 1e-12"
+        );
+        assert_eq!(
+            flags::timeout("0").unwrap_err(),
+            "must be more than 0 seconds, got 0"
+        );
+        assert_eq!(
+            flags::timeout("0.001"),
+            Ok(std::time::Duration::from_millis(1))
+        );
+        assert!(flags::timeout("NaN").is_err());
+        assert!(flags::timeout("inf").unwrap_err().contains("too long"));
     }
 
     #[test]

@@ -342,6 +342,17 @@ impl SweepConfig {
                 ),
             ));
         }
+        if self.timeout_s < flags::MIN_TIMEOUT_S {
+            return Err(UsageError::flag(
+                "timeout_s",
+                // Below a millisecond, `{:e}` reads better: 1e-12, not 0.000000000001.
+                format!(
+                    "must be at least {} seconds, got {:e}",
+                    flags::MIN_TIMEOUT_S,
+                    self.timeout_s
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -810,6 +821,15 @@ mod tests {
         assert!(check("timeout_s = 0", 2)
             .unwrap_err()
             .starts_with("timeout_s: "));
+        assert_eq!(
+            check("timeout_s = 1e-12", 2).unwrap_err(),
+            "timeout_s: must be at least 0.001 seconds, got 1e-12"
+        );
+        assert!(check("timeout_s = 0.001", 2).is_ok());
+        assert_eq!(
+            parse("pin = \"1,1\"").unwrap_err(),
+            "x.toml:1:7: pin: CPU 1 appears twice in the list"
+        );
         assert!(check("workers = [1, 2, 1]", 2)
             .unwrap_err()
             .starts_with("workers: 1 appears twice"));

@@ -573,3 +573,29 @@ fn a_cpu_listed_twice_is_refused() {
     let line = assert_bad_config("pin = \"0,0\"\n", "pin");
     assert!(line.contains("CPU 0 appears twice in the list"), "{line}");
 }
+
+#[test]
+fn timeouts_under_a_millisecond_are_refused() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "fork-pipe",
+            "--workers",
+            "2",
+            "--timeout",
+            "1e-12",
+        ],
+        "--timeout",
+    );
+    assert_eq!(
+        line,
+        "error: --timeout: must be at least 0.001 seconds, got 1e-12\n"
+    );
+    assert_usage_error(&["sweep", "--timeout", "0.0009"], "--timeout");
+    let line = assert_bad_config("timeout_s = 1e-12\n", "timeout_s");
+    assert!(
+        line.contains("must be at least 0.001 seconds, got 1e-12"),
+        "{line}"
+    );
+}
