@@ -10,6 +10,7 @@
 //! `raw.csv`.
 
 use std::collections::HashSet;
+use std::io::Write;
 
 use anyhow::{Context, Result};
 use piscale_kernels::{cancel, CpuList};
@@ -77,6 +78,18 @@ pub fn execute_with(
         .into_iter()
         .filter(|(i, rep)| !done.contains(&(points[*i].id.clone(), *rep)))
         .collect();
+    // A worker list like 1..4096 is accepted, so say up front what it costs
+    // (and, resuming, how much of it is left: a point's warm-up runs again).
+    let (reps, warmup) = (config.reps as usize, config.warmup as usize);
+    let total = points.len() * (reps + warmup);
+    let left = todo.len() + warmup * todo.iter().map(|t| t.0).collect::<HashSet<_>>().len();
+    let _ =
+        writeln!(
+        std::io::stderr(),
+        "planned {} points × {reps} repetitions (+ {warmup} warm-up runs each) = {total} runs{}",
+        points.len(),
+        if left < total { format!(", {left} of them left") } else { String::new() }
+    );
     let mut sweep = Sweep {
         config: &config,
         out: &out,

@@ -599,3 +599,40 @@ fn timeouts_under_a_millisecond_are_refused() {
         "{line}"
     );
 }
+
+#[test]
+fn a_sweep_says_how_many_runs_it_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let assert = piscale()
+        .args([
+            "sweep",
+            "--methods",
+            "mc",
+            "--backends",
+            "threads",
+            "--workers",
+            "1,2",
+            "--samples",
+            "2^16",
+            "--block",
+            "2^12",
+            "--reps",
+            "2",
+            "--warmup",
+            "1",
+            "--pin",
+            "none",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // serial@1, threads@1 and threads@2.
+    assert_eq!(
+        stderr.lines().next(),
+        Some("planned 3 points × 2 repetitions (+ 1 warm-up runs each) = 9 runs"),
+        "{stderr}"
+    );
+}
