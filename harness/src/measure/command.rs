@@ -44,6 +44,74 @@ fn default_method() -> Method {
     Method::Mc
 }
 
+/// The placeholders a `run` string may hold.
+pub const PLACEHOLDERS: [&str; 3] = ["{workers}", "{samples}", "{seed}"];
+
+/// Characters that make a spreadsheet read a cell as a formula when they
+/// start it: a name goes into the `backend` column of every CSV file.
+const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
+
+impl CommandKernel {
+    /// Checks the name: it is written into CSV cells and onto the terminal
+    /// as it is, so it must hold no control characters (terminal escapes)
+    /// and must not start like a spreadsheet formula.
+    pub fn check_name(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.chars().any(char::is_control) {
+            return Err(format!("name {name:?} must not hold control characters"));
+        }
+        if name.trim_start().starts_with(FORMULA_STARTS) {
+            return Err(format!(
+                "name '{name}' must not start with =, +, - or @ (a spreadsheet would read it as a formula)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the `run` string as [`command_line`] will use it, so that a
+    /// mistake stops the sweep before it starts rather than failing every
+    /// point: it splits into words, names a program, and holds no
+    /// placeholder but [`PLACEHOLDERS`].
+    pub fn check_run(&self) -> Result<(), String> {
+        let run = &self.run;
+        let words =
+            shell_words::split(run).map_err(|e| format!("run: cannot split `{run}`: {e}"))?;
+        match words.first() {
+            None => return Err("run must not be empty".into()),
+            Some(program) if program.is_empty() => {
+                return Err(format!("run: `{run}` names no program"))
+            }
+            Some(_) => {}
+        }
+        let unknown = words
+            .iter()
+            .flat_map(|w| placeholders(w))
+            .find(|p| !PLACEHOLDERS.contains(p));
+        match unknown {
+            Some(p) => Err(format!(
+                "run: unknown placeholder {p} (known: {})",
+                PLACEHOLDERS.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `{name}` placeholders in `word`: braces around a name that starts
+/// with a letter or `_` and holds only letters, digits and `_`. Other braces
+/// (`{1}`, `{print $1}`) are left alone, as [`command_line`] leaves them.
+fn placeholders(word: &str) -> impl Iterator<Item = &str> {
+    word.match_indices('{').filter_map(move |(i, _)| {
+        let name = word[i + 1..].split('}').next()?;
+        let closed = word[i + 1 + name.len()..].starts_with('}');
+        let mut chars = name.chars();
+        let first = chars.next()?;
+        let is_name = (first.is_ascii_alphabetic() || first == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        (closed && is_name).then(|| &word[i..i + name.len() + 2])
+    })
+}
+
 /// The arguments `kernel` runs with for one point: its `run` string split
 /// into words, the placeholders replaced.
 pub fn command_line(
@@ -208,6 +276,43 @@ mod tests {
         );
         assert!(command_line(&kernel("a 'unclosed"), 1, 1, 1).is_err());
         assert!(command_line(&kernel("  "), 1, 1, 1).is_err());
+    }
+
+    #[test]
+    fn run_strings_are_checked_before_they_run() {
+        assert!(kernel("prog -n {samples} --seed={seed} -p{workers}")
+            .check_run()
+            .is_ok());
+        // Braces that are not a placeholder are an argument like any other.
+        assert!(kernel("awk '{print $1}' {1} x{").check_run().is_ok());
+        let err = kernel("a 'unclosed").check_run().unwrap_err();
+        assert!(err.starts_with("run: cannot split `a 'unclosed`"), "{err}");
+        assert_eq!(
+            kernel("mpirun -n {procs} prog").check_run().unwrap_err(),
+            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed})"
+        );
+        assert!(kernel("''").check_run().unwrap_err().contains("no program"));
+        assert!(kernel(" ").check_run().unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn names_that_a_spreadsheet_or_terminal_would_run_are_refused() {
+        let named = |name: &str| CommandKernel {
+            name: name.into(),
+            ..kernel("x")
+        };
+        for good in ["pi1.py", "my_pi", "omp-c", "a=b", "x@y"] {
+            assert!(named(good).check_name().is_ok(), "{good}");
+        }
+        for bad in ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1)", " =1"] {
+            let err = named(bad).check_name().unwrap_err();
+            assert!(err.contains("must not start with"), "{bad}: {err}");
+        }
+        for bad in ["\x1b]0;x\x07", "a\tb", "a\nb", "\u{9b}31m"] {
+            let err = named(bad).check_name().unwrap_err();
+            assert!(err.contains("control characters"), "{bad:?}: {err}");
+            assert!(!err.contains(char::is_control), "{err:?}");
+        }
     }
 
     #[test]

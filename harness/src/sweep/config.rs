@@ -433,21 +433,22 @@ impl SweepConfig {
         Ok(())
     }
 
-    /// Command kernels: a name of their own and a command line.
+    /// Command kernels: a name of their own, safe to write anywhere, and a
+    /// command line that splits into words with known placeholders.
     fn check_commands(&self) -> Result<(), UsageError> {
         let mut names: Vec<&str> = Vec::new();
         for (i, kernel) in self.command.iter().enumerate() {
             let name = kernel.name.trim();
+            let key = format!("command #{}", i + 1);
             if name.is_empty() {
-                return Err(UsageError::flag(
-                    &format!("command #{}", i + 1),
-                    "name must not be empty",
-                ));
+                return Err(UsageError::flag(&key, "name must not be empty"));
             }
+            kernel.check_name().map_err(|e| UsageError::flag(&key, e))?;
             let what = format!("command '{name}'");
             if kernel.run.trim().is_empty() {
                 return Err(UsageError::flag(&what, "run must not be empty"));
             }
+            kernel.check_run().map_err(|e| UsageError::flag(&what, e))?;
             if Kernel::from_name(name).is_builtin() {
                 return Err(UsageError::flag(
                     &what,
@@ -887,6 +888,20 @@ mod tests {
         assert!(check("threads", "x")
             .unwrap_err()
             .contains("built-in backend"));
+        let err = check("a", "python3 -c 'print(1)").unwrap_err();
+        assert!(err.starts_with("command 'a': run: cannot split"), "{err}");
+        let err = check("a", "mpirun -n {procs} x").unwrap_err();
+        assert!(
+            err.starts_with("command 'a': run: unknown placeholder {procs}"),
+            "{err}"
+        );
+        let err = check("=cmd|' /C calc'!A0", "x").unwrap_err();
+        assert!(err.starts_with("command #1: name '=cmd|"), "{err}");
+        let err = check("\\u001b]0;x\\u0007", "x").unwrap_err();
+        assert!(
+            err.starts_with("command #1: name \"\\u{1b}]0;x\\u{7}\" must not hold control"),
+            "{err}"
+        );
         let twice =
             "[[command]]\nname = \"a\"\nrun = \"x\"\n[[command]]\nname = \"a\"\nrun = \"y\"\n";
         let err = parse(twice).unwrap().validate_for(&cpus(2)).unwrap_err();

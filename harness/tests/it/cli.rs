@@ -636,3 +636,22 @@ fn a_sweep_says_how_many_runs_it_planned() {
         "{stderr}"
     );
 }
+
+#[test]
+fn command_kernels_are_checked_before_anything_is_written() {
+    let command = |name: &str, run: &str| {
+        format!("backends = [\"serial\"]\n[[command]]\nname = \"{name}\"\nrun = '''{run}'''\n")
+    };
+    let line = assert_bad_config(&command("a", "python3 -c 'print(1)"), "command 'a'");
+    assert!(line.contains("run: cannot split"), "{line}");
+    let line = assert_bad_config(&command("a", "mpirun -n {procs} x"), "{procs}");
+    assert!(
+        line.contains("command 'a': run: unknown placeholder {procs}"),
+        "{line}"
+    );
+    let line = assert_bad_config(&command("=cmd|' /C calc'!A0", "x"), "command #1: name");
+    assert!(line.contains("must not start with"), "{line}");
+    let text = "[[command]]\nname = \"\\u001b]0;x\\u0007\"\nrun = \"x\"\n";
+    let line = assert_bad_config(text, "command #1: name");
+    assert!(line.contains("control characters"), "{line:?}");
+}
