@@ -20,6 +20,15 @@ use super::{MeasureError, Measured};
 /// Lines of stderr quoted when a command fails.
 const STDERR_TAIL_LINES: usize = 5;
 
+/// Bytes kept of the end of a command's stdout and of its stderr: the
+/// estimate is printed last, and a program printing megabytes would
+/// otherwise cost as much memory, time and error text.
+pub const OUTPUT_KEPT: usize = 64 * 1024;
+
+/// Characters of one line of a command's output quoted in an error (which
+/// ends up in a CSV cell).
+const QUOTED_CHARS: usize = 200;
+
 /// An external kernel, as in
 ///
 /// ```toml
@@ -164,6 +173,7 @@ pub fn run_command(
     let stop = Stop {
         timeout,
         grace: Duration::ZERO,
+        keep: OUTPUT_KEPT,
     };
     let Finished {
         status,
@@ -179,7 +189,7 @@ pub fn run_command(
             msg.push_str("; stderr ends with:");
             for line in tail {
                 msg.push_str("\n    ");
-                msg.push_str(line);
+                msg.push_str(&clip(line));
             }
         }
         return Err(MeasureError::Failed(msg));
@@ -189,7 +199,7 @@ pub fn run_command(
         MeasureError::Failed(format!(
             "{name}: no number with a decimal point on stdout (print the estimate last, as in `pi = 3.14159`){}",
             tail.first()
-                .map(|l| format!("; its last line was `{l}`"))
+                .map(|l| format!("; its last line was `{}`", clip(l)))
                 .unwrap_or_default()
         ))
     })?;
@@ -198,6 +208,14 @@ pub fn run_command(
         estimate,
         report: None,
     })
+}
+
+/// `line`, cut to its first [`QUOTED_CHARS`] characters (marked with `…`).
+fn clip(line: &str) -> String {
+    match line.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
 }
 
 /// The last floating-point number in `text`: the last word that is a
@@ -343,6 +361,17 @@ mod tests {
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.contains("line 5") && err.ends_with("line 9"), "{err}");
         assert!(!err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn megabytes_of_output_are_read_fast_and_not_kept() {
+        let start = Instant::now();
+        let out = run("python3 -c \"print('x'*5_000_000); print(3.14)\"").unwrap();
+        assert_eq!(out.estimate, 3.14);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let err = run("python3 -c \"print('y'*5_000_000)\"").unwrap_err();
+        assert!(err.len() < 1000, "{} bytes of error", err.len());
+        assert!(err.contains("no number with a decimal point"), "{err}");
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,6 +38,10 @@ use crate::measure::placement::PinPolicy;
 use crate::measure::IsaChoice;
 use crate::numbers::{flags, parse_in_range, parse_whole};
 use crate::results::{Kernel, Mode};
+
+/// The largest config file read: far more than any sweep needs, and a
+/// bound on what `--config /dev/zero` costs.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The default study, as shipped in `configs/default.toml`.
 pub const DEFAULT_TOML: &str = include_str!("../../../configs/default.toml");
@@ -272,12 +276,29 @@ impl SweepConfig {
         toml::from_str(text).map_err(|e| UsageError(describe_toml_error(text, origin, &e)))
     }
 
-    /// Reads and parses a TOML file.
+    /// Reads and parses a TOML file of at most [`MAX_CONFIG_BYTES`].
     pub fn load(path: &Path) -> Result<SweepConfig, UsageError> {
         let origin = path.display().to_string();
-        let text = fs::read_to_string(path).map_err(|e| match e.kind() {
+        let cannot = |e: io::Error| match e.kind() {
             io::ErrorKind::NotFound => UsageError(format!("{origin}: no such config file")),
             _ => UsageError(format!("{origin}: cannot read the config file: {e}")),
+        };
+        // Read one byte past the limit to tell "at the limit" from "beyond";
+        // `/dev/zero` or a huge file must not be read until memory runs out.
+        let mut bytes = Vec::new();
+        fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(UsageError(format!(
+                "{origin}: the config file is larger than 1 MiB"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            cannot(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
         })?;
         SweepConfig::from_toml_str(&text, &origin)
     }
@@ -728,6 +749,27 @@ mod tests {
         assert!(err.starts_with("x.toml:4:10: command.method: "), "{err}");
         let err = parse("[[command]]\nname = \"a\"\n").unwrap_err();
         assert!(err.contains("missing field `run`"), "{err}");
+    }
+
+    #[test]
+    fn config_files_over_a_mebibyte_are_refused_unread() {
+        let dir = std::env::temp_dir().join(format!("piscale-big-config-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let at_limit = dir.join("at.toml");
+        let mut text = "reps = 2\n".to_owned();
+        text.push_str(&"#".repeat(MAX_CONFIG_BYTES as usize - text.len()));
+        fs::write(&at_limit, &text).unwrap();
+        assert_eq!(SweepConfig::load(&at_limit).unwrap().reps, 2);
+        let over = dir.join("over.toml");
+        fs::write(&over, text + "#").unwrap();
+        let err = SweepConfig::load(&over).unwrap_err().0;
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            err,
+            format!("{}: the config file is larger than 1 MiB", over.display())
+        );
+        let err = SweepConfig::load(Path::new("/dev/zero")).unwrap_err().0;
+        assert_eq!(err, "/dev/zero: the config file is larger than 1 MiB");
     }
 
     #[test]

@@ -655,3 +655,12 @@ fn command_kernels_are_checked_before_anything_is_written() {
     let line = assert_bad_config(text, "command #1: name");
     assert!(line.contains("control characters"), "{line:?}");
 }
+
+#[test]
+fn config_files_are_read_only_up_to_a_mebibyte() {
+    let line = assert_usage_error(&["sweep", "--config", "/dev/zero"], "/dev/zero");
+    assert_eq!(
+        line,
+        "error: /dev/zero: the config file is larger than 1 MiB\n"
+    );
+}

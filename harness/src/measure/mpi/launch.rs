@@ -27,6 +27,11 @@ const GRACE: Duration = Duration::from_secs(2);
 /// Lines of the launcher's stderr quoted when it fails for an unknown reason.
 const STDERR_TAIL_LINES: usize = 6;
 
+/// Bytes kept of the end of the launcher's stdout and stderr. Rank 0's
+/// result line, printed last, lists every rank (about 150 bytes each, up to
+/// 4096 ranks): this holds it many times over and still bounds the memory.
+const OUTPUT_KEPT: usize = 4 << 20;
+
 /// One MPI run, as the launcher sees it.
 #[derive(Debug, Clone)]
 pub struct Launch<'a> {
@@ -183,6 +188,7 @@ pub fn run(launch: &Launch<'_>) -> Result<RunReport, MeasureError> {
     let stop = Stop {
         timeout: launch.timeout,
         grace: GRACE,
+        keep: OUTPUT_KEPT,
     };
     let finished = run_to_end("mpi", &mut cmd, stop)?;
     if !finished.status.success() {
