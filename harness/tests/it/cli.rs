@@ -664,3 +664,28 @@ fn config_files_are_read_only_up_to_a_mebibyte() {
         "error: /dev/zero: the config file is larger than 1 MiB\n"
     );
 }
+
+#[test]
+fn unknown_mpi_bindings_are_refused_before_the_launcher_runs() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "mpi",
+            "--workers",
+            "2",
+            "--bind-to",
+            "banana",
+        ],
+        "--bind-to",
+    );
+    assert!(
+        line.starts_with("error: --bind-to: unknown binding 'banana' (expected "),
+        "{line}"
+    );
+    let line = assert_bad_config(
+        "backends = [\"mpi\"]\nworkers = [1]\n[mpi]\nbind_to = \"banana\"\n",
+        "mpi.bind_to",
+    );
+    assert!(line.contains("unknown binding 'banana'"), "{line}");
+}

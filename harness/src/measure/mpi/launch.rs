@@ -91,10 +91,11 @@ pub fn host_name() -> String {
 /// and the launcher is on `PATH`. Returns the launcher's path. Errors are
 /// one line, for the flag or key `what`.
 pub fn preflight(settings: &MpiSettings) -> Result<PathBuf, String> {
+    // The settings first: a bad `--bind-to` is named as such in any build.
+    settings.validate()?;
     if !AVAILABLE {
         return Err(NOT_BUILT.into());
     }
-    settings.validate()?;
     let launcher = settings.launcher.resolve();
     which::which(launcher.program()).map_err(|_| match launcher {
         Launcher::Srun => "`srun` is not on PATH: run inside a Slurm allocation, or set \
