@@ -5,11 +5,21 @@
 //! live in [`crate::run`]; `sweep`'s settings are the fields of
 //! [`SweepConfig`] itself, kept as [`SettingFlags`] so that only the flags
 //! given override the config file.
+//!
+//! Every value parser is wrapped in [`utf8`], so that a value that is not
+//! UTF-8 is refused naming its flag too. The flags that take a number (or a
+//! CPU list) allow negative numbers, so that `--workers -1` reaches the
+//! parser (`--workers: must not be negative, got -1`) instead of being read
+//! as an unknown flag `-1`. (Not `allow_hyphen_values`: that would take the
+//! next flag as the value of one given without it, `--workers --samples 5`,
+//! and clap would then blame the stray `5`.)
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, RangedU64ValueParser, StringValueParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use piscale_kernels::{CpuList, Job, Method, Named};
@@ -74,7 +84,13 @@ pub enum Command {
         #[arg(value_name = "NEW")]
         new: PathBuf,
         /// Tolerated slow-down, in per cent.
-        #[arg(long, value_name = "PCT", default_value = "5", value_parser = flags::threshold)]
+        #[arg(
+            long,
+            value_name = "PCT",
+            default_value = "5",
+            value_parser = utf8(flags::threshold),
+            allow_negative_numbers = true
+        )]
         threshold: f64,
     },
     /// One MPI rank of an mpi run; started by `mpirun`, not by hand.
@@ -87,31 +103,31 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct MpiWorkerArgs {
     /// Method.
-    #[arg(long, value_parser = Method::parse)]
+    #[arg(long, value_parser = utf8(Method::parse))]
     pub method: Method,
     /// Total work N.
-    #[arg(long, value_parser = flags::samples)]
+    #[arg(long, value_parser = utf8(flags::samples))]
     pub samples: u64,
     /// Seed.
-    #[arg(long, value_parser = flags::seed)]
+    #[arg(long, value_parser = utf8(flags::seed))]
     pub seed: u64,
     /// Block size.
-    #[arg(long, value_parser = flags::positive)]
+    #[arg(long, value_parser = utf8(flags::positive))]
     pub block: u64,
     /// auto or an ISA path name.
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", value_parser = utf8(StringValueParser::new()))]
     pub isa: String,
     /// CPUs the ranks of one host pin to, by local rank.
-    #[arg(long, value_parser = CpuList::from_str)]
+    #[arg(long, value_parser = utf8(CpuList::from_str))]
     pub cpus: Option<CpuList>,
     /// The launcher's CLOCK_MONOTONIC just before it started.
-    #[arg(long)]
+    #[arg(long, value_parser = utf8(RangedU64ValueParser::<u64>::new()))]
     pub t0_mono_ns: u64,
     /// The launcher's wall clock (ns since the epoch) just before it started.
-    #[arg(long)]
+    #[arg(long, value_parser = utf8(RangedU64ValueParser::<u64>::new()))]
     pub t0_real_ns: u64,
     /// The launcher's host.
-    #[arg(long)]
+    #[arg(long, value_parser = utf8(StringValueParser::new()))]
     pub launch_host: String,
 }
 
@@ -187,7 +203,7 @@ impl Args for SettingFlags {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// mc (Monte Carlo darts) or midpoint (midpoint rule).
-    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = Method::parse)]
+    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = utf8(Method::parse))]
     pub method: Method,
 
     /// Backend (see `piscale list`).
@@ -195,57 +211,92 @@ pub struct RunArgs {
         long,
         value_name = "NAME",
         default_value = "serial",
-        value_parser = Kernel::parse_builtin,
+        value_parser = utf8(Kernel::parse_builtin),
         help = backend_help()
     )]
     pub backend: Kernel,
 
     /// Number of workers (threads or processes), 1 to 4096; serial takes exactly 1.
-    #[arg(long, value_name = "P", default_value = "1", value_parser = flags::workers)]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value = "1",
+        value_parser = utf8(flags::workers),
+        allow_negative_numbers = true
+    )]
     pub workers: usize,
 
     /// Total work N: darts for mc, steps for midpoint; 1 to 2^53.
-    #[arg(long, value_name = "N", default_value = "1e8", value_parser = flags::samples)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1e8",
+        value_parser = utf8(flags::samples),
+        allow_negative_numbers = true
+    )]
     pub samples: u64,
 
     /// Seed of the Monte Carlo streams.
-    #[arg(long, value_name = "S", default_value = "0", value_parser = flags::seed)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "0",
+        value_parser = utf8(flags::seed),
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
 
     /// Block size: the work is cut into blocks of B samples (or steps).
-    #[arg(long, value_name = "B", default_value = "2^20", value_parser = flags::positive)]
+    #[arg(
+        long,
+        value_name = "B",
+        default_value = "2^20",
+        value_parser = utf8(flags::positive),
+        allow_negative_numbers = true
+    )]
     pub block: u64,
 
     /// Blocks per task for pool-map [default: ⌈blocks / (4·P)⌉, like Pool.map].
-    #[arg(long, value_name = "C", value_parser = flags::positive)]
+    #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     pub chunksize: Option<u64>,
 
     /// Where workers run: none (the OS decides), compact (physical cores
     /// first, then their SMT siblings), scatter (spread over packages and
     /// cores) or a CPU list like 0,2,4-7 (worker i on list[i % len]).
-    #[arg(long, value_name = "POLICY", default_value = "none", value_parser = PinPolicy::from_str)]
+    #[arg(
+        long,
+        value_name = "POLICY",
+        default_value = "none",
+        value_parser = utf8(PinPolicy::from_str),
+        allow_negative_numbers = true
+    )]
     pub pin: PinPolicy,
 
     /// Kill the workers and fail after this many seconds (process backends only).
-    #[arg(long, value_name = "SECS", value_parser = flags::timeout)]
+    #[arg(long, value_name = "SECS", value_parser = utf8(flags::timeout), allow_negative_numbers = true)]
     pub timeout: Option<Duration>,
 
     /// Output format: text or json.
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = Format::parse)]
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = utf8(Format::parse))]
     pub format: Format,
 
     /// Kernel instruction set: auto (the best this CPU supports), avx512, avx2 or scalar.
     /// Every path gives the same answer.
-    #[arg(long, value_name = "ISA", default_value = "auto", value_parser = IsaChoice::from_str)]
+    #[arg(long, value_name = "ISA", default_value = "auto", value_parser = utf8(IsaChoice::from_str))]
     pub isa: IsaChoice,
 
     /// mpi: what starts the ranks: auto (srun inside a Slurm allocation, else mpirun), mpirun or srun.
-    #[arg(long, value_name = "NAME", value_parser = Launcher::parse, help_heading = "MPI (--backend mpi)")]
+    #[arg(long, value_name = "NAME", value_parser = utf8(Launcher::parse), help_heading = "MPI (--backend mpi)")]
     pub launcher: Option<Launcher>,
 
     /// mpi: let the launcher place the ranks (mpirun --bind-to, srun --cpu-bind), e.g. core;
     /// otherwise ranks pin themselves as --pin says.
-    #[arg(long, value_name = "WHAT", help_heading = "MPI (--backend mpi)")]
+    #[arg(
+        long,
+        value_name = "WHAT",
+        value_parser = utf8(StringValueParser::new()),
+        help_heading = "MPI (--backend mpi)"
+    )]
     pub bind_to: Option<String>,
 
     /// mpi: mpirun --hostfile: the machines to run the ranks on.
@@ -256,6 +307,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "ARG",
+        value_parser = utf8(StringValueParser::new()),
         allow_hyphen_values = true,
         help_heading = "MPI (--backend mpi)"
     )]
@@ -301,6 +353,44 @@ impl RunArgs {
     }
 }
 
+/// A value parser that refuses a value that is not UTF-8 naming its flag,
+/// then hands the value to `P`. clap's own parsers report invalid UTF-8
+/// without saying which argument held it.
+#[derive(Debug, Clone)]
+pub struct Utf8<P>(P);
+
+/// `parser`, with invalid UTF-8 refused naming the flag ([`Utf8`]).
+pub fn utf8<P: TypedValueParser>(parser: P) -> Utf8<P> {
+    Utf8(parser)
+}
+
+impl<P: TypedValueParser> TypedValueParser for Utf8<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<P::Value, clap::Error> {
+        if value.to_str().is_none() {
+            let mut err = clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd);
+            if let Some(arg) = arg {
+                err.insert(
+                    ContextKind::InvalidArg,
+                    ContextValue::String(arg.to_string()),
+                );
+            }
+            return Err(err);
+        }
+        self.0.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
 /// Parses the command line. `--help` and `--version` print and exit here;
 /// every other clap error becomes a one-line [`UsageError`] naming the flag.
 pub fn parse() -> Result<Cli, UsageError> {
@@ -323,6 +413,7 @@ fn one_line(e: &clap::Error) -> UsageError {
     let source = std::error::Error::source(e).map(ToString::to_string);
     let mut msg = match (e.kind(), flag, source) {
         (ErrorKind::ValueValidation, Some(flag), Some(why)) => format!("{flag}: {why}"),
+        (ErrorKind::InvalidUtf8, Some(flag), _) => format!("{flag}: the value is not valid UTF-8"),
         (_, flag, _) => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
@@ -427,6 +518,92 @@ mod tests {
             err.starts_with("--workers: ") && !err.contains('\n'),
             "{err}"
         );
+    }
+
+    #[test]
+    fn negative_numbers_reach_the_flags_parser() {
+        let cases: [(&str, &[&str], &str); 8] = [
+            (
+                "run",
+                &["--workers", "-1"],
+                "--workers: must not be negative, got -1",
+            ),
+            (
+                "run",
+                &["--samples", "-5"],
+                "--samples: must not be negative, got -5",
+            ),
+            (
+                "run",
+                &["--seed", "-3"],
+                "--seed: must not be negative, got -3",
+            ),
+            (
+                "run",
+                &["--block", "-2"],
+                "--block: must not be negative, got -2",
+            ),
+            (
+                "run",
+                &["--timeout", "-1"],
+                "--timeout: must be more than 0 seconds",
+            ),
+            (
+                "sweep",
+                &["--reps", "-1"],
+                "--reps: must not be negative, got -1",
+            ),
+            (
+                "sweep",
+                &["--warmup", "-2.5"],
+                "--warmup: must not be negative",
+            ),
+            ("compare", &["a", "b", "--threshold", "-5"], "--threshold: "),
+        ];
+        for (command, args, want) in cases {
+            let argv = ["piscale", command].into_iter().chain(args.iter().copied());
+            let err = one_line(&Cli::try_parse_from(argv).unwrap_err()).0;
+            assert!(err.starts_with(want), "{args:?}: {err}");
+        }
+        // A flag left without its value is still named, not its neighbour.
+        let err = run_args(&["--workers", "--samples", "5"]).unwrap_err().0;
+        assert!(err.starts_with("--workers: a value is required"), "{err}");
+    }
+
+    /// Every long flag of every subcommand, with the value `\xff`: refused
+    /// naming the flag (or accepted, for a path).
+    #[test]
+    fn invalid_utf8_names_the_flag_of_every_option() {
+        use std::os::unix::ffi::OsStrExt;
+        let cli = Cli::command();
+        let mut checked = 0;
+        for sub in cli.get_subcommands() {
+            for arg in sub.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                let mut value = format!("--{long}=").into_bytes();
+                value.push(0xff);
+                let argv = [
+                    OsStr::new("piscale"),
+                    OsStr::new(sub.get_name()),
+                    OsStr::from_bytes(&value),
+                ];
+                let Err(e) = Cli::try_parse_from(argv) else {
+                    continue;
+                };
+                if matches!(
+                    e.kind(),
+                    ErrorKind::MissingRequiredArgument | ErrorKind::DisplayHelp
+                ) {
+                    continue;
+                }
+                let err = one_line(&e).0;
+                assert!(err.starts_with(&format!("--{long}: ")), "--{long}: {err}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "only {checked} flags checked");
+        let err = run_args(&["--method", "\u{fffd}"]).unwrap_err().0;
+        assert!(err.starts_with("--method: unknown method"), "{err}");
     }
 
     fn sweep_flags(args: &[&str]) -> SettingFlags {

@@ -17,10 +17,41 @@ impl UsageError {
     }
 }
 
+/// Shown as one line: the message often quotes what the user gave (a flag's
+/// value, a config string), which may hold line breaks, terminal escapes or
+/// text-direction overrides; those are written escaped (`\n`, `\u{1b}`).
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        for c in self.0.chars() {
+            if c.is_control() || is_bidi_control(c) {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
+/// Unicode's explicit direction controls (embeddings, overrides, isolates),
+/// which reorder the text around them on a terminal.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 impl std::error::Error for UsageError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_print_as_one_line_with_escapes_shown() {
+        let e = UsageError::flag("--method", "unknown method 'a\nb\u{1b}[31m\u{202e}x'");
+        assert_eq!(
+            e.to_string(),
+            "--method: unknown method 'a\\nb\\u{1b}[31m\\u{202e}x'"
+        );
+        assert_eq!(UsageError("π ≈ 3.14".into()).to_string(), "π ≈ 3.14");
+    }
+}

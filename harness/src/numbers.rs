@@ -58,7 +58,11 @@ pub mod flags {
         parse_in_range(s, 1, MAX_SAMPLES)
     }
 
-    /// `--timeout SECS`: more than 0 seconds, as a duration.
+    /// The shortest timeout: below a millisecond a run is killed before its
+    /// program has even started, which only ever reads as a failure.
+    pub const MIN_TIMEOUT_S: f64 = 0.001;
+
+    /// `--timeout SECS`: at least [`MIN_TIMEOUT_S`] seconds, as a duration.
     pub fn timeout(s: &str) -> Result<Duration, String> {
         let secs: f64 = s
             .trim()
@@ -66,6 +70,12 @@ pub mod flags {
             .map_err(|_| format!("'{s}' is not a number of seconds"))?;
         if secs.is_nan() || secs <= 0.0 {
             return Err(format!("must be more than 0 seconds, got {s}"));
+        }
+        if secs < MIN_TIMEOUT_S {
+            return Err(format!(
+                "must be at least {MIN_TIMEOUT_S} seconds, got {}",
+                s.trim()
+            ));
         }
         Duration::try_from_secs_f64(secs).map_err(|_| format!("{s} seconds is too long"))
     }
@@ -100,10 +110,9 @@ pub fn parse_whole(text: &str) -> Result<u128, String> {
         return Err("expected a whole number, got an empty value".into());
     }
     if s.starts_with('-') {
-        return Err(format!("must not be negative, got {s}"));
+        return Err(signed(s));
     }
-    let unreadable =
-        || format!("'{s}' is not a whole number (write e.g. 1000, 1_000_000, 1e9, 2.5e9 or 2^30)");
+    let unreadable = || not_whole(s);
     let too_large = || format!("{s} is too large");
     let body = s.strip_prefix('+').unwrap_or(s);
 
@@ -156,6 +165,21 @@ pub fn parse_whole(text: &str) -> Result<u128, String> {
             None if m == 0 => Ok(0),
             _ => Err(format!("must be a whole number, got {s}")),
         }
+    }
+}
+
+/// Why `s` is not a whole number at all.
+fn not_whole(s: &str) -> String {
+    format!("'{s}' is not a whole number (write e.g. 1000, 1_000_000, 1e9, 2.5e9 or 2^30)")
+}
+
+/// Why `s`, which starts with `-`, is refused: `-5` is a negative number;
+/// `--samples` (a flag given where a value was due) is no number at all.
+fn signed(s: &str) -> String {
+    if s[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        format!("must not be negative, got {s}")
+    } else {
+        not_whole(s)
     }
 }
 
@@ -232,6 +256,15 @@ mod tests {
     #[test]
     fn rejects_negative_and_unreadable_values() {
         assert!(parse_whole("-5").unwrap_err().contains("negative"));
+        assert_eq!(
+            parse_whole("-1e-999").unwrap_err(),
+            "must not be negative, got -1e-999"
+        );
+        let err = parse_whole("--samples").unwrap_err();
+        assert!(
+            err.starts_with("'--samples' is not a whole number"),
+            "{err}"
+        );
         for text in [
             "", "abc", "1e", "e9", "1.2.3", "2^", "^3", "1__0", "_1", "1_", "0x10", "1e9.5", ".",
         ] {
@@ -252,6 +285,24 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn timeouts_below_a_millisecond_are_refused() {
+        assert_eq!(
+            flags::timeout("1e-12").unwrap_err(),
+            "must be at least 0.001 seconds, got 1e-12"
+        );
+        assert_eq!(
+            flags::timeout("0").unwrap_err(),
+            "must be more than 0 seconds, got 0"
+        );
+        assert_eq!(
+            flags::timeout("0.001"),
+            Ok(std::time::Duration::from_millis(1))
+        );
+        assert!(flags::timeout("NaN").is_err());
+        assert!(flags::timeout("inf").unwrap_err().contains("too long"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Runs another program to the end: in a process group of its own, with a
-//! deadline, stopped by Ctrl-C, its stdout and stderr collected.
+//! deadline, stopped by Ctrl-C, the end of its stdout and stderr kept.
 //!
 //! Used for command kernels (`[[command]]`) and for the MPI launcher
 //! (`mpirun`, `srun`). The process group is what makes a kill complete:
@@ -26,9 +26,10 @@ pub struct Finished {
     pub status: ExitStatus,
     /// Seconds from the spawn to seeing it exit.
     pub wall_s: f64,
-    /// Everything it wrote to stdout (lossy UTF-8).
+    /// The end of what it wrote to stdout (lossy UTF-8), at most
+    /// [`Stop::keep`] bytes, from the start of a line when cut.
     pub stdout: String,
-    /// Everything it wrote to stderr (lossy UTF-8).
+    /// The end of what it wrote to stderr, as for `stdout`.
     pub stderr: String,
 }
 
@@ -42,6 +43,11 @@ pub struct Stop {
     /// `mpirun` uses it to tear down the ranks it started on other hosts.
     /// Zero kills at once.
     pub grace: Duration,
+    /// Bytes kept of the end of each of stdout and stderr; the rest is
+    /// discarded as it is read, so that a program that prints without end
+    /// costs neither memory nor time (what piscale reads, the estimate or a
+    /// result line, is printed last).
+    pub keep: usize,
 }
 
 /// Spawns `cmd` (stdin closed, stdout and stderr captured, a new process
@@ -63,7 +69,7 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
             cmd.get_program().to_string_lossy()
         ))
     })?;
-    let readers = Readers::start(&mut child);
+    let readers = Readers::start(&mut child, stop.keep);
     let timed_out = |child: &mut Child| {
         kill_group(child, stop.grace);
         MeasureError::Timeout(format!(
@@ -141,7 +147,7 @@ struct Readers {
 }
 
 impl Readers {
-    fn start(child: &mut Child) -> Readers {
+    fn start(child: &mut Child, keep: usize) -> Readers {
         let (tx, output) = mpsc::channel();
         let pipes: [Option<Box<dyn Read + Send>>; 2] = [
             child
@@ -159,11 +165,11 @@ impl Readers {
             .map(|(i, pipe)| {
                 let tx = tx.clone();
                 thread::spawn(move || {
-                    let mut buf = Vec::new();
+                    let mut tail = Tail::new(keep);
                     if let Some(mut pipe) = pipe {
-                        let _ = pipe.read_to_end(&mut buf);
+                        tail.read_all(&mut pipe);
                     }
-                    let _ = tx.send((i, buf));
+                    let _ = tx.send((i, tail.into_bytes()));
                 })
             })
             .collect();
@@ -184,6 +190,64 @@ impl Readers {
             let _ = reader.join();
         }
         Some(output.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+}
+
+/// The last `keep` bytes of a stream, read without ever holding much more:
+/// the buffer is cut back to `keep` whenever it reaches twice that.
+struct Tail {
+    keep: usize,
+    buf: Vec<u8>,
+    cut: bool,
+}
+
+impl Tail {
+    fn new(keep: usize) -> Tail {
+        Tail {
+            keep,
+            buf: Vec::new(),
+            cut: false,
+        }
+    }
+
+    /// Appends `bytes`, dropping the oldest when over the bound.
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= 2 * self.keep.max(1) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        if self.buf.len() > self.keep {
+            self.buf.drain(..self.buf.len() - self.keep);
+            self.cut = true;
+        }
+    }
+
+    /// Reads `pipe` to its end (or its first error).
+    fn read_all(&mut self, pipe: &mut dyn Read) {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => self.push(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// The kept bytes; when some were dropped, from the first whole line on
+    /// (if the tail holds a line break), so that no line is quoted cut.
+    fn into_bytes(mut self) -> Vec<u8> {
+        self.trim();
+        if self.cut {
+            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+                self.buf.drain(..=nl);
+            }
+        }
+        self.buf
     }
 }
 
@@ -232,6 +296,7 @@ mod tests {
         Stop {
             timeout: Some(Duration::from_millis(ms)),
             grace: Duration::ZERO,
+            keep: 1 << 16,
         }
     }
 
@@ -256,12 +321,47 @@ mod tests {
             Stop {
                 timeout: Some(Duration::from_millis(200)),
                 grace: Duration::from_millis(300),
+                keep: 1 << 16,
             },
         )
         .unwrap_err()
         .to_string();
         assert!(err.contains("timed out after 0.2 s"), "{err}");
         assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn only_the_end_of_a_long_output_is_kept() {
+        let f = run_to_end(
+            "t",
+            Command::new("sh").args(["-c", "yes 0123456789 | head -c 3000000; echo; echo end"]),
+            stop(20_000),
+        )
+        .unwrap();
+        assert!(f.stdout.len() <= 1 << 16, "{}", f.stdout.len());
+        assert!(
+            f.stdout.ends_with("\nend\n"),
+            "{}",
+            &f.stdout[f.stdout.len() - 20..]
+        );
+        // Cut at a line break: the first line kept is whole.
+        assert!(f.stdout.starts_with("0123456789\n"));
+    }
+
+    #[test]
+    fn a_tail_never_holds_much_more_than_it_keeps() {
+        let mut tail = Tail::new(100);
+        for i in 0..10_000u32 {
+            tail.push(format!("line {i}\n").as_bytes());
+            assert!(tail.buf.len() < 2 * 100 + 16);
+        }
+        let text = String::from_utf8(tail.into_bytes()).unwrap();
+        assert!(text.len() <= 100 && text.ends_with("line 9999\n"), "{text}");
+        assert!(text.starts_with("line "), "{text}");
+        // Nothing dropped: everything kept, first line included.
+        let mut short = Tail::new(100);
+        short.push(b"a\nb");
+        assert_eq!(short.into_bytes(), b"a\nb");
     }
 
     #[test]

@@ -20,6 +20,15 @@ use super::{MeasureError, Measured};
 /// Lines of stderr quoted when a command fails.
 const STDERR_TAIL_LINES: usize = 5;
 
+/// Bytes kept of the end of a command's stdout and of its stderr: the
+/// estimate is printed last, and a program printing megabytes would
+/// otherwise cost as much memory, time and error text.
+pub const OUTPUT_KEPT: usize = 64 * 1024;
+
+/// Characters of one line of a command's output quoted in an error (which
+/// ends up in a CSV cell).
+const QUOTED_CHARS: usize = 200;
+
 /// An external kernel, as in
 ///
 /// ```toml
@@ -42,6 +51,74 @@ pub struct CommandKernel {
 
 fn default_method() -> Method {
     Method::Mc
+}
+
+/// The placeholders a `run` string may hold.
+pub const PLACEHOLDERS: [&str; 3] = ["{workers}", "{samples}", "{seed}"];
+
+/// Characters that make a spreadsheet read a cell as a formula when they
+/// start it: a name goes into the `backend` column of every CSV file.
+const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
+
+impl CommandKernel {
+    /// Checks the name: it is written into CSV cells and onto the terminal
+    /// as it is, so it must hold no control characters (terminal escapes)
+    /// and must not start like a spreadsheet formula.
+    pub fn check_name(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.chars().any(char::is_control) {
+            return Err(format!("name {name:?} must not hold control characters"));
+        }
+        if name.trim_start().starts_with(FORMULA_STARTS) {
+            return Err(format!(
+                "name '{name}' must not start with =, +, - or @ (a spreadsheet would read it as a formula)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the `run` string as [`command_line`] will use it, so that a
+    /// mistake stops the sweep before it starts rather than failing every
+    /// point: it splits into words, names a program, and holds no
+    /// placeholder but [`PLACEHOLDERS`].
+    pub fn check_run(&self) -> Result<(), String> {
+        let run = &self.run;
+        let words =
+            shell_words::split(run).map_err(|e| format!("run: cannot split `{run}`: {e}"))?;
+        match words.first() {
+            None => return Err("run must not be empty".into()),
+            Some(program) if program.is_empty() => {
+                return Err(format!("run: `{run}` names no program"))
+            }
+            Some(_) => {}
+        }
+        let unknown = words
+            .iter()
+            .flat_map(|w| placeholders(w))
+            .find(|p| !PLACEHOLDERS.contains(p));
+        match unknown {
+            Some(p) => Err(format!(
+                "run: unknown placeholder {p} (known: {})",
+                PLACEHOLDERS.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `{name}` placeholders in `word`: braces around a name that starts
+/// with a letter or `_` and holds only letters, digits and `_`. Other braces
+/// (`{1}`, `{print $1}`) are left alone, as [`command_line`] leaves them.
+fn placeholders(word: &str) -> impl Iterator<Item = &str> {
+    word.match_indices('{').filter_map(move |(i, _)| {
+        let name = word[i + 1..].split('}').next()?;
+        let closed = word[i + 1 + name.len()..].starts_with('}');
+        let mut chars = name.chars();
+        let first = chars.next()?;
+        let is_name = (first.is_ascii_alphabetic() || first == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        (closed && is_name).then(|| &word[i..i + name.len() + 2])
+    })
 }
 
 /// The arguments `kernel` runs with for one point: its `run` string split
@@ -96,6 +173,7 @@ pub fn run_command(
     let stop = Stop {
         timeout,
         grace: Duration::ZERO,
+        keep: OUTPUT_KEPT,
     };
     let Finished {
         status,
@@ -111,7 +189,7 @@ pub fn run_command(
             msg.push_str("; stderr ends with:");
             for line in tail {
                 msg.push_str("\n    ");
-                msg.push_str(line);
+                msg.push_str(&clip(line));
             }
         }
         return Err(MeasureError::Failed(msg));
@@ -121,7 +199,7 @@ pub fn run_command(
         MeasureError::Failed(format!(
             "{name}: no number with a decimal point on stdout (print the estimate last, as in `pi = 3.14159`){}",
             tail.first()
-                .map(|l| format!("; its last line was `{l}`"))
+                .map(|l| format!("; its last line was `{}`", clip(l)))
                 .unwrap_or_default()
         ))
     })?;
@@ -130,6 +208,14 @@ pub fn run_command(
         estimate,
         report: None,
     })
+}
+
+/// `line`, cut to its first [`QUOTED_CHARS`] characters (marked with `…`).
+fn clip(line: &str) -> String {
+    match line.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
 }
 
 /// The last floating-point number in `text`: the last word that is a
@@ -211,6 +297,43 @@ mod tests {
     }
 
     #[test]
+    fn run_strings_are_checked_before_they_run() {
+        assert!(kernel("prog -n {samples} --seed={seed} -p{workers}")
+            .check_run()
+            .is_ok());
+        // Braces that are not a placeholder are an argument like any other.
+        assert!(kernel("awk '{print $1}' {1} x{").check_run().is_ok());
+        let err = kernel("a 'unclosed").check_run().unwrap_err();
+        assert!(err.starts_with("run: cannot split `a 'unclosed`"), "{err}");
+        assert_eq!(
+            kernel("mpirun -n {procs} prog").check_run().unwrap_err(),
+            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed})"
+        );
+        assert!(kernel("''").check_run().unwrap_err().contains("no program"));
+        assert!(kernel(" ").check_run().unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn names_that_a_spreadsheet_or_terminal_would_run_are_refused() {
+        let named = |name: &str| CommandKernel {
+            name: name.into(),
+            ..kernel("x")
+        };
+        for good in ["pi1.py", "my_pi", "omp-c", "a=b", "x@y"] {
+            assert!(named(good).check_name().is_ok(), "{good}");
+        }
+        for bad in ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1)", " =1"] {
+            let err = named(bad).check_name().unwrap_err();
+            assert!(err.contains("must not start with"), "{bad}: {err}");
+        }
+        for bad in ["\x1b]0;x\x07", "a\tb", "a\nb", "\u{9b}31m"] {
+            let err = named(bad).check_name().unwrap_err();
+            assert!(err.contains("control characters"), "{bad:?}: {err}");
+            assert!(!err.contains(char::is_control), "{err:?}");
+        }
+    }
+
+    #[test]
     fn reads_the_estimate_from_stdout() {
         let out = run("echo 3.14159").unwrap();
         assert_eq!(out.estimate, 3.14159);
@@ -238,6 +361,17 @@ mod tests {
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.contains("line 5") && err.ends_with("line 9"), "{err}");
         assert!(!err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn megabytes_of_output_are_read_fast_and_not_kept() {
+        let start = Instant::now();
+        let out = run("python3 -c \"print('x'*5_000_000); print(3.14)\"").unwrap();
+        assert_eq!(out.estimate, 3.14);
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let err = run("python3 -c \"print('y'*5_000_000)\"").unwrap_err();
+        assert!(err.len() < 1000, "{} bytes of error", err.len());
+        assert!(err.contains("no number with a decimal point"), "{err}");
     }
 
     #[test]

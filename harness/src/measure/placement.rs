@@ -149,7 +149,8 @@ pub enum PinPolicy {
 /// workers than CPUs — worker `i` then shares `list[i % len]`), an explicit
 /// list as given, or `None` for no pinning.
 ///
-/// Errors: an explicit list that is empty or names a CPU outside `topo`.
+/// Errors: an explicit list that is empty, names a CPU twice or names a CPU
+/// outside `topo`.
 pub fn cpus_for(
     policy: &PinPolicy,
     workers: usize,
@@ -167,6 +168,7 @@ pub fn cpus_for(
             if list.0.is_empty() {
                 return Err("the CPU list is empty".into());
             }
+            check_no_repeats(list)?;
             match list
                 .0
                 .iter()
@@ -220,10 +222,28 @@ impl FromStr for PinPolicy {
             list if !list.contains(|c: char| c.is_ascii_digit()) => Err(format!(
                 "unknown pin '{list}' (expected none, compact, scatter or a CPU list like 0,2,4-7)"
             )),
-            list => list.parse().map(PinPolicy::List).map_err(|e| {
-                format!("{e} (expected none, compact, scatter or a CPU list like 0,2,4-7)")
-            }),
+            list => {
+                let list: CpuList = list.parse().map_err(|e| {
+                    format!("{e} (expected none, compact, scatter or a CPU list like 0,2,4-7)")
+                })?;
+                check_no_repeats(&list)?;
+                Ok(PinPolicy::List(list))
+            }
         }
+    }
+}
+
+/// Refuses a CPU list that names a CPU twice: two workers would share it
+/// while the run recorded itself as neither oversubscribed nor misplaced.
+fn check_no_repeats(list: &CpuList) -> Result<(), String> {
+    match list
+        .0
+        .iter()
+        .enumerate()
+        .find(|(i, c)| list.0[..*i].contains(c))
+    {
+        Some((_, c)) => Err(format!("CPU {c} appears twice in the list")),
+        None => Ok(()),
     }
 }
 
@@ -470,6 +490,21 @@ mod tests {
         );
         let err = "0,x".parse::<PinPolicy>().unwrap_err();
         assert!(err.contains("malformed CPU list"), "{err}");
+    }
+
+    #[test]
+    fn a_cpu_listed_twice_is_refused() {
+        for text in ["1,1", "0-3,2", "2,0-2"] {
+            let err = text.parse::<PinPolicy>().unwrap_err();
+            assert!(err.ends_with("appears twice in the list"), "{text}: {err}");
+        }
+        assert_eq!(
+            "1,1".parse::<PinPolicy>().unwrap_err(),
+            "CPU 1 appears twice in the list"
+        );
+        let t = Topology::uniform(1, 2, 1);
+        let err = cpus_for(&PinPolicy::List(list(&[1, 1])), 2, &t).unwrap_err();
+        assert_eq!(err, "CPU 1 appears twice in the list");
     }
 
     #[test]

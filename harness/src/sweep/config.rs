@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use smart_default::SmartDefault;
 use strum::VariantArray;
 
+use crate::cli::utf8;
 use crate::error::UsageError;
 use crate::measure::command::CommandKernel;
 use crate::measure::mpi::MpiSettings;
@@ -37,6 +38,10 @@ use crate::measure::placement::PinPolicy;
 use crate::measure::IsaChoice;
 use crate::numbers::{flags, parse_in_range, parse_whole};
 use crate::results::{Kernel, Mode};
+
+/// The largest config file read: far more than any sweep needs, and a
+/// bound on what `--config /dev/zero` costs.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The default study, as shipped in `configs/default.toml`.
 pub const DEFAULT_TOML: &str = include_str!("../../../configs/default.toml");
@@ -155,57 +160,57 @@ impl<'de> Deserialize<'de> for Workers {
 #[serde(deny_unknown_fields, default)]
 pub struct SweepConfig {
     /// Methods, e.g. mc,midpoint.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Method::parse)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Method::parse))]
     #[default(Method::VARIANTS.to_vec())]
     pub methods: Vec<Method>,
     /// Backends, e.g. threads,rayon,fork-pipe (`serial` at 1 worker is always
     /// measured, as the baseline).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Kernel::parse_builtin)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Kernel::parse_builtin))]
     #[serde(deserialize_with = "builtin_kernels")]
     #[default(BackendKind::VARIANTS.iter().map(|&k| Kernel::Local(k)).collect())]
     pub backends: Vec<Kernel>,
     /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Mode::parse)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Mode::parse))]
     #[default(vec![Mode::Strong])]
     pub modes: Vec<Mode>,
     /// Worker counts: auto, 1,2,3 or 1..8.
-    #[arg(long, value_name = "LIST", value_parser = Workers::from_str, required = false)]
+    #[arg(long, value_name = "LIST", value_parser = utf8(Workers::from_str), required = false, allow_negative_numbers = true)]
     pub workers: Workers,
     /// Total work for strong scaling.
-    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
+    #[arg(long, value_name = "N", value_parser = utf8(flags::samples), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1 << 30)]
     pub samples: u64,
     /// Work per worker for weak scaling.
-    #[arg(long, value_name = "N", value_parser = flags::samples, required = false)]
+    #[arg(long, value_name = "N", value_parser = utf8(flags::samples), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1 << 27)]
     pub samples_per_worker: u64,
     /// Block size.
-    #[arg(long, value_name = "B", value_parser = flags::positive, required = false)]
+    #[arg(long, value_name = "B", value_parser = utf8(flags::positive), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(DEFAULT_BLOCK)]
     pub block: u64,
     /// Blocks per pool-map task [default: Pool.map's, ⌈blocks / (4·P)⌉].
-    #[arg(long, value_name = "C", value_parser = flags::positive)]
+    #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
     pub chunksize: Option<u64>,
     /// Recorded repetitions per point.
-    #[arg(long, value_name = "R", value_parser = flags::reps, required = false)]
+    #[arg(long, value_name = "R", value_parser = utf8(flags::reps), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(5)]
     pub reps: u32,
     /// Unrecorded warm-up runs before each point's first repetition.
-    #[arg(long, value_name = "W", value_parser = flags::warmup, required = false)]
+    #[arg(long, value_name = "W", value_parser = utf8(flags::warmup), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     #[default(1)]
     pub warmup: u32,
     /// none, compact, scatter or a CPU list like 0,2,4-7.
-    #[arg(long, value_name = "POLICY", value_parser = PinPolicy::from_str, required = false)]
+    #[arg(long, value_name = "POLICY", value_parser = utf8(PinPolicy::from_str), required = false, allow_negative_numbers = true)]
     #[default(PinPolicy::Compact)]
     pub pin: PinPolicy,
     /// Seed of the Monte Carlo streams and of the shuffled schedule.
-    #[arg(long, value_name = "S", value_parser = flags::seed, required = false)]
+    #[arg(long, value_name = "S", value_parser = utf8(flags::seed), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
     pub seed: u64,
     /// Allow more workers than usable CPUs.
@@ -216,16 +221,16 @@ pub struct SweepConfig {
         action = clap::ArgAction::Set,
         num_args = 0,
         default_missing_value = "true",
-        value_parser = clap::value_parser!(bool),
+        value_parser = utf8(clap::builder::BoolValueParser::new()),
         required = false
     )]
     pub oversubscribe: bool,
     /// Per-run timeout in seconds (process backends, MPI and commands).
-    #[arg(long = "timeout", value_name = "SECS", value_parser = flags::timeout_s, required = false)]
+    #[arg(long = "timeout", value_name = "SECS", value_parser = utf8(flags::timeout_s), required = false, allow_negative_numbers = true)]
     #[default(300.0)]
     pub timeout_s: f64,
     /// Kernel instruction set: auto, avx512, avx2 or scalar.
-    #[arg(long, value_name = "ISA", value_parser = IsaChoice::from_str, required = false)]
+    #[arg(long, value_name = "ISA", value_parser = utf8(IsaChoice::from_str), required = false)]
     pub isa: IsaChoice,
     /// External kernels (`[[command]]` tables), run as whole processes.
     #[arg(skip)]
@@ -271,12 +276,29 @@ impl SweepConfig {
         toml::from_str(text).map_err(|e| UsageError(describe_toml_error(text, origin, &e)))
     }
 
-    /// Reads and parses a TOML file.
+    /// Reads and parses a TOML file of at most [`MAX_CONFIG_BYTES`].
     pub fn load(path: &Path) -> Result<SweepConfig, UsageError> {
         let origin = path.display().to_string();
-        let text = fs::read_to_string(path).map_err(|e| match e.kind() {
+        let cannot = |e: io::Error| match e.kind() {
             io::ErrorKind::NotFound => UsageError(format!("{origin}: no such config file")),
             _ => UsageError(format!("{origin}: cannot read the config file: {e}")),
+        };
+        // Read one byte past the limit to tell "at the limit" from "beyond";
+        // `/dev/zero` or a huge file must not be read until memory runs out.
+        let mut bytes = Vec::new();
+        fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(UsageError(format!(
+                "{origin}: the config file is larger than 1 MiB"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            cannot(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
         })?;
         SweepConfig::from_toml_str(&text, &origin)
     }
@@ -337,6 +359,17 @@ impl SweepConfig {
                 "timeout_s",
                 format!(
                     "must be a positive number of seconds, got {}",
+                    self.timeout_s
+                ),
+            ));
+        }
+        if self.timeout_s < flags::MIN_TIMEOUT_S {
+            return Err(UsageError::flag(
+                "timeout_s",
+                // Below a millisecond, `{:e}` reads better: 1e-12, not 0.000000000001.
+                format!(
+                    "must be at least {} seconds, got {:e}",
+                    flags::MIN_TIMEOUT_S,
                     self.timeout_s
                 ),
             ));
@@ -421,21 +454,22 @@ impl SweepConfig {
         Ok(())
     }
 
-    /// Command kernels: a name of their own and a command line.
+    /// Command kernels: a name of their own, safe to write anywhere, and a
+    /// command line that splits into words with known placeholders.
     fn check_commands(&self) -> Result<(), UsageError> {
         let mut names: Vec<&str> = Vec::new();
         for (i, kernel) in self.command.iter().enumerate() {
             let name = kernel.name.trim();
+            let key = format!("command #{}", i + 1);
             if name.is_empty() {
-                return Err(UsageError::flag(
-                    &format!("command #{}", i + 1),
-                    "name must not be empty",
-                ));
+                return Err(UsageError::flag(&key, "name must not be empty"));
             }
+            kernel.check_name().map_err(|e| UsageError::flag(&key, e))?;
             let what = format!("command '{name}'");
             if kernel.run.trim().is_empty() {
                 return Err(UsageError::flag(&what, "run must not be empty"));
             }
+            kernel.check_run().map_err(|e| UsageError::flag(&what, e))?;
             if Kernel::from_name(name).is_builtin() {
                 return Err(UsageError::flag(
                     &what,
@@ -467,8 +501,9 @@ fn non_empty_and_unique<T: PartialEq + fmt::Display>(
 }
 
 /// `path:line:col: [key: ]message` for a TOML error. toml's messages name
-/// an unknown key themselves; for a bad value the key is read from the line
-/// the error points into (and prefixed with its `[table]`).
+/// an unknown key themselves; for any other error on a `key = value` line
+/// (a bad value, a duplicate key) the key is read from that line and
+/// prefixed with its `[table]`; on a `[table]` line, the table is named.
 fn describe_toml_error(text: &str, origin: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim_end();
     let Some(span) = e.span() else {
@@ -479,27 +514,31 @@ fn describe_toml_error(text: &str, origin: &str, e: &toml::de::Error) -> String 
     let line_no = text[..line_start].matches('\n').count() + 1;
     let col = text[line_start..at].chars().count() + 1;
     let line = text[line_start..].lines().next().unwrap_or("");
-    let key = line
-        .find('=')
-        .filter(|&eq| line_start + eq < at)
-        .map(|eq| line[..eq].trim().trim_matches('"').to_owned())
-        .filter(|k| !k.is_empty() && !message.contains(&format!("`{k}`")));
-    match key {
-        Some(key) => {
-            let table = text[..line_start]
-                .lines()
-                .rev()
-                .map(str::trim)
-                .find(|l| l.starts_with('['))
-                .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
-            let path = match table {
-                Some(t) => format!("{t}.{key}"),
-                None => key,
-            };
-            format!("{origin}:{line_no}:{col}: {path}: {message}")
+    let path = match line.find('=') {
+        Some(eq) => {
+            let key = line[..eq].trim().trim_matches('"');
+            match text[..line_start].lines().rev().find_map(table_name) {
+                Some(table) => format!("{table}.{key}"),
+                None => key.to_owned(),
+            }
         }
-        None => format!("{origin}:{line_no}:{col}: {message}"),
+        None => table_name(line).unwrap_or_default(),
+    };
+    let last = path.rsplit('.').next().unwrap_or_default();
+    if path.is_empty() || message.contains(&format!("`{last}`")) {
+        return format!("{origin}:{line_no}:{col}: {message}");
     }
+    format!("{origin}:{line_no}:{col}: {path}: {message}")
+}
+
+/// `mpi` for a `[mpi]` or `[[mpi]]` header line; `None` for any other line.
+fn table_name(line: &str) -> Option<String> {
+    let line = line.trim();
+    line.starts_with('[').then(|| {
+        line.trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_owned()
+    })
 }
 
 fn whole_from_i64<E: de::Error>(v: i64) -> Result<u64, E> {
@@ -713,9 +752,40 @@ mod tests {
     }
 
     #[test]
+    fn config_files_over_a_mebibyte_are_refused_unread() {
+        let dir = std::env::temp_dir().join(format!("piscale-big-config-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let at_limit = dir.join("at.toml");
+        let mut text = "reps = 2\n".to_owned();
+        text.push_str(&"#".repeat(MAX_CONFIG_BYTES as usize - text.len()));
+        fs::write(&at_limit, &text).unwrap();
+        assert_eq!(SweepConfig::load(&at_limit).unwrap().reps, 2);
+        let over = dir.join("over.toml");
+        fs::write(&over, text + "#").unwrap();
+        let err = SweepConfig::load(&over).unwrap_err().0;
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            err,
+            format!("{}: the config file is larger than 1 MiB", over.display())
+        );
+        let err = SweepConfig::load(Path::new("/dev/zero")).unwrap_err().0;
+        assert_eq!(err, "/dev/zero: the config file is larger than 1 MiB");
+    }
+
+    #[test]
     fn missing_file_names_the_file() {
         let err = SweepConfig::load(Path::new("configs/nope.toml")).unwrap_err();
         assert_eq!(err.0, "configs/nope.toml: no such config file");
+    }
+
+    #[test]
+    fn duplicate_keys_and_tables_are_named() {
+        let err = parse("samples = 1\nsamples = 2\n").unwrap_err();
+        assert_eq!(err, "x.toml:2:1: samples: duplicate key");
+        let err = parse("[[command]]\nname = \"a\"\nrun = \"x\"\nname = \"b\"\n").unwrap_err();
+        assert!(err.starts_with("x.toml:4:1: command.name: "), "{err}");
+        let err = parse("[mpi]\nargs = []\n[mpi]\n").unwrap_err();
+        assert!(err.starts_with("x.toml:3:2: mpi: "), "{err}");
     }
 
     #[test]
@@ -794,6 +864,15 @@ mod tests {
         assert!(check("timeout_s = 0", 2)
             .unwrap_err()
             .starts_with("timeout_s: "));
+        assert_eq!(
+            check("timeout_s = 1e-12", 2).unwrap_err(),
+            "timeout_s: must be at least 0.001 seconds, got 1e-12"
+        );
+        assert!(check("timeout_s = 0.001", 2).is_ok());
+        assert_eq!(
+            parse("pin = \"1,1\"").unwrap_err(),
+            "x.toml:1:7: pin: CPU 1 appears twice in the list"
+        );
         assert!(check("workers = [1, 2, 1]", 2)
             .unwrap_err()
             .starts_with("workers: 1 appears twice"));
@@ -851,6 +930,20 @@ mod tests {
         assert!(check("threads", "x")
             .unwrap_err()
             .contains("built-in backend"));
+        let err = check("a", "python3 -c 'print(1)").unwrap_err();
+        assert!(err.starts_with("command 'a': run: cannot split"), "{err}");
+        let err = check("a", "mpirun -n {procs} x").unwrap_err();
+        assert!(
+            err.starts_with("command 'a': run: unknown placeholder {procs}"),
+            "{err}"
+        );
+        let err = check("=cmd|' /C calc'!A0", "x").unwrap_err();
+        assert!(err.starts_with("command #1: name '=cmd|"), "{err}");
+        let err = check("\\u001b]0;x\\u0007", "x").unwrap_err();
+        assert!(
+            err.starts_with("command #1: name \"\\u{1b}]0;x\\u{7}\" must not hold control"),
+            "{err}"
+        );
         let twice =
             "[[command]]\nname = \"a\"\nrun = \"x\"\n[[command]]\nname = \"a\"\nrun = \"y\"\n";
         let err = parse(twice).unwrap().validate_for(&cpus(2)).unwrap_err();

@@ -101,6 +101,7 @@ pub fn execute_with(
         .into_iter()
         .filter(|(i, rep)| !done.contains(&(points[*i].id.clone(), *rep)))
         .collect();
+    announce_plan(&config, &points, &todo);
     let mut sweep = Sweep {
         config: &config,
         out: &out,
@@ -151,6 +152,23 @@ struct Output {
     _lock: DirLock,
     writer: RawWriter,
     done: HashSet<(PointId, u32)>,
+}
+
+/// A worker list like 1..4096 is accepted, so say up front what it costs
+/// (and, resuming, how much of it is left: a point's warm-up runs again).
+fn announce_plan(config: &SweepConfig, points: &[Point], todo: &[(usize, u32)]) {
+    let (reps, warmup) = (config.reps as usize, config.warmup as usize);
+    let total = points.len() * (reps + warmup);
+    let left = todo.len() + warmup * todo.iter().map(|t| t.0).collect::<HashSet<_>>().len();
+    let left = if left < total {
+        format!(", {left} of them left")
+    } else {
+        String::new()
+    };
+    note(format_args!(
+        "planned {} points × {reps} repetitions (+ {warmup} warm-up runs each) = {total} runs{left}",
+        points.len()
+    ));
 }
 
 /// Creates (or, resuming, reopens) the output folder under its lock:

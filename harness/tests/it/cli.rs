@@ -451,3 +451,241 @@ fn every_isa_path_gives_the_same_hits_and_is_reported() {
         }
     }
 }
+
+#[test]
+fn negative_numbers_after_a_space_name_their_flag() {
+    let line = assert_usage_error(&["run", "--workers", "-1"], "--workers");
+    assert_eq!(line, "error: --workers: must not be negative, got -1\n");
+    for (flag, value) in [
+        ("--samples", "-5"),
+        ("--seed", "-3"),
+        ("--timeout", "-1"),
+        ("--block", "-2"),
+        ("--chunksize", "-1"),
+    ] {
+        assert_usage_error(&["run", flag, value], flag);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (flag, value) in [
+        ("--workers", "-1"),
+        ("--samples", "-5"),
+        ("--samples-per-worker", "-5"),
+        ("--reps", "-1"),
+        ("--warmup", "-1"),
+        ("--seed", "-3"),
+        ("--timeout", "-1"),
+        ("--block", "-2"),
+        ("--chunksize", "-2.5"),
+    ] {
+        let line = assert_usage_error(
+            &["sweep", flag, value, "--out", out.to_str().unwrap()],
+            flag,
+        );
+        assert!(
+            line.contains("negative") || line.contains("more than 0"),
+            "{line}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn values_that_are_not_utf8_name_their_flag() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let bad = OsStr::from_bytes(b"\xff");
+    for (command, flag) in [
+        ("run", "--method"),
+        ("run", "--backend"),
+        ("run", "--workers"),
+        ("run", "--pin"),
+        ("run", "--bind-to"),
+        ("sweep", "--methods"),
+        ("sweep", "--workers"),
+        ("sweep", "--timeout"),
+    ] {
+        let args = [OsStr::new(command), OsStr::new(flag), bad];
+        let line = crate::common::assert_usage_error_os(&args, flag);
+        assert_eq!(
+            line,
+            format!("error: {flag}: the value is not valid UTF-8\n")
+        );
+    }
+}
+
+#[test]
+fn control_characters_in_a_value_are_shown_escaped_on_one_line() {
+    let line = assert_usage_error(&["run", "--method", "a\nb\x1b[31m"], "--method");
+    assert!(
+        line.starts_with("error: --method: unknown method 'a\\nb\\u{1b}[31m'"),
+        "{line:?}"
+    );
+}
+
+/// Runs `piscale sweep --config FILE` on a config holding `text` and checks
+/// it is refused naming `key`, with no output folder made.
+fn assert_bad_config(text: &str, key: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let line = assert_usage_error(
+        &[
+            "sweep",
+            "--config",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        key,
+    );
+    assert!(line.contains("x.toml"), "{line}");
+    assert!(!out.exists(), "the out dir was created");
+    line
+}
+
+#[test]
+fn a_duplicate_config_key_is_named() {
+    let line = assert_bad_config("samples = 1\nsamples = 2\n", "samples");
+    assert!(
+        line.ends_with("x.toml:2:1: samples: duplicate key\n"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_cpu_listed_twice_is_refused() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "threads",
+            "--workers",
+            "2",
+            "--pin",
+            "0,0",
+        ],
+        "--pin",
+    );
+    assert_eq!(line, "error: --pin: CPU 0 appears twice in the list\n");
+    assert_usage_error(&["sweep", "--pin", "0-1,1"], "--pin");
+    let line = assert_bad_config("pin = \"0,0\"\n", "pin");
+    assert!(line.contains("CPU 0 appears twice in the list"), "{line}");
+}
+
+#[test]
+fn timeouts_under_a_millisecond_are_refused() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "fork-pipe",
+            "--workers",
+            "2",
+            "--timeout",
+            "1e-12",
+        ],
+        "--timeout",
+    );
+    assert_eq!(
+        line,
+        "error: --timeout: must be at least 0.001 seconds, got 1e-12\n"
+    );
+    assert_usage_error(&["sweep", "--timeout", "0.0009"], "--timeout");
+    let line = assert_bad_config("timeout_s = 1e-12\n", "timeout_s");
+    assert!(
+        line.contains("must be at least 0.001 seconds, got 1e-12"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_sweep_says_how_many_runs_it_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let assert = piscale()
+        .args([
+            "sweep",
+            "--methods",
+            "mc",
+            "--backends",
+            "threads",
+            "--workers",
+            "1,2",
+            "--samples",
+            "2^16",
+            "--block",
+            "2^12",
+            "--reps",
+            "2",
+            "--warmup",
+            "1",
+            "--pin",
+            "none",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // serial@1, threads@1 and threads@2.
+    assert_eq!(
+        stderr.lines().next(),
+        Some("planned 3 points × 2 repetitions (+ 1 warm-up runs each) = 9 runs"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn command_kernels_are_checked_before_anything_is_written() {
+    let command = |name: &str, run: &str| {
+        format!("backends = [\"serial\"]\n[[command]]\nname = \"{name}\"\nrun = '''{run}'''\n")
+    };
+    let line = assert_bad_config(&command("a", "python3 -c 'print(1)"), "command 'a'");
+    assert!(line.contains("run: cannot split"), "{line}");
+    let line = assert_bad_config(&command("a", "mpirun -n {procs} x"), "{procs}");
+    assert!(
+        line.contains("command 'a': run: unknown placeholder {procs}"),
+        "{line}"
+    );
+    let line = assert_bad_config(&command("=cmd|' /C calc'!A0", "x"), "command #1: name");
+    assert!(line.contains("must not start with"), "{line}");
+    let text = "[[command]]\nname = \"\\u001b]0;x\\u0007\"\nrun = \"x\"\n";
+    let line = assert_bad_config(text, "command #1: name");
+    assert!(line.contains("control characters"), "{line:?}");
+}
+
+#[test]
+fn config_files_are_read_only_up_to_a_mebibyte() {
+    let line = assert_usage_error(&["sweep", "--config", "/dev/zero"], "/dev/zero");
+    assert_eq!(
+        line,
+        "error: /dev/zero: the config file is larger than 1 MiB\n"
+    );
+}
+
+#[test]
+fn unknown_mpi_bindings_are_refused_before_the_launcher_runs() {
+    let line = assert_usage_error(
+        &[
+            "run",
+            "--backend",
+            "mpi",
+            "--workers",
+            "2",
+            "--bind-to",
+            "banana",
+        ],
+        "--bind-to",
+    );
+    assert!(
+        line.starts_with("error: --bind-to: unknown binding 'banana' (expected "),
+        "{line}"
+    );
+    let line = assert_bad_config(
+        "backends = [\"mpi\"]\nworkers = [1]\n[mpi]\nbind_to = \"banana\"\n",
+        "mpi.bind_to",
+    );
+    assert!(line.contains("unknown binding 'banana'"), "{line}");
+}

@@ -1,5 +1,7 @@
 //! Helpers shared by the `piscale` binary's integration tests.
 
+use std::ffi::OsStr;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -42,6 +44,12 @@ pub fn run_json(args: &[&str]) -> Value {
 /// nothing on stdout, and one line on stderr that mentions `flag`.
 /// Returns that line.
 pub fn assert_usage_error(args: &[&str], flag: &str) -> String {
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    assert_usage_error_os(&args, flag)
+}
+
+/// [`assert_usage_error`] for arguments that need not be UTF-8.
+pub fn assert_usage_error_os(args: &[&OsStr], flag: &str) -> String {
     let out = piscale().args(args).output().expect("piscale runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -1,6 +1,7 @@
 //! Integration tests of the `piscale` binary, in one test binary (one link
 //! instead of one per file).
 
+mod bad_inputs;
 mod cli;
 mod common;
 mod faults;

@@ -27,6 +27,11 @@ const GRACE: Duration = Duration::from_secs(2);
 /// Lines of the launcher's stderr quoted when it fails for an unknown reason.
 const STDERR_TAIL_LINES: usize = 6;
 
+/// Bytes kept of the end of the launcher's stdout and stderr. Rank 0's
+/// result line, printed last, lists every rank (about 150 bytes each, up to
+/// 4096 ranks): this holds it many times over and still bounds the memory.
+const OUTPUT_KEPT: usize = 4 << 20;
+
 /// One MPI run, as the launcher sees it.
 #[derive(Debug, Clone)]
 pub struct Launch<'a> {
@@ -86,10 +91,11 @@ pub fn host_name() -> String {
 /// and the launcher is on `PATH`. Returns the launcher's path. Errors are
 /// one line, for the flag or key `what`.
 pub fn preflight(settings: &MpiSettings) -> Result<PathBuf, String> {
+    // The settings first: a bad `--bind-to` is named as such in any build.
+    settings.validate()?;
     if !AVAILABLE {
         return Err(NOT_BUILT.into());
     }
-    settings.validate()?;
     let launcher = settings.launcher.resolve();
     which::which(launcher.program()).map_err(|_| match launcher {
         Launcher::Srun => "`srun` is not on PATH: run inside a Slurm allocation, or set \
@@ -183,6 +189,7 @@ pub fn run(launch: &Launch<'_>) -> Result<RunReport, MeasureError> {
     let stop = Stop {
         timeout: launch.timeout,
         grace: GRACE,
+        keep: OUTPUT_KEPT,
     };
     let finished = run_to_end("mpi", &mut cmd, stop)?;
     if !finished.status.success() {

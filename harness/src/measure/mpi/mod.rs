@@ -134,6 +134,7 @@ impl MpiSettings {
                     "mpi.bind_to: expected one word like core, socket or none, got '{bind}'"
                 ));
             }
+            check_binding(bind)?;
         }
         if let Some(file) = &self.hostfile {
             if !file.is_file() {
@@ -144,6 +145,67 @@ impl MpiSettings {
             }
         }
         Ok(())
+    }
+}
+
+/// The objects `mpirun --bind-to` binds to: Open MPI 4's (`socket`,
+/// `board`, `cpu-list`; checked against mpirun 4.1.4) and Open MPI 5's
+/// (`package`, `hwt`).
+const MPIRUN_BINDINGS: [&str; 12] = [
+    "none", "hwthread", "hwt", "core", "l1cache", "l2cache", "l3cache", "socket", "numa",
+    "package", "board", "cpu-list",
+];
+
+/// The words of `srun --cpu-bind` (Slurm's `--cpu-bind=[{quiet|verbose},]type`,
+/// a `map_…`/`mask_…` type followed by `:list`), singular forms included.
+const SRUN_BINDINGS: [&str; 26] = [
+    "none",
+    "no",
+    "quiet",
+    "q",
+    "verbose",
+    "v",
+    "rank",
+    "rank_ldom",
+    "map_cpu",
+    "mapcpu",
+    "mask_cpu",
+    "maskcpu",
+    "map_ldom",
+    "mapldom",
+    "mask_ldom",
+    "maskldom",
+    "sockets",
+    "socket",
+    "cores",
+    "core",
+    "threads",
+    "thread",
+    "ldoms",
+    "ldom",
+    "boards",
+    "board",
+];
+
+/// Checks `bind_to` against both launchers' vocabularies, whichever runs:
+/// a word neither knows would reach the launcher and come back as an
+/// internal error. Only the part before any `:` is checked (Open MPI's
+/// qualifiers, Slurm's CPU lists), one comma-separated word at a time
+/// (Slurm's `verbose,cores`); case is ignored, as both launchers do.
+fn check_binding(bind: &str) -> Result<(), String> {
+    let head = bind.split(':').next().unwrap_or_default();
+    let known = |word: &str| {
+        let word = word.to_ascii_lowercase();
+        MPIRUN_BINDINGS.contains(&word.as_str()) || SRUN_BINDINGS.contains(&word.as_str())
+    };
+    match head.split(',').find(|w| !known(w)) {
+        None => Ok(()),
+        Some(word) => Err(format!(
+            "mpi.bind_to: unknown binding '{word}' (expected {} for mpirun, or \
+             [quiet,|verbose,]none, threads, cores, sockets, ldoms, boards, rank, rank_ldom, \
+             map_cpu:LIST, mask_cpu:LIST, map_ldom:LIST or mask_ldom:LIST for srun)",
+            MPIRUN_BINDINGS.join(", "),
+        )),
     }
 }
 
@@ -184,5 +246,42 @@ mod tests {
             ..MpiSettings::default()
         };
         assert!(bad.validate().unwrap_err().starts_with("mpi.bind_to: "));
+    }
+
+    #[test]
+    fn bindings_either_launcher_knows_are_accepted() {
+        let check = |bind: &str| {
+            MpiSettings {
+                bind_to: Some(bind.into()),
+                ..MpiSettings::default()
+            }
+            .validate()
+        };
+        for good in [
+            "core",
+            "none",
+            "hwthread",
+            "L3cache",
+            "package",
+            "core:overload-allowed",
+            "socket:if-supported,report",
+            "cores",
+            "verbose,cores",
+            "map_cpu:0,2,4",
+            "mask_cpu:0x3,0xc",
+            "rank_ldom",
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+        for bad in ["banana", "cores,banana", "core,", ":core", "help"] {
+            let err = check(bad).unwrap_err();
+            assert!(
+                err.starts_with("mpi.bind_to: unknown binding '"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(check("banana")
+            .unwrap_err()
+            .starts_with("mpi.bind_to: unknown binding 'banana' (expected none, hwthread"));
     }
 }
