@@ -302,15 +302,23 @@ fn killing_only_the_parent_leaves_no_worker_and_frees_its_stdout() {
             "{backend}: the parent's stdout stayed open after {signal}"
         );
         let _ = child.wait();
-        for pid in workers {
-            let gone = !Path::new(&format!("/proc/{pid}")).exists()
+        // A worker closes its files as it starts to exit: give it the moment
+        // it takes to become a zombie (or be reaped by init).
+        let gone = |pid: i32| {
+            !Path::new(&format!("/proc/{pid}")).exists()
                 || fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
                     s.rsplit(')')
                         .next()
                         .is_some_and(|r| r.trim_start().starts_with('Z'))
-                });
+                })
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !workers.iter().all(|&pid| gone(pid)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for &pid in &workers {
             assert!(
-                gone,
+                gone(pid),
                 "{backend}: worker {pid} outlived its parent after {signal}"
             );
         }
