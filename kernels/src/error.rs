@@ -21,13 +21,13 @@ pub enum Error {
     /// A worker could not be started: the system refused a thread (too many
     /// threads or processes, no memory for its stack). A failed run, not bad
     /// input; the workers already started were joined.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}: {reason}")]
     Start {
         /// Which worker: "worker 3", "worker 0 of the rayon pool".
         what: String,
-        /// Why the system refused it.
-        #[source]
-        source: std::io::Error,
+        /// Why the system refused it. (Not a `#[source]`: the message
+        /// already says it, and a chain would print it twice.)
+        reason: std::io::Error,
     },
     /// Workers did not finish before the job's timeout; they were killed.
     #[error("timed out after {timeout:?} waiting for worker {worker}")]
@@ -41,13 +41,13 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
     /// A system call failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {errno}")]
     Os {
         /// What piscale was doing.
         context: &'static str,
-        /// The errno it got.
-        #[source]
-        source: nix::Error,
+        /// The errno it got. (Not a `#[source]`: the message already says
+        /// it, and a chain would print it twice: `fork: EAGAIN: …: EAGAIN: …`.)
+        errno: nix::Error,
     },
 }
 
@@ -61,6 +61,29 @@ pub(crate) trait OsContext<T> {
 
 impl<T> OsContext<T> for nix::Result<T> {
     fn os(self, context: &'static str) -> Result<T> {
-        self.map_err(|source| Error::Os { context, source })
+        self.map_err(|errno| Error::Os { context, errno })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_error_says_its_errno_once() {
+        let err = Error::Os {
+            context: "fork",
+            errno: nix::Error::EAGAIN,
+        };
+        let text = err.to_string();
+        assert_eq!(text.matches("EAGAIN").count(), 1, "{text}");
+        // No source: a chain printer (anyhow's `{:#}`) adds nothing.
+        assert!(std::error::Error::source(&err).is_none());
+        let start = Error::Start {
+            what: "worker 3".into(),
+            reason: std::io::Error::from_raw_os_error(11),
+        };
+        assert!(std::error::Error::source(&start).is_none());
+        assert!(start.to_string().starts_with("cannot start worker 3: "));
     }
 }

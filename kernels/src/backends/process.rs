@@ -392,7 +392,7 @@ impl PollSet {
                     e => {
                         return Err(Error::Os {
                             context: "poll",
-                            source: e,
+                            errno: e,
                         })
                     }
                 },

@@ -87,13 +87,13 @@ impl RayonPool {
             .spawn_handler(|thread| spawn_pool_thread(thread, &mut threads, &mut refused))
             .build()
             .map_err(|e| match refused.take() {
-                Some((i, source)) => Error::Start {
+                Some((i, reason)) => Error::Start {
                     what: format!("worker {i} of the rayon pool"),
-                    source,
+                    reason,
                 },
                 None => Error::Start {
                     what: "the rayon pool".into(),
-                    source: io::Error::other(e),
+                    reason: io::Error::other(e),
                 },
             })?;
         // Returns once every thread has started (and so pinned itself).

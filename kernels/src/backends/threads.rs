@@ -55,7 +55,7 @@ where
                         let _ = handle.join();
                     }
                     let what = format!("worker {w}");
-                    return Err(Error::Start { what, source });
+                    return Err(Error::Start { what, reason: source });
                 }
             }
         }
