@@ -14,6 +14,11 @@ use crate::common::{assert_usage_error, piscale, piscale_process};
 /// A small, fast sweep into `out` (mc, serial and threads at 1 and 2
 /// workers, 2 reps): `extra` flags go last.
 fn small_sweep(out: &Path, extra: &[&str]) -> Command {
+    sweep_with_reps(out, 2, extra)
+}
+
+/// [`small_sweep`] with `reps` repetitions per point.
+fn sweep_with_reps(out: &Path, reps: u32, extra: &[&str]) -> Command {
     let mut cmd = piscale_process();
     cmd.args([
         "sweep",
@@ -26,7 +31,7 @@ fn small_sweep(out: &Path, extra: &[&str]) -> Command {
         "--samples",
         "2^20",
         "--reps",
-        "2",
+        &reps.to_string(),
         "--warmup",
         "0",
         "--pin",
@@ -323,4 +328,189 @@ fn killing_only_the_parent_leaves_no_worker_and_frees_its_stdout() {
             );
         }
     }
+}
+
+/// Processes (a sweep or its forked workers, which share its command
+/// line) whose command line names `dir`.
+fn processes_naming(dir: &Path) -> Vec<i32> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut pids = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let zombie = fs::read_to_string(entry.path().join("stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        });
+        if !zombie && String::from_utf8_lossy(&cmdline).contains(&needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn kills_at_random_moments_lose_no_row_and_leave_no_process() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("killed");
+    let sweep = || {
+        let mut cmd = piscale_process();
+        cmd.args([
+            "sweep",
+            "--methods",
+            "mc",
+            "--backends",
+            "serial,threads,fork-pipe,pool-map",
+            "--workers",
+            "1,2",
+            "--samples",
+            "2^28",
+            "--reps",
+            "3",
+            "--warmup",
+            "0",
+            "--pin",
+            "none",
+            "--out",
+        ])
+        .arg(&out);
+        if out.join("raw.csv").exists() {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    // Kill times from a fixed xorshift sequence: reproducible, spread over
+    // the sweep's life (start-up, measuring, writing the reports).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut kills = 0;
+    for round in 0..12 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let delay = Duration::from_millis(20 + x % 250);
+        let mut child = sweep()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        match child.try_wait().unwrap() {
+            Some(status) if status.success() && round > 0 => break,
+            Some(_) => {}
+            None => {
+                kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+                kills += 1;
+                let _ = child.wait();
+            }
+        }
+    }
+    assert!(kills >= 3, "only {kills} kills landed");
+    // Whatever state the kills left, a resume (or a fresh start) finishes.
+    let last = sweep().output().unwrap();
+    assert!(last.status.success(), "{last:?}");
+    // Every (point, rep) once, every line whole: 2 worker counts × 3
+    // backends + serial = 7 points, 3 reps.
+    let all = rows(&out);
+    assert!(all.iter().all(|r| r.split(',').count() == 27), "{all:?}");
+    let mut keys: Vec<String> = all
+        .iter()
+        .map(|r| {
+            let f: Vec<&str> = r.split(',').collect();
+            format!("{}/{}/{}/{}", f[3], f[5], f[6], f[12])
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 7 * 3, "{keys:?}");
+    assert_eq!(all.len(), 7 * 3, "a repetition was recorded twice: {all:?}");
+    // No sweep and no worker of one is left.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_naming(&out).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_naming(&out), Vec::<i32>::new());
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` (and a note) where this machine does not let the test mount.
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            Some(Tmpfs(at.to_path_buf()))
+        } else {
+            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+            None
+        }
+    }
+
+    /// Fills the file system but for `pages` pages of 4 KiB.
+    fn fill_but(&self, pages: u64) {
+        let _ = fs::remove_file(self.0.join("filler"));
+        let stat = nix::sys::statvfs::statvfs(&self.0).unwrap();
+        let free = stat.blocks_available() * stat.fragment_size();
+        let keep = pages * 4096;
+        let filler = vec![0u8; free.saturating_sub(keep) as usize];
+        fs::write(self.0.join("filler"), filler).unwrap();
+    }
+
+    fn free(&self) {
+        let _ = fs::remove_file(self.0.join("filler"));
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_loses_no_row_and_leaves_nothing_half_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&dir.path().join("disk"), "4m") else {
+        return;
+    };
+    let out = disk.0.join("sweep");
+    let sweep = |resume: bool| {
+        let mut cmd = sweep_with_reps(&out, 10, &[]);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().unwrap()
+    };
+    // Full at the start: bad environment, and no folder is left behind.
+    disk.fill_but(0);
+    let full = sweep(false);
+    assert_eq!(full.status.code(), Some(2), "{full:?}");
+    assert!(!out.exists(), "a half-made folder was left");
+    // Full in the middle of raw.csv: the run fails, the rows so far stay.
+    disk.fill_but(4);
+    let cut = sweep(false);
+    assert_eq!(cut.status.code(), Some(1), "{cut:?}");
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert!(stderr.contains("raw.csv"), "{stderr}");
+    let before = rows(&out).len();
+    assert!(before > 0, "no row reached the disk");
+    // Space again: the resume repairs the file and finishes the sweep.
+    disk.free();
+    let resumed = sweep(true);
+    assert!(resumed.status.success(), "{resumed:?}");
+    let all = rows(&out);
+    assert_eq!(all.len(), 3 * 10, "{all:?}");
+    assert!(all.iter().all(|r| r.split(',').count() == 27));
 }

@@ -55,7 +55,10 @@ where
                         let _ = handle.join();
                     }
                     let what = format!("worker {w}");
-                    return Err(Error::Start { what, reason: source });
+                    return Err(Error::Start {
+                        what,
+                        reason: source,
+                    });
                 }
             }
         }
