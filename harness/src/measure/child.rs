@@ -50,6 +50,36 @@ pub struct Stop {
     pub keep: usize,
 }
 
+/// Makes the program die when piscale does, even by SIGKILL, so that it
+/// never computes on for minutes holding the caller's terminal: SIGTERM for
+/// one given a grace (`mpirun`, which then stops its ranks on every host),
+/// SIGKILL otherwise. The signal comes when the thread that spawned the
+/// program ends; piscale spawns programs from its main thread.
+fn die_with_piscale(cmd: &mut Command, grace: Duration) {
+    let signal = if grace.is_zero() {
+        libc::SIGKILL
+    } else {
+        libc::SIGTERM
+    };
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed: `prctl` and `getppid` are
+    // plain system calls, and the closure allocates nothing and takes no
+    // lock. It returns an error (and the spawn fails) only if `prctl` does.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Piscale may have died before the call: then act on it now.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Spawns `cmd` (stdin closed, stdout and stderr captured, a new process
 /// group) and waits for it and its output. `name` starts every error.
 ///
@@ -61,6 +91,7 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(cmd, 0);
+    die_with_piscale(cmd, stop.grace);
     let start = Instant::now();
     let deadline = stop.timeout.and_then(|t| start.checked_add(t));
     let mut child = cmd.spawn().map_err(|e| {

@@ -539,3 +539,44 @@ fn threads_the_system_refuses_fail_their_point_not_the_sweep() {
     assert_eq!(all.len(), 5, "serial@1, threads and per-core at 1 and 64");
     assert!(out.join("summary.csv").is_file());
 }
+
+#[test]
+fn a_command_dies_with_a_killed_piscale() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmd");
+    let marker = format!("piscale-test-marker-{}", std::process::id());
+    let config = dir.path().join("c.toml");
+    fs::write(
+        &config,
+        format!(
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\n\
+             reps = 1\nwarmup = 0\npin = \"none\"\n[[command]]\nname = \"sleeper\"\n\
+             run = \"python3 -c 'import time; time.sleep(60); print(3.14)' {marker}\"\n"
+        ),
+    )
+    .unwrap();
+    let mut sweep = piscale_process()
+        .args(["sweep", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marked = || processes_naming(Path::new(&marker));
+    let started = Instant::now();
+    while marked().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!marked().is_empty(), "the command did not start");
+    kill(Pid::from_raw(sweep.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = sweep.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !marked().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(marked(), Vec::<i32>::new(), "the command outlived piscale");
+}
