@@ -516,31 +516,6 @@ fn a_full_disk_loses_no_row_and_leaves_nothing_half_made() {
 }
 
 #[test]
-fn threads_the_system_refuses_fail_their_point_not_the_sweep() {
-    // `ulimit -v`: too little address space for 64 thread stacks.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("limited");
-    let bin = assert_cmd::cargo::cargo_bin("piscale");
-    let script = format!(
-        "ulimit -v 120000; exec {} sweep --methods mc --backends threads,per-core \
-         --workers 1,64 --oversubscribe --samples 2^20 --reps 1 --warmup 0 --pin none --out {}",
-        bin.display(),
-        out.display()
-    );
-    let run = Command::new("bash").args(["-c", &script]).output().unwrap();
-    assert_eq!(run.status.code(), Some(1), "{run:?}");
-    let all = rows(&out);
-    let failed: Vec<&String> = all.iter().filter(|r| r.contains(",failed,")).collect();
-    assert_eq!(failed.len(), 2, "{all:?}");
-    assert!(
-        failed.iter().all(|r| r.contains("cannot start worker")),
-        "{failed:?}"
-    );
-    assert_eq!(all.len(), 5, "serial@1, threads and per-core at 1 and 64");
-    assert!(out.join("summary.csv").is_file());
-}
-
-#[test]
 fn a_command_dies_with_a_killed_piscale() {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
