@@ -19,8 +19,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use std::collections::BTreeMap;
+
+use crate::analyse::phases::{phase_medians, PhaseMedians};
 use crate::error::UsageError;
-use crate::results::{OutDir, SummaryRow};
+use crate::results::{read_raw, read_summary, Machine, OutDir, PointId, SummaryRow};
 
 /// Rebuilds DIR/plots/ and both reports from DIR's CSV files and
 /// machine.json; returns the files written.
@@ -34,25 +37,61 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
         ))
         .into());
     }
-    check_inputs(&out)?;
-    let mut files = plots::write_plots(&out)
+    let inputs = Inputs::read(&out).map_err(|e| UsageError(format!("{e:#}")))?;
+    // The plots need every file: a missing one is the user's to fix
+    // (exit status 2, as for `compare`), not a failed drawing.
+    for (missing, path) in [
+        (inputs.phases.is_none(), out.raw()),
+        (inputs.machine.is_none(), out.machine()),
+    ] {
+        if missing {
+            return Err(UsageError(format!("{}: no such file", path.display())).into());
+        }
+    }
+    let mut files = plots::write_plots(&out, &inputs)
         .with_context(|| format!("cannot draw the plots of {}", dir.display()))?;
     let plot_files = report::PlotFile::discover(&out)?;
-    report::write_reports(&out, &plot_files)
+    report::write_reports(&out, &plot_files, &inputs)
         .with_context(|| format!("cannot write the reports of {}", dir.display()))?;
     files.push(out.report_md());
     files.push(out.report_html());
     Ok(files)
 }
 
-/// A missing or unreadable input file is the user's to fix (exit status 2,
-/// as for `compare`), not a failed drawing.
-fn check_inputs(out: &OutDir) -> Result<()> {
-    let usage = |e: anyhow::Error| UsageError(format!("{e:#}"));
-    crate::results::read_summary(&out.summary()).map_err(usage)?;
-    crate::results::read_raw(&out.raw()).map_err(usage)?;
-    crate::results::Machine::read_json(&out.machine()).map_err(usage)?;
-    Ok(())
+/// What the plots and reports are drawn from, read once: `summary.csv`
+/// (required), the phase medians of `raw.csv` and `machine.json` (`None`
+/// where the file is missing).
+#[derive(Debug)]
+pub struct Inputs {
+    /// The points.
+    pub summary: Vec<SummaryRow>,
+    /// `None` without `raw.csv`.
+    pub phases: Option<BTreeMap<PointId, PhaseMedians>>,
+    /// `None` without `machine.json`.
+    pub machine: Option<Machine>,
+}
+
+impl Inputs {
+    /// Reads `out`'s files; a file that exists but cannot be read is an error
+    /// naming it.
+    pub fn read(out: &OutDir) -> Result<Inputs> {
+        let summary = read_summary(&out.summary())?;
+        let phases = if out.raw().exists() {
+            Some(phase_medians(&read_raw(&out.raw())?))
+        } else {
+            None
+        };
+        let machine = if out.machine().exists() {
+            Some(Machine::read_json(&out.machine())?)
+        } else {
+            None
+        };
+        Ok(Inputs {
+            summary,
+            phases,
+            machine,
+        })
+    }
 }
 
 /// The end of a sweep: plots and reports, then the speed-up tables and the

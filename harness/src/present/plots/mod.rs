@@ -37,10 +37,9 @@ use anyhow::{Context as _, Result};
 use piscale_kernels::Method;
 use plotters::prelude::*;
 
-use crate::analyse::phases::{phase_medians, PhaseMedians};
-use crate::results::{
-    read_raw, read_summary, write_atomic, Machine, Mode, OutDir, PointId, SummaryRow,
-};
+use super::Inputs;
+use crate::analyse::phases::PhaseMedians;
+use crate::results::{write_atomic, Machine, Mode, OutDir, PointId, SummaryRow};
 use data::{Phases, Scaling};
 use style::Palette;
 
@@ -52,8 +51,8 @@ const KINDS: [&str; 5] = ["speedup", "efficiency", "time", "phases", "weak"];
 /// older plot this sweep no longer has (`weak-mc.png` after a strong-only
 /// rerun) is removed. Returns the files written, SVG then PNG per plot, in
 /// the order of the module's table per method.
-pub fn write_plots(out: &OutDir) -> Result<Vec<PathBuf>> {
-    let (plots, ctx) = load(out)?;
+pub fn write_plots(out: &OutDir, inputs: &Inputs) -> Result<Vec<PathBuf>> {
+    let (plots, ctx) = load(out, inputs)?;
     let out = out.plots();
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
@@ -96,18 +95,25 @@ struct Context {
     usable_cpus: Option<usize>,
 }
 
-/// Reads the folder's files and decides which plots it has.
-fn load(out: &OutDir) -> Result<(Vec<Plot>, Context)> {
-    let summary = read_summary(&out.summary())?;
-    let phases = phase_medians(&read_raw(&out.raw())?);
-    let machine = Machine::read_json(&out.machine())?;
+/// Decides which plots the folder's files call for; the plots need all
+/// three files.
+fn load(out: &OutDir, inputs: &Inputs) -> Result<(Vec<Plot>, Context)> {
+    let summary = &inputs.summary;
+    let phases = inputs
+        .phases
+        .as_ref()
+        .with_context(|| format!("{}: no such file", out.raw().display()))?;
+    let machine = inputs
+        .machine
+        .as_ref()
+        .with_context(|| format!("{}: no such file", out.machine().display()))?;
     style::register_fonts()?;
     let ctx = Context {
         palette: Palette::new(summary.iter().map(|r| &r.backend)),
-        caption: caption(&machine),
+        caption: caption(machine),
         usable_cpus: machine.usable_cpu_count,
     };
-    Ok((plan(&summary, &phases), ctx))
+    Ok((plan(summary, phases), ctx))
 }
 
 /// The plots a folder's rows call for, per method in the summary's order.
@@ -287,7 +293,8 @@ mod tests {
     }
 
     fn plots_of(dir: &Path) -> Result<Vec<PathBuf>> {
-        write_plots(&OutDir(dir.to_path_buf()))
+        let out = OutDir(dir.to_path_buf());
+        write_plots(&out, &Inputs::read(&out)?)
     }
 
     fn names(files: &[PathBuf]) -> BTreeSet<String> {
@@ -407,7 +414,7 @@ mod tests {
 
     #[test]
     fn phases_are_medians_at_the_most_workers() {
-        let medians = phase_medians(&rows(false));
+        let medians = crate::analyse::phases::phase_medians(&rows(false));
         let phases = Phases::select(&medians, Method::Mc, N).unwrap();
         assert_eq!(phases.workers, 8);
         let backends: Vec<&str> = phases.bars.iter().map(|b| b.backend.name()).collect();

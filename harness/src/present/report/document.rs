@@ -3,10 +3,11 @@
 //! tables and the models.
 
 use super::doc::{code, strong, text, Block, Document, Figure, Inline, Table};
-use super::{machine, models, Results};
+use super::{machine, models};
 use crate::analyse::models::{gustafson_serial_fraction, karp_flatt};
 use crate::present::format;
 use crate::present::table::{answer_line, groups, kernels, speedup_cell, worker_counts, Group};
+use crate::present::Inputs;
 use crate::results::{OutDir, SummaryRow};
 
 /// Marks a point whose repetitions vary by more than 5 % (cv).
@@ -15,7 +16,7 @@ const NOISY: &str = "†";
 pub(super) const NONE: &str = "—";
 
 /// The whole report.
-pub(super) fn document(results: &Results, figures: Vec<Figure>) -> Document {
+pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
     let summary = &results.summary;
     let mut blocks = vec![
         Block::Callout(vec![strong(match answer_line(summary) {
@@ -73,7 +74,7 @@ pub(super) fn document(results: &Results, figures: Vec<Figure>) -> Document {
 }
 
 /// `Results`: a speed-up grid per group, with every point's figures folded.
-fn results_section(groups: &[(Group, Vec<&SummaryRow>)], results: &Results) -> Vec<Block> {
+fn results_section(groups: &[(Group, Vec<&SummaryRow>)], results: &Inputs) -> Vec<Block> {
     let mut blocks = vec![
         Block::Heading(2, "Results".into()),
         Block::Para(vec![
@@ -206,7 +207,7 @@ fn grid(rows: &[&SummaryRow], any_noisy: &mut bool) -> Table {
 }
 
 /// One line per point: time, interval, speed-ups, Karp–Flatt, phases.
-fn points_table(group: &Group, rows: &[&SummaryRow], results: &Results) -> Table {
+fn points_table(group: &Group, rows: &[&SummaryRow], results: &Inputs) -> Table {
     let (speedup, fraction) = if group.is_weak() {
         // Karp–Flatt is defined for a fixed amount of work; a weak sweep's
         // counterpart is the serial fraction Gustafson's law implies.
@@ -238,7 +239,7 @@ fn points_table(group: &Group, rows: &[&SummaryRow], results: &Results) -> Table
 }
 
 /// The cells of one point in [`points_table`].
-fn point_line(group: &Group, r: &SummaryRow, results: &Results) -> Vec<String> {
+fn point_line(group: &Group, r: &SummaryRow, results: &Inputs) -> Vec<String> {
     let opt = |v: Option<f64>, f: fn(f64) -> String| v.map_or_else(|| NONE.to_string(), f);
     let noisy = if r.is_noisy() { NOISY } else { "" };
     let median = r.median_s.map_or_else(

@@ -18,15 +18,14 @@ mod machine;
 pub(crate) mod markdown;
 mod models;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use self::doc::Figure;
-use crate::analyse::phases::{phase_medians, PhaseMedians};
-use crate::results::{read_raw, read_summary, write_atomic, Machine, OutDir, PointId, SummaryRow};
+use super::Inputs;
+use crate::results::{write_atomic, OutDir};
 
 /// Plot kinds in the order the report shows them (file names
 /// `<kind>-<method>.svg`); other kinds follow, by name.
@@ -105,48 +104,17 @@ impl PlotFile {
     }
 }
 
-/// Writes `out/report.md` and `out/report.html` from `out`'s
-/// `summary.csv`, `raw.csv` and `machine.json`, showing `plots` (see
+/// Writes `out/report.md` and `out/report.html` from the folder's files
+/// (`inputs`, see [`Inputs::read`]), showing `plots` (see
 /// [`PlotFile::discover`]). A plot whose file is gone is left out; a
 /// missing `raw.csv` or `machine.json` leaves out what they would have
 /// told. Each report is replaced atomically.
-pub fn write_reports(out: &OutDir, plots: &[PlotFile]) -> Result<()> {
-    let results = Results::read(out)?;
+pub fn write_reports(out: &OutDir, plots: &[PlotFile], inputs: &Inputs) -> Result<()> {
     let figures = figures(out.path(), plots);
-    let doc = document::document(&results, figures);
+    let doc = document::document(inputs, figures);
     write_atomic(&out.report_md(), markdown::render(&doc).as_bytes())?;
     write_atomic(&out.report_html(), html::render(&doc).as_bytes())?;
     Ok(())
-}
-
-/// What the report is built from.
-#[derive(Debug)]
-struct Results {
-    summary: Vec<SummaryRow>,
-    /// `None` without `raw.csv`.
-    phases: Option<BTreeMap<PointId, PhaseMedians>>,
-    machine: Option<Machine>,
-}
-
-impl Results {
-    fn read(out: &OutDir) -> Result<Results> {
-        let summary = read_summary(&out.summary())?;
-        let phases = if out.raw().exists() {
-            Some(phase_medians(&read_raw(&out.raw())?))
-        } else {
-            None
-        };
-        let machine = if out.machine().exists() {
-            Some(Machine::read_json(&out.machine())?)
-        } else {
-            None
-        };
-        Ok(Results {
-            summary,
-            phases,
-            machine,
-        })
-    }
 }
 
 /// The figures of the plots whose SVG can still be read.
@@ -324,7 +292,8 @@ pub(crate) mod tests {
 
     fn build(dir: &Path) -> (String, String) {
         let out = OutDir(dir.to_path_buf());
-        write_reports(&out, &PlotFile::discover(&out).unwrap()).unwrap();
+        let inputs = Inputs::read(&out).unwrap();
+        write_reports(&out, &PlotFile::discover(&out).unwrap(), &inputs).unwrap();
         (
             fs::read_to_string(out.report_md()).unwrap(),
             fs::read_to_string(out.report_html()).unwrap(),
@@ -365,7 +334,7 @@ pub(crate) mod tests {
         let out = OutDir(dir.path().to_path_buf());
         let mut plots = PlotFile::discover(&out).unwrap();
         plots.push(PlotFile::from_path(dir.path().join("plots/weak-mc.svg")).unwrap());
-        write_reports(&out, &plots).unwrap();
+        write_reports(&out, &plots, &Inputs::read(&out).unwrap()).unwrap();
         let md = fs::read_to_string(out.report_md()).unwrap();
         assert!(md.contains("[SVG](plots/speedup-mc.svg) · [PNG](plots/speedup-mc.png)"));
         assert!(
@@ -495,7 +464,8 @@ pub(crate) mod tests {
     fn missing_summary_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let out = OutDir(dir.path().to_path_buf());
-        let err = format!("{:#}", write_reports(&out, &[]).unwrap_err());
+        let written = Inputs::read(&out).and_then(|inputs| write_reports(&out, &[], &inputs));
+        let err = format!("{:#}", written.unwrap_err());
         assert!(err.contains("summary.csv"), "{err}");
         assert!(!out.report_md().exists());
     }
