@@ -10,18 +10,20 @@
 //! UTF-8 is refused naming its flag too. The flags that take a number (or a
 //! CPU list) allow negative numbers, so that `--workers -1` reaches the
 //! parser (`--workers: must not be negative, got -1`) instead of being read
-//! as an unknown flag `-1`. (Not `allow_hyphen_values`: that would take the
-//! next flag as the value of one given without it, `--workers --samples 5`,
-//! and clap would then blame the stray `5`.)
+//! as an unknown flag `-1`. Clap's idea of a negative number stops at digits
+//! and one dot, so [`attach_dash_values`] also hands it `--timeout -1e-3`
+//! and `--samples -2^3` joined as `--flag=VALUE`. (Not `allow_hyphen_values`:
+//! that would take the next flag as the value of one given without it,
+//! `--workers --samples 5`, and clap would then blame the stray `5`.)
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use clap::builder::{PossibleValue, RangedU64ValueParser, StringValueParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use piscale_kernels::{CpuList, Job, Method, Named};
 
 use crate::error::UsageError;
@@ -394,12 +396,64 @@ impl<P: TypedValueParser> TypedValueParser for Utf8<P> {
 /// Parses the command line. `--help` and `--version` print and exit here;
 /// every other clap error becomes a one-line [`UsageError`] naming the flag.
 pub fn parse() -> Result<Cli, UsageError> {
-    Cli::try_parse().map_err(|e| match e.kind() {
+    try_parse_from(std::env::args_os()).map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
         _ => one_line(&e),
     })
+}
+
+/// Clap's parse of `argv`, after [`attach_dash_values`].
+fn try_parse_from<T: Into<OsString>>(
+    argv: impl IntoIterator<Item = T>,
+) -> clap::error::Result<Cli> {
+    let argv = argv.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(attach_dash_values(&Cli::command(), argv))
+}
+
+/// Joins `--flag VALUE` into `--flag=VALUE` where the flag takes a number
+/// (it allows negative numbers) and the value starts with one `-`: clap
+/// would read `-1e-3` or `-2^3` as short flags and blame them, not the flag.
+/// A value starting with `--` is left alone: it is the next flag.
+fn attach_dash_values(cli: &clap::Command, argv: Vec<OsString>) -> Vec<OsString> {
+    let Some(sub) = argv
+        .get(1)
+        .and_then(|name| cli.find_subcommand(name.as_os_str()))
+    else {
+        return argv;
+    };
+    let numeric: Vec<String> = sub
+        .get_arguments()
+        .filter(|a| a.is_allow_negative_numbers_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let mut out = Vec::with_capacity(argv.len());
+    let mut args = argv.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            out.push(arg);
+            out.extend(args);
+            break;
+        }
+        let takes_number = arg.to_str().is_some_and(|a| numeric.iter().any(|n| n == a));
+        if takes_number {
+            if let Some(value) = args.next() {
+                let bytes = value.as_encoded_bytes();
+                if bytes.starts_with(b"-") && !bytes.starts_with(b"--") {
+                    let mut joined = arg;
+                    joined.push("=");
+                    joined.push(&value);
+                    out.push(joined);
+                } else {
+                    out.extend([arg, value]);
+                }
+                continue;
+            }
+        }
+        out.push(arg);
+    }
+    out
 }
 
 /// `--workers: must be between 1 and 4096, got 0` rather than clap's
@@ -445,7 +499,6 @@ mod tests {
     use super::*;
     use crate::results::Mode;
     use crate::sweep::config::Workers;
-    use clap::CommandFactory;
     use piscale_kernels::BackendKind;
 
     #[test]
@@ -455,7 +508,7 @@ mod tests {
 
     fn run_args(args: &[&str]) -> Result<RunArgs, UsageError> {
         let argv = ["piscale", "run"].iter().chain(args);
-        match Cli::try_parse_from(argv).map_err(|e| one_line(&e))?.command {
+        match try_parse_from(argv).map_err(|e| one_line(&e))?.command {
             Command::Run(r) => Ok(r),
             _ => unreachable!(),
         }
@@ -522,7 +575,7 @@ mod tests {
 
     #[test]
     fn negative_numbers_reach_the_flags_parser() {
-        let cases: [(&str, &[&str], &str); 8] = [
+        let cases: [(&str, &[&str], &str); 11] = [
             (
                 "run",
                 &["--workers", "-1"],
@@ -559,10 +612,22 @@ mod tests {
                 "--warmup: must not be negative",
             ),
             ("compare", &["a", "b", "--threshold", "-5"], "--threshold: "),
+            // Not numbers to clap, so joined to their flag before it reads them.
+            (
+                "run",
+                &["--timeout", "-1e-3"],
+                "--timeout: must be more than 0 seconds, got -1e-3",
+            ),
+            (
+                "sweep",
+                &["--samples", "-2^3"],
+                "--samples: must not be negative, got -2^3",
+            ),
+            ("run", &["--workers", "-x"], "--workers: "),
         ];
         for (command, args, want) in cases {
             let argv = ["piscale", command].into_iter().chain(args.iter().copied());
-            let err = one_line(&Cli::try_parse_from(argv).unwrap_err()).0;
+            let err = one_line(&try_parse_from(argv).unwrap_err()).0;
             assert!(err.starts_with(want), "{args:?}: {err}");
         }
         // A flag left without its value is still named, not its neighbour.
@@ -587,7 +652,7 @@ mod tests {
                     OsStr::new(sub.get_name()),
                     OsStr::from_bytes(&value),
                 ];
-                let Err(e) = Cli::try_parse_from(argv) else {
+                let Err(e) = try_parse_from(argv) else {
                     continue;
                 };
                 if matches!(
@@ -608,7 +673,7 @@ mod tests {
 
     fn sweep_flags(args: &[&str]) -> SettingFlags {
         let argv = ["piscale", "sweep"].iter().chain(args);
-        match Cli::try_parse_from(argv).unwrap().command {
+        match try_parse_from(argv).unwrap().command {
             Command::Sweep(s) => s.settings,
             _ => unreachable!(),
         }
