@@ -6,6 +6,12 @@
 //! the program's own children (Python workers, MPI ranks) are in it too.
 //! Ctrl-C at the terminal therefore reaches piscale but not the program;
 //! piscale's cancel flag ([`piscale_kernels::cancel`]) stops it instead.
+//!
+//! Whatever the program leaves behind is killed when it ends, on every
+//! path: the rest of its process group, and every process carrying its
+//! [`Tag`] (a child that left the group with `setsid`). A process of its
+//! tree that is stopped by a signal ends the run, naming it, instead of
+//! hanging it.
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -17,7 +23,13 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use piscale_kernels::cancel;
 
+use super::tree::{StopWatch, Stopped, Tag};
 use super::MeasureError;
+
+/// When a running program's tree is first looked at for a stopped process
+/// (then less and less often, see [`StopWatch`]); a run shorter than this is
+/// never looked at.
+const FIRST_STOP_CHECK: Duration = Duration::from_millis(250);
 
 /// A program that ran to the end.
 #[derive(Debug)]
@@ -92,6 +104,8 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(cmd, 0);
     die_with_piscale(cmd, stop.grace);
+    let tag = Tag::new();
+    tag.apply(cmd);
     let start = Instant::now();
     let deadline = stop.timeout.and_then(|t| start.checked_add(t));
     let mut child = cmd.spawn().map_err(|e| {
@@ -101,31 +115,44 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
         ))
     })?;
     let readers = Readers::start(&mut child, stop.keep);
-    let timed_out = |child: &mut Child| {
-        kill_group(child, stop.grace);
+    let mut watch = StopWatch::new(child.id(), FIRST_STOP_CHECK);
+    let waited = wait(&mut child, deadline, &mut watch);
+    let wall_s = start.elapsed().as_secs_f64();
+    let timed_out = || {
         MeasureError::Timeout(format!(
             "{name}: timed out after {} s and was killed",
             stop.timeout.unwrap_or_default().as_secs_f64()
         ))
     };
-    let status = match wait(&mut child, deadline) {
+    let status = match waited {
         Ok(status) => status,
-        Err(Waited::Timeout) => return Err(timed_out(&mut child)),
-        Err(Waited::Cancelled) => {
-            kill_group(&mut child, stop.grace);
-            return Err(MeasureError::Cancelled);
-        }
-        Err(Waited::Failed(e)) => {
-            kill_group(&mut child, Duration::ZERO);
-            return Err(MeasureError::Failed(format!(
-                "{name}: cannot wait for the process: {e}"
-            )));
+        Err(why) => {
+            let grace = match why {
+                Waited::Timeout | Waited::Cancelled => stop.grace,
+                Waited::Stopped(_) | Waited::Failed(_) => Duration::ZERO,
+            };
+            kill_group(&mut child, grace);
+            tag.kill_all();
+            return Err(match why {
+                Waited::Timeout => timed_out(),
+                Waited::Cancelled => MeasureError::Cancelled,
+                Waited::Stopped(s) => MeasureError::Failed(format!(
+                    "{name}: {} was stopped by a signal, so the run could never end; \
+                     it was killed",
+                    s.describe()
+                )),
+                Waited::Failed(e) => {
+                    MeasureError::Failed(format!("{name}: cannot wait for the process: {e}"))
+                }
+            });
         }
     };
-    let wall_s = start.elapsed().as_secs_f64();
-    // Something the program started may still hold its pipes open.
+    // The program is done: what it started and left running goes too, so
+    // that nothing computes on beside the next run or holds its pipes open.
+    end_leftovers(&child);
+    tag.kill_all();
     let Some([stdout, stderr]) = readers.collect(deadline) else {
-        return Err(timed_out(&mut child));
+        return Err(timed_out());
     };
     Ok(Finished {
         status,
@@ -139,6 +166,7 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
 enum Waited {
     Timeout,
     Cancelled,
+    Stopped(Stopped),
     Failed(std::io::Error),
 }
 
@@ -152,7 +180,11 @@ fn left(deadline: Option<Instant>) -> Duration {
 /// Waits for the program to exit, polling rather than blocking in
 /// `wait()` so that it can still be killed; the pause grows to at most
 /// 1 ms, which bounds the timing error.
-fn wait(child: &mut Child, deadline: Option<Instant>) -> Result<ExitStatus, Waited> {
+fn wait(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    watch: &mut StopWatch,
+) -> Result<ExitStatus, Waited> {
     let mut pause = Duration::from_micros(20);
     loop {
         if let Some(status) = child.try_wait().map_err(Waited::Failed)? {
@@ -165,7 +197,14 @@ fn wait(child: &mut Child, deadline: Option<Instant>) -> Result<ExitStatus, Wait
         if left.is_zero() {
             return Err(Waited::Timeout);
         }
-        thread::sleep(pause.min(left));
+        if let Some(stopped) = watch.check() {
+            return Err(Waited::Stopped(stopped));
+        }
+        thread::sleep(
+            pause
+                .min(left)
+                .min(watch.until_next().max(Duration::from_micros(20))),
+        );
         pause = (pause * 2).min(Duration::from_millis(1));
     }
 }
@@ -306,6 +345,15 @@ fn kill_group(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
+/// Kills what is left of the process group of a program that has exited
+/// (and been reaped). Its pid cannot have been reused while the group
+/// still has members, so the signal reaches only them.
+fn end_leftovers(child: &Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
 /// The last `n` non-blank lines of `text`.
 pub fn last_lines(text: &str, n: usize) -> Vec<&str> {
     let mut lines: Vec<&str> = text
@@ -393,6 +441,87 @@ mod tests {
         let mut short = Tail::new(100);
         short.push(b"a\nb");
         assert_eq!(short.into_bytes(), b"a\nb");
+    }
+
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| !r.trim_start().starts_with('Z'))
+        })
+    }
+
+    fn no_timeout() -> Stop {
+        Stop {
+            timeout: None,
+            grace: Duration::ZERO,
+            keep: 1 << 16,
+        }
+    }
+
+    #[test]
+    fn a_stopped_process_of_the_tree_ends_the_run_naming_it() {
+        // The program itself, and a child of a child.
+        for script in [
+            "kill -STOP $$",
+            "sh -c 'sleep 30 & kill -STOP $!; wait' ; wait",
+        ] {
+            let start = Instant::now();
+            let err = run_to_end("t", Command::new("sh").args(["-c", script]), no_timeout())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("was stopped by a signal"), "{script}: {err}");
+            assert!(err.starts_with("t: pid "), "{err}");
+            assert!(start.elapsed() < Duration::from_secs(10), "{script}");
+        }
+    }
+
+    #[test]
+    fn what_a_program_leaves_running_is_killed_when_it_ends() {
+        // A background child in its group, and one in a session of its own
+        // (the program waits until it is detached): neither keeps the run
+        // waiting on its pipes, neither survives it.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pid");
+        let script = format!(
+            "sleep 30 & echo $!; setsid sh -c 'echo $$ > {f}; exec sleep 30' & \
+             while [ ! -s {f} ]; do sleep 0.01; done; cat {f}",
+            f = file.display()
+        );
+        let start = Instant::now();
+        let f = run_to_end("t", Command::new("sh").args(["-c", &script]), no_timeout()).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(10));
+        let pids: Vec<i32> = f.stdout.lines().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(pids.len(), 2, "{}", f.stdout);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(pids.iter().all(|&p| !alive(p)), "left running: {pids:?}");
+    }
+
+    #[test]
+    fn a_detached_child_dies_with_a_timed_out_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pid");
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 30' & sleep 30",
+            file.display()
+        );
+        let err = run_to_end("t", Command::new("sh").args(["-c", &script]), stop(500))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timed out"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!alive(pid), "the detached child {pid} outlived the run");
     }
 
     #[test]

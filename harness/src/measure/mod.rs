@@ -17,6 +17,7 @@ pub mod local;
 pub mod mpi;
 pub mod placement;
 pub mod probe;
+pub mod tree;
 
 use std::time::Duration;
 

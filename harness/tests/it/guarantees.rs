@@ -555,3 +555,61 @@ fn a_command_dies_with_a_killed_piscale() {
     }
     assert_eq!(marked(), Vec::<i32>::new(), "the command outlived piscale");
 }
+
+#[test]
+fn a_stopped_sweep_leaves_no_process_its_command_detached() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmd");
+    let marker = format!("piscale-detached-marker-{}", std::process::id());
+    let config = dir.path().join("c.toml");
+    // The command starts a child in a session of its own (out of its
+    // process group), which says when it is detached, then computes for a
+    // minute.
+    let detached = dir.path().join("detached");
+    let sleeper = dir.path().join(&marker);
+    std::os::unix::fs::symlink(which::which("sleep").unwrap(), &sleeper).unwrap();
+    let run = format!(
+        "sh -c 'setsid sh -c \"touch {}; exec {} 60\" & sleep 60; echo 3.14'",
+        detached.display(),
+        sleeper.display()
+    );
+    fs::write(
+        &config,
+        format!(
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\n\
+             reps = 1\nwarmup = 0\npin = \"none\"\n[[command]]\nname = \"detacher\"\n\
+             run = {}\n",
+            toml::Value::String(run)
+        ),
+    )
+    .unwrap();
+    let mut sweep = piscale_process()
+        .args(["sweep", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marked = || processes_naming(Path::new(&marker));
+    let started = Instant::now();
+    while !detached.exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!marked().is_empty(), "the command did not start");
+    kill(Pid::from_raw(sweep.id() as i32), Signal::SIGINT).unwrap();
+    let status = sweep.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !marked().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        marked(),
+        Vec::<i32>::new(),
+        "a detached child outlived the sweep"
+    );
+}

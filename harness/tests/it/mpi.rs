@@ -195,9 +195,10 @@ fn a_sweep_with_mpi_writes_mpi_rows_with_the_ranks_cpus_and_hosts() {
     }
 }
 
-#[test]
-fn killing_a_rank_fails_the_run_naming_the_rank_and_leaves_no_rank() {
-    const SEED: u64 = 424_242;
+/// Starts `piscale run --backend mpi` on 2 ranks with `seed` (and `extra`
+/// flags), waits until both ranks compute, and returns the run and rank
+/// 1's pid.
+fn two_ranks_computing(seed: u64, extra: &[&str]) -> (KillOnDrop, i32) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_piscale"))
         .args([
             "run",
@@ -208,16 +209,17 @@ fn killing_a_rank_fails_the_run_naming_the_rank_and_leaves_no_rank() {
             "--samples",
             "2^42",
         ])
-        .args(["--seed", &SEED.to_string(), "--timeout", "60"])
+        .args(["--seed", &seed.to_string()])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // If an assertion fails before the end, the run must not outlive the test.
-    let mut child = KillOnDrop(Some(child));
+    let child = KillOnDrop(Some(child));
     let start = Instant::now();
     let victim = loop {
-        let ranks = ranks_with_seed(SEED);
+        let ranks = ranks_with_seed(seed);
         if let Some(&(pid, _)) = ranks.iter().find(|(_, r)| *r == Some(1)) {
             if ranks.len() == 2 {
                 break pid;
@@ -231,11 +233,19 @@ fn killing_a_rank_fails_the_run_naming_the_rank_and_leaves_no_rank() {
     };
     // Let the ranks get into their compute loops.
     std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(victim),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    (child, victim)
+}
+
+fn signal(pid: i32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+}
+
+#[test]
+fn killing_a_rank_fails_the_run_naming_the_rank_and_leaves_no_rank() {
+    const SEED: u64 = 424_242;
+    let (mut child, victim) = two_ranks_computing(SEED, &["--timeout", "60"]);
+    let start = Instant::now();
+    signal(victim, nix::sys::signal::Signal::SIGKILL);
     let out = child.0.take().unwrap().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -249,6 +259,54 @@ fn killing_a_rank_fails_the_run_naming_the_rank_and_leaves_no_rank() {
         start.elapsed()
     );
     assert_no_rank_left(SEED);
+}
+
+#[test]
+fn a_stopped_rank_fails_a_run_without_a_timeout_naming_the_rank() {
+    const SEED: u64 = 434_343;
+    let (mut child, victim) = two_ranks_computing(SEED, &[]);
+    let start = Instant::now();
+    signal(victim, nix::sys::signal::Signal::SIGSTOP);
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("rank 1 (pid {victim}")) && stderr.contains("was stopped"),
+        "{stderr}"
+    );
+    // Found at the second of two looks at most 2 s apart.
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_no_rank_left(SEED);
+}
+
+#[test]
+fn killing_piscale_ends_mpirun_and_every_rank() {
+    const SEED: u64 = 444_545;
+    let (mut child, _) = two_ranks_computing(SEED, &[]);
+    let mut run = child.0.take().unwrap();
+    signal(run.id() as i32, nix::sys::signal::Signal::SIGKILL);
+    let _ = run.wait();
+    // mpirun gets SIGTERM when piscale dies, and stops its ranks.
+    assert_no_rank_left(SEED);
+    let launcher_left = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains("mpirun") && text.contains(&format!("--seed {SEED} "))
+        })
+    };
+    let start = Instant::now();
+    while launcher_left() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "mpirun left running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
