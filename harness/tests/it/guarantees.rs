@@ -412,6 +412,7 @@ fn kills_at_random_moments_lose_no_row_and_leave_no_process() {
         }
     }
     assert!(kills >= 3, "only {kills} kills landed");
+    eprintln!("random SIGKILLs of a sweep: {kills} landed");
     // Whatever state the kills left, a resume (or a fresh start) finishes.
     let last = sweep().output().unwrap();
     assert!(last.status.success(), "{last:?}");
