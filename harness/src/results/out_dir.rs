@@ -3,13 +3,13 @@
 //! replaces a file without a reader ever seeing half of it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{fcntl, FcntlArg};
 
 /// The output folder of one sweep (`results/<date>-<host>-<time>/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,32 +131,35 @@ impl OutDir {
 
     /// Takes the folder's lock, for as long as the returned guard lives: one
     /// sweep at a time writes a folder. `Err(Busy(pid))` when another
-    /// piscale holds it (the pid it wrote, when it can be read).
+    /// process holds it (its pid, as the kernel tells it).
+    ///
+    /// The lock is a POSIX record lock (`fcntl(F_SETLK)`), which belongs to
+    /// the process that took it: a forked worker does not inherit it (as it
+    /// would a `flock`), so a killed sweep's lock is free at once, not when
+    /// the last of its dying workers is gone. The kernel drops it when the
+    /// sweep exits, however it exits.
     pub fn lock(&self) -> Result<DirLock, LockError> {
         let path = self.0.join(Self::LOCK);
         // Another sweep may remove the lock file as it ends, between our
         // open and our lock: then ours is a lock on a file nobody sees, so
         // try again on the new one.
         for _ in 0..3 {
-            let file = OpenOptions::new()
+            let mut file = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(&path)
                 .map_err(|e| LockError::Io(path.clone(), e))?;
-            let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(locked) => locked,
-                Err((mut file, Errno::EWOULDBLOCK)) => {
-                    let mut pid = String::new();
-                    let _ = file.read_to_string(&mut pid);
-                    return Err(LockError::Busy(pid.trim().parse().ok()));
-                }
-                Err((_, errno)) => return Err(LockError::Io(path, errno.into())),
-            };
+            match fcntl(&file, FcntlArg::F_SETLK(&whole_file(libc::F_WRLCK))) {
+                Ok(_) => {}
+                Err(Errno::EAGAIN | Errno::EACCES) => return Err(LockError::Busy(holder(&file))),
+                Err(errno) => return Err(LockError::Io(path, errno.into())),
+            }
             if !same_file(&file, &path) {
                 continue;
             }
+            // For a person who looks: the kernel knows the holder anyway.
             let written = file
                 .set_len(0)
                 .and_then(|()| file.rewind())
@@ -176,6 +179,27 @@ impl OutDir {
     }
 }
 
+/// A record lock of `kind` over the whole file.
+fn whole_file(kind: libc::c_int) -> libc::flock {
+    libc::flock {
+        l_type: kind as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        // 0: to the end of the file, however long it grows.
+        l_len: 0,
+        l_pid: 0,
+    }
+}
+
+/// The pid of the process holding a lock on `file`, if any.
+fn holder(file: &File) -> Option<u32> {
+    let mut probe = whole_file(libc::F_WRLCK);
+    fcntl(file, FcntlArg::F_GETLK(&mut probe)).ok()?;
+    (probe.l_type != libc::F_UNLCK as libc::c_short)
+        .then(|| u32::try_from(probe.l_pid).ok())
+        .flatten()
+}
+
 /// Whether the open `file` is still the file at `path`.
 fn same_file(file: &File, path: &Path) -> bool {
     match (file.metadata(), fs::metadata(path)) {
@@ -185,11 +209,11 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 /// A sweep's hold on its output folder; dropping it removes the lock file
-/// (while still holding the lock) and releases it.
+/// (while still holding the lock) and releases it (closing the file).
 #[derive(Debug)]
 pub struct DirLock {
     path: PathBuf,
-    _file: Flock<File>,
+    _file: File,
 }
 
 impl Drop for DirLock {
@@ -239,15 +263,42 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = OutDir(dir.path().to_path_buf());
         let held = out.lock().unwrap();
-        match out.lock() {
-            Err(LockError::Busy(pid)) => assert_eq!(pid, Some(std::process::id())),
-            other => panic!("{other:?}"),
-        }
         drop(held);
         assert!(
             !dir.path().join(OutDir::LOCK).exists(),
             "the lock file goes"
         );
+        // Another process holds it (a POSIX lock, as Python's lockf takes):
+        // busy, naming that process.
+        let lock = dir.path().join(OutDir::LOCK);
+        let mut other = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl, sys, time\n\
+                 f = open(sys.argv[1], 'a')\n\
+                 fcntl.lockf(f, fcntl.LOCK_EX)\n\
+                 print('locked', flush=True)\n\
+                 time.sleep(30)",
+            ])
+            .arg(&lock)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(other.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line, "locked\n");
+        let busy = out.lock();
+        let _ = other.kill();
+        let _ = other.wait();
+        match busy {
+            Err(LockError::Busy(pid)) => assert_eq!(pid, Some(other.id())),
+            other => panic!("{other:?}"),
+        }
+        // Its holder gone, the lock is free.
         let again = out.lock().unwrap();
         drop(again);
     }
