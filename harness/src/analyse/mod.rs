@@ -2,10 +2,12 @@
 //! nothing printed.
 //!
 //! [`stats`] is the one home of every statistic; [`summary`] turns raw rows
-//! into one summary row per point; [`phases`] gives each point's phase
+//! into one summary row per point; [`answer`] picks the one figure that
+//! answers the course's question; [`phases`] gives each point's phase
 //! medians; [`models`] fits scaling laws; [`compare`] decides whether one
 //! sweep regressed against another.
 
+pub mod answer;
 pub mod compare;
 pub mod models;
 pub mod phases;

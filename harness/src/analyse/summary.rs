@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use piscale_kernels::BackendKind;
 
-use super::stats::{self, CI_CONFIDENCE, CI_RESAMPLES, NOISY_CV};
+use super::stats::{self, MedianInterval, CI_CONFIDENCE, NOISY_CV};
 use crate::results::{Kernel, Mode, PointId, RawRow, SummaryRow};
 
 /// The kernel whose 1-worker time is the baseline of `speedup_vs_serial`.
@@ -23,9 +23,8 @@ struct Reps {
 /// repetition counts once: its first `ok` row with a wall time feeds the
 /// timings (and counts in `reps`); a repetition with only failed rows
 /// counts in `failed` — one that failed and then succeeded when the sweep
-/// was resumed is a success. `seed` drives the bootstrap so the same rows
-/// always give the same file.
-pub fn summarize(rows: &[RawRow], seed: u64) -> Vec<SummaryRow> {
+/// was resumed is a success.
+pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
     let succeeded: HashSet<(PointId, u32)> = rows
         .iter()
         .filter(|r| r.ok_wall_s().is_some())
@@ -48,46 +47,90 @@ pub fn summarize(rows: &[RawRow], seed: u64) -> Vec<SummaryRow> {
             None => reps.failed += 1,
         }
     }
-    let medians: BTreeMap<&PointId, f64> = points
+    let timed: BTreeMap<&PointId, Timed> = points
         .iter()
-        .filter_map(|(id, reps)| Some((id, stats::median(&reps.times)?)))
+        .filter_map(|(id, reps)| Some((id, Timed::of(&reps.times)?)))
         .collect();
     points
         .iter()
         .map(|(id, reps)| {
-            let speedup_over = |baseline: PointId| {
-                let t1 = medians.get(&baseline)?;
-                speedup(id, *t1, *medians.get(id)?)
+            let over = |baseline: PointId| {
+                let (t1, tp) = (timed.get(&baseline)?, timed.get(id)?);
+                Some(if baseline == *id {
+                    Speedup::itself()
+                } else {
+                    Speedup::of(id, t1, tp)
+                })
             };
-            let speedup = speedup_over(id.own_baseline());
-            let vs_serial = speedup_over(id.baseline_on(SERIAL));
-            row(id, reps, seed, speedup, vs_serial)
+            let speedup = over(id.own_baseline());
+            let vs_serial = over(id.baseline_on(SERIAL));
+            row(id, reps, speedup, vs_serial.map(|s| s.median))
         })
         .collect()
 }
 
-/// Speed-up of `id` taking `tp` over a baseline taking `t1`: strong
-/// t1/tp, weak (scaled) p·t1/tp.
-fn speedup(id: &PointId, t1: f64, tp: f64) -> Option<f64> {
-    let s = stats::speedup(t1, tp);
-    Some(match id.mode {
-        Mode::Strong => s,
-        Mode::Weak => s * id.workers as f64,
-    })
+/// A point's median time and its interval.
+struct Timed {
+    median: f64,
+    interval: MedianInterval,
+}
+
+impl Timed {
+    fn of(times: &[f64]) -> Option<Timed> {
+        Some(Timed {
+            median: stats::median(times)?,
+            interval: stats::median_interval(times, CI_CONFIDENCE)?,
+        })
+    }
+}
+
+/// A speed-up and its interval.
+struct Speedup {
+    median: f64,
+    interval: MedianInterval,
+}
+
+impl Speedup {
+    /// Speed-up of `id` (timed `tp`) over a baseline timed `t1`: strong
+    /// t1/tp, weak (scaled) p·t1/tp.
+    fn of(id: &PointId, t1: &Timed, tp: &Timed) -> Speedup {
+        let scale = match id.mode {
+            Mode::Strong => 1.0,
+            Mode::Weak => id.workers as f64,
+        };
+        Speedup {
+            median: scale * stats::speedup(t1.median, tp.median),
+            interval: stats::ratio_interval(&t1.interval, &tp.interval, scale),
+        }
+    }
+
+    /// A point over itself (the baseline at 1 worker): exactly 1, with no
+    /// uncertainty — the same repetitions are on both sides.
+    fn itself() -> Speedup {
+        Speedup {
+            median: 1.0,
+            interval: MedianInterval {
+                low: 1.0,
+                high: 1.0,
+                coverage: 1.0,
+            },
+        }
+    }
 }
 
 fn row(
     id: &PointId,
     reps: &Reps,
-    seed: u64,
-    speedup: Option<f64>,
+    speedup: Option<Speedup>,
     speedup_vs_serial: Option<f64>,
 ) -> SummaryRow {
     let times = &reps.times;
     let median = stats::median(times);
-    let ci = (!times.is_empty())
-        .then(|| stats::bootstrap_median_ci(times, CI_RESAMPLES, CI_CONFIDENCE, seed));
+    let ci = stats::median_interval(times, CI_CONFIDENCE);
     let cv = stats::cv(times);
+    let interval = speedup.as_ref().map(|s| s.interval);
+    let speedup = speedup.map(|s| s.median);
+    let per_worker = |s: f64| stats::efficiency(s, id.workers);
     SummaryRow {
         method: id.method,
         backend: id.kernel.clone(),
@@ -99,12 +142,18 @@ fn row(
         median_s: median,
         min_s: stats::min(times),
         max_s: stats::max(times),
-        ci_low_s: ci.map(|c| c.0),
-        ci_high_s: ci.map(|c| c.1),
+        ci_low_s: ci.map(|c| c.low),
+        ci_high_s: ci.map(|c| c.high),
+        ci_coverage: ci.map(|c| c.coverage),
         cv,
         speedup,
+        speedup_low: interval.map(|i| i.low),
+        speedup_high: interval.map(|i| i.high),
+        speedup_coverage: interval.map(|i| i.coverage),
         speedup_vs_serial,
-        efficiency: speedup.map(|s| stats::efficiency(s, id.workers)),
+        efficiency: speedup.map(per_worker),
+        efficiency_low: interval.map(|i| per_worker(i.low)),
+        efficiency_high: interval.map(|i| per_worker(i.high)),
         karp_flatt: speedup.and_then(|s| stats::karp_flatt(s, id.workers)),
         samples_per_ns_per_core: median.map(|m| id.samples as f64 / m / 1e9 / id.workers as f64),
         noisy: cv.map(|c| c > NOISY_CV),
@@ -119,7 +168,7 @@ mod tests {
     use crate::results::{read_summary, write_summary};
 
     fn fixture_summary() -> Vec<SummaryRow> {
-        summarize(&fixture(), 2024)
+        summarize(&fixture())
     }
 
     fn close(a: Option<f64>, b: f64) -> bool {
@@ -218,7 +267,7 @@ mod tests {
             .into_iter()
             .filter(|r| !(r.backend == SERIAL && r.mode == Mode::Weak))
             .collect();
-        let summary = summarize(&rows, 2024);
+        let summary = summarize(&rows);
         let w2 = find(&summary, "threads", Mode::Weak, 2);
         assert!(w2.speedup.is_some());
         assert_eq!(w2.speedup_vs_serial, None);
@@ -268,7 +317,7 @@ mod tests {
         rows.push(lost.clone());
         rows.push(lost);
         rows.push(rows[1].clone());
-        let summary = summarize(&rows, 1);
+        let summary = summarize(&rows);
         assert_eq!(summary.len(), 1);
         assert_eq!((summary[0].reps, summary[0].failed), (3, 1));
         assert_eq!(summary[0].median_s, Some(2.0));

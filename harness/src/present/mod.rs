@@ -21,23 +21,31 @@ use anyhow::{Context, Result};
 
 use std::collections::BTreeMap;
 
+use crate::analyse::answer::Completeness;
 use crate::analyse::phases::{phase_medians, PhaseMedians};
+use crate::analyse::summary::summarize;
 use crate::error::UsageError;
-use crate::results::{read_raw, read_summary, Machine, OutDir, PointId, SummaryRow};
+use crate::results::{read_raw, read_summary, write_summary, Machine, OutDir, PointId, SummaryRow};
+use crate::sweep::config::SweepConfig;
 
-/// Rebuilds DIR/plots/ and both reports from DIR's CSV files and
-/// machine.json; returns the files written.
+/// Rebuilds DIR's summary.csv (from raw.csv, by this version's
+/// statistics), DIR/plots/ and both reports, from DIR's files alone;
+/// returns the files written.
 pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     let out = OutDir(dir.to_path_buf());
-    if !out.summary().is_file() {
+    if !out.summary().is_file() && !out.raw().is_file() {
         return Err(UsageError(format!(
-            "{}: not a sweep folder (no {})",
+            "{}: not a sweep folder (no {} or {})",
             dir.display(),
+            OutDir::RAW,
             OutDir::SUMMARY
         ))
         .into());
     }
     let inputs = Inputs::read(&out).map_err(|e| UsageError(format!("{e:#}")))?;
+    if inputs.phases.is_some() {
+        write_summary(&out.summary(), &inputs.summary)?;
+    }
     // The plots need every file: a missing one is the user's to fix
     // (exit status 2, as for `compare`), not a failed drawing.
     for (missing, path) in [
@@ -58,38 +66,46 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// What the plots and reports are drawn from, read once: `summary.csv`
-/// (required), the phase medians of `raw.csv` and `machine.json` (`None`
-/// where the file is missing).
+/// What the plots and reports are drawn from, read once: the summary and
+/// the phase medians of `raw.csv` (the summary from `summary.csv` where
+/// there is no `raw.csv`), and `machine.json` (`None` where missing).
 #[derive(Debug)]
 pub struct Inputs {
-    /// The points.
+    /// The points: `raw.csv` summarised by this version, so that a folder
+    /// from an older one is shown with today's statistics.
     pub summary: Vec<SummaryRow>,
     /// `None` without `raw.csv`.
     pub phases: Option<BTreeMap<PointId, PhaseMedians>>,
     /// `None` without `machine.json`.
     pub machine: Option<Machine>,
+    /// How much of the planned sweep was measured: `None` without (or with
+    /// an unreadable) `config.toml`, whose `reps` is the plan.
+    pub completeness: Option<Completeness>,
 }
 
 impl Inputs {
     /// Reads `out`'s files; a file that exists but cannot be read is an error
     /// naming it.
     pub fn read(out: &OutDir) -> Result<Inputs> {
-        let summary = read_summary(&out.summary())?;
-        let phases = if out.raw().exists() {
-            Some(phase_medians(&read_raw(&out.raw())?))
+        let (summary, phases) = if out.raw().exists() {
+            let rows = read_raw(&out.raw())?;
+            (summarize(&rows), Some(phase_medians(&rows)))
         } else {
-            None
+            (read_summary(&out.summary())?, None)
         };
         let machine = if out.machine().exists() {
             Some(Machine::read_json(&out.machine())?)
         } else {
             None
         };
+        let completeness = SweepConfig::load(&out.config())
+            .ok()
+            .map(|c| Completeness::of(&summary, c.reps as usize));
         Ok(Inputs {
             summary,
             phases,
             machine,
+            completeness,
         })
     }
 }
@@ -98,7 +114,7 @@ impl Inputs {
 /// answer on stdout. Returns whether the plots and reports were written (if
 /// not, the measurements are still safe on disk and `piscale plot DIR`
 /// retries; the error is on stderr).
-pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow]) -> bool {
+pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
     let built = build(out.path());
     if let Err(e) = &built {
         note(format_args!(
@@ -107,8 +123,10 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow]) -> bool {
         ));
     }
     say(format_args!("{}", table::speedup_table(summary)));
-    if let Some(answer) = table::answer_line(summary) {
-        say(format_args!("{answer}"));
+    if let Some(answer) = table::answer_text(summary, Some(completeness)) {
+        for line in answer.lines() {
+            say(format_args!("{line}"));
+        }
     }
     note(format_args!(
         "results in {} ({}, {}, {}/)",

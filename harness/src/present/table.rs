@@ -9,6 +9,8 @@ use std::fmt::Write;
 use piscale_kernels::Method;
 
 use super::format::{percent, times, work};
+use crate::analyse::answer::{answers, reps_for_speedup, Answer, Completeness};
+use crate::analyse::stats::CI_CONFIDENCE;
 use crate::results::{Kernel, Mode, SummaryRow};
 
 /// One table: the points of one method and mode at one amount of work
@@ -125,6 +127,16 @@ pub fn speedup_table(summary: &[SummaryRow]) -> String {
     if any_noisy {
         out.push_str("\n* noisy: the repetitions of this point vary by more than 5 % (cv)\n");
     }
+    let coverage = summary
+        .iter()
+        .filter(|r| r.speedup_low < r.speedup_high)
+        .filter_map(|r| r.speedup_coverage)
+        .min_by(f64::total_cmp);
+    if let Some(coverage) = coverage {
+        out.push_str(if any_noisy { "" } else { "\n" });
+        out.push_str(&interval_note(coverage, max_reps(summary)));
+        out.push('\n');
+    }
     out.truncate(out.trim_end().len());
     out
 }
@@ -149,13 +161,18 @@ pub(crate) fn worker_counts(rows: &[&SummaryRow]) -> Vec<usize> {
 }
 
 /// One cell of a speed-up table, the same in the terminal and the reports:
-/// `1.96× (98%)` — speed-up over the same kernel at 1 worker, and
-/// efficiency — then `noisy` when the point is noisy; `failed` when every
-/// repetition failed; `n/a` without a baseline.
+/// `1.96× [1.82–2.00] (98%)` — speed-up over the same kernel at 1 worker,
+/// its interval (none at 1 worker, where it is exactly 1) and efficiency —
+/// then `noisy` when the point is noisy; `failed` when every repetition
+/// failed; `n/a` without a baseline.
 pub(crate) fn speedup_cell(row: &SummaryRow, noisy: &str) -> String {
     let noisy = if row.is_noisy() { noisy } else { "" };
+    let interval = match (row.speedup_low, row.speedup_high) {
+        (Some(low), Some(high)) if low < high => format!(" [{low:.2}–{high:.2}]"),
+        _ => String::new(),
+    };
     match (row.speedup, row.efficiency) {
-        (Some(s), Some(e)) => format!("{} ({}){noisy}", times(s), percent(e)),
+        (Some(s), Some(e)) => format!("{}{interval} ({}){noisy}", times(s), percent(e)),
         _ if row.all_failed() => "failed".to_string(),
         _ => format!("n/a{noisy}"),
     }
@@ -189,33 +206,158 @@ fn render(out: &mut String, grid: &[Vec<String>]) {
     }
 }
 
-/// `speed-up on this system at P workers: X.XX× (backend, method)`.
-///
-/// P is the largest worker count with a speed-up, X the best speed-up there
-/// — over `serial` at 1 worker where that was measured, else over the same
-/// backend at 1 worker. Strong-scaling points are preferred; weak ones
-/// (scaled speed-up, marked so) answer only when there are no strong ones.
-/// `None` when nothing has a speed-up.
-pub fn answer_line(summary: &[SummaryRow]) -> Option<String> {
-    let value = |r: &SummaryRow| r.speedup_vs_serial.or(r.speedup).filter(|s| s.is_finite());
-    let candidates = |weak: bool| {
-        summary
+/// The answer, as text: one line per method —
+/// `speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc)`
+/// — qualified where it must be (noisy, above p, weak scaling, which amount
+/// of work); first, when the sweep is partial, that the answer covers only
+/// what was measured; last, what the interval means. Which point answers is
+/// [`answers`]'s rule; its figures are its table entry's.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnswerText {
+    /// Said first when the sweep is partial.
+    pub partial: Option<String>,
+    /// One line per method.
+    pub answers: Vec<String>,
+    /// What the bracketed interval means.
+    pub note: Option<String>,
+}
+
+impl AnswerText {
+    /// Every line, in order.
+    pub fn lines(&self) -> Vec<&str> {
+        self.partial
             .iter()
-            .filter(move |r| (r.mode == Mode::Weak) == weak)
-            .filter_map(move |r| Some((r, value(r)?)))
+            .chain(&self.answers)
+            .chain(&self.note)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// The answer text; `None` when no point has a speed-up.
+pub fn answer_text(
+    summary: &[SummaryRow],
+    completeness: Option<Completeness>,
+) -> Option<AnswerText> {
+    let answers = answers(summary);
+    if answers.is_empty() {
+        return None;
+    }
+    let several_works = |a: &Answer<'_>| {
+        let mut works: Vec<u64> = summary
+            .iter()
+            .filter(|r| r.method == a.method() && r.mode == a.row.mode)
+            .map(|r| r.id().work())
+            .collect();
+        works.sort_unstable();
+        works.dedup();
+        works.len() > 1
     };
-    let weak = candidates(false).next().is_none();
-    let p = candidates(weak).map(|(r, _)| r.workers).max()?;
-    let (best, speedup) = candidates(weak)
-        .filter(|(r, _)| r.workers == p)
-        .reduce(|a, b| if b.1 > a.1 { b } else { a })?;
-    Some(format!(
-        "speed-up on this system at {p} worker{}: {speedup:.2}× ({}, {}{})",
+    let coverage = answers
+        .iter()
+        .filter_map(|a| a.interval.filter(|i| i.0 < i.1).map(|i| i.2))
+        .min_by(f64::total_cmp);
+    Some(AnswerText {
+        partial: completeness
+            .filter(Completeness::is_partial)
+            .map(|c| partial_line(&c)),
+        answers: answers
+            .iter()
+            .map(|a| answer_line(a, several_works(a)))
+            .collect(),
+        note: coverage.map(|c| interval_note(c, max_reps(summary))),
+    })
+}
+
+/// `speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc)`.
+fn answer_line(a: &Answer<'_>, name_work: bool) -> String {
+    let p = a.row.workers;
+    let mut line = format!(
+        "{}speed-up on this system at {p} worker{}: {}",
+        if a.is_weak() { "scaled " } else { "" },
         if p == 1 { "" } else { "s" },
-        best.backend,
-        best.method,
-        if weak { ", weak scaling" } else { "" }
-    ))
+        times(a.speedup)
+    );
+    if let Some((low, high, _)) = a.interval.filter(|i| i.0 < i.1) {
+        line.push_str(&format!(" [{low:.2}–{high:.2}]"));
+    }
+    let group = Group::of(a.row);
+    line.push_str(&format!(" ({}, {}", a.row.backend, a.method()));
+    if a.is_weak() {
+        line.push_str(&format!(", weak scaling, {} per worker", work(group.work)));
+    } else if name_work {
+        line.push_str(&format!(", N = {}", work(group.work)));
+    }
+    line.push(')');
+    if let Some(cv) = a.noisy_cv {
+        line.push_str(&format!(
+            "; noisy: repetitions vary by {}",
+            percent_spaced(cv)
+        ));
+    }
+    let low = a.interval.map_or(a.speedup, |i| i.0);
+    if low > p as f64 {
+        line.push_str(&format!(
+            "; above p = {p} even at its interval's low end: superlinear (caches, or a slow 1-worker run)"
+        ));
+    }
+    line
+}
+
+/// What the bracketed interval means, and how many repetitions make it a
+/// 95 % one.
+fn interval_note(coverage: f64, reps: usize) -> String {
+    let enough = reps_for_speedup(CI_CONFIDENCE);
+    let mut note = format!(
+        "[low–high]: the speed-up's interval, which holds the true speed-up with probability ≥ {}",
+        percent_spaced(coverage)
+    );
+    if reps < enough {
+        note.push_str(&format!(
+            " ({reps} repetition{} per point; --reps {enough} gives ≥ {})",
+            if reps == 1 { "" } else { "s" },
+            percent_spaced(CI_CONFIDENCE)
+        ));
+    }
+    note
+}
+
+/// `partial sweep: 5 of 26 points have fewer repetitions than planned …`.
+fn partial_line(c: &Completeness) -> String {
+    let mut parts = Vec::new();
+    if c.short_points > 0 {
+        parts.push(format!(
+            "{} of {} points have fewer repetitions than planned (the sweep was stopped; \
+             --resume finishes it)",
+            c.short_points, c.points
+        ));
+    }
+    if c.failed_points > 0 {
+        parts.push(format!(
+            "{} point{} had failed repetitions",
+            c.failed_points,
+            if c.failed_points == 1 { "" } else { "s" }
+        ));
+    }
+    format!(
+        "partial sweep: {}; the answer covers only what was measured",
+        parts.join(", ")
+    )
+}
+
+/// The most successful repetitions of any point.
+fn max_reps(summary: &[SummaryRow]) -> usize {
+    summary.iter().map(|r| r.reps).max().unwrap_or(0)
+}
+
+/// `56 %`, `95 %`: a probability, to the percent (one decimal below 10 %).
+fn percent_spaced(fraction: f64) -> String {
+    let pct = fraction * 100.0;
+    if pct < 10.0 {
+        format!("{pct:.1} %")
+    } else {
+        format!("{} %", pct.floor() as u64)
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +385,7 @@ mod tests {
             add(Method::Midpoint, "threads", 2, 1 << 30, t);
             add(Method::Mc, "threads", 2, 1_000_000, t / 100.0);
         }
-        summarize(&numbered(rows), 2024)
+        summarize(&numbered(rows))
     }
 
     #[test]
@@ -252,14 +394,46 @@ mod tests {
     }
 
     #[test]
-    fn answer_prefers_the_serial_baseline_at_the_most_workers() {
-        // At 2 workers: mc threads is 2.2 / 1.05 = 2.10× over serial (its
-        // own 1.90× is not used); midpoint threads 1.67×; python-pi1 only
-        // 2.2 / 24 = 0.09× over serial; mc threads at N = 1e6 has no serial
-        // run, so its own 1.67×.
+    fn the_answer_is_the_table_entry_with_its_interval() {
+        let text = answer_text(&summary(), None).unwrap();
+        assert_eq!(text.partial, None);
+        // mc: threads at 2 workers and the larger N, 2 / 1.05 over its own
+        // 1-worker run (python-pi1's 1.67× is lower; rayon failed); the
+        // interval is 2.0 / 1.1 .. 2.0 / 1.0. midpoint: 1 / 0.6, noisy.
         assert_eq!(
-            answer_line(&summary()).as_deref(),
-            Some("speed-up on this system at 2 workers: 2.10× (threads, mc)")
+            text.answers,
+            [
+                "speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc, N = 2e9)",
+                "speed-up on this system at 2 workers: 1.67× [1.43–2.00] (threads, midpoint); \
+                 noisy: repetitions vary by 16 %",
+            ]
+        );
+        // The table says the same.
+        let table = speedup_table(&summary());
+        assert!(table.contains("1.90× [1.82–2.00] (95%)"), "{table}");
+        assert!(table.contains("1.67× [1.43–2.00] (83%)*"), "{table}");
+        assert_eq!(
+            text.note.as_deref(),
+            Some(
+                "[low–high]: the speed-up's interval, which holds the true speed-up with \
+                 probability ≥ 56 % (3 repetitions per point; --reps 7 gives ≥ 95 %)"
+            )
+        );
+        let partial = Completeness {
+            short_points: 2,
+            failed_points: 1,
+            points: 12,
+        };
+        assert_eq!(
+            answer_text(&summary(), Some(partial))
+                .unwrap()
+                .partial
+                .as_deref(),
+            Some(
+                "partial sweep: 2 of 12 points have fewer repetitions than planned (the sweep \
+                 was stopped; --resume finishes it), 1 point had failed repetitions; the answer \
+                 covers only what was measured"
+            )
         );
     }
 
@@ -270,15 +444,15 @@ mod tests {
             .filter(|r| r.mode == Mode::Weak)
             .collect();
         assert_eq!(
-            answer_line(&weak).as_deref(),
-            Some("speed-up on this system at 2 workers: 2.18× (threads, mc, weak scaling)")
+            answer_text(&weak, None).unwrap().answers,
+            ["scaled speed-up on this system at 2 workers: 1.82× (threads, mc, weak scaling, 1e8 per worker)"]
         );
         let failed: Vec<SummaryRow> = summary()
             .into_iter()
             .filter(|r| r.backend.name() == "rayon" && r.workers == 2)
             .collect();
-        assert_eq!(answer_line(&failed), None);
-        assert_eq!(answer_line(&[]), None);
+        assert_eq!(answer_text(&failed, None), None);
+        assert_eq!(answer_text(&[], None), None);
         assert_eq!(speedup_table(&[]), "");
     }
 }

@@ -12,7 +12,7 @@ use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
 /// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
-pub const SUMMARY_COLUMNS: [&str; 19] = [
+pub const SUMMARY_COLUMNS: [&str; 25] = [
     "method",
     "backend",
     "mode",
@@ -25,10 +25,16 @@ pub const SUMMARY_COLUMNS: [&str; 19] = [
     "max_s",
     "ci_low_s",
     "ci_high_s",
+    "ci_coverage",
     "cv",
     "speedup",
+    "speedup_low",
+    "speedup_high",
+    "speedup_coverage",
     "speedup_vs_serial",
     "efficiency",
+    "efficiency_low",
+    "efficiency_high",
     "karp_flatt",
     "samples_per_ns_per_core",
     "noisy",
@@ -59,18 +65,34 @@ pub struct SummaryRow {
     pub min_s: Option<f64>,
     /// Slowest wall time, seconds.
     pub max_s: Option<f64>,
-    /// Lower end of the bootstrap 95 % interval of the median, seconds.
+    /// Lower end of the interval of the median, seconds: an order
+    /// statistic (see [`crate::analyse::stats::MedianInterval`]).
     pub ci_low_s: Option<f64>,
-    /// Upper end of the bootstrap 95 % interval of the median, seconds.
+    /// Upper end of the interval of the median, seconds.
     pub ci_high_s: Option<f64>,
+    /// The probability that `[ci_low_s, ci_high_s]` holds the true median:
+    /// 0.95 or more with 6 repetitions or more, 0.75 with 3.
+    pub ci_coverage: Option<f64>,
     /// Coefficient of variation of the wall times (needs two repetitions).
     pub cv: Option<f64>,
     /// Over the same backend at 1 worker: t1/tp (strong), p·t1/tp (weak, scaled).
     pub speedup: Option<f64>,
+    /// Lower end of the speed-up's interval: the baseline's lowest time in
+    /// its interval over this point's highest.
+    pub speedup_low: Option<f64>,
+    /// Upper end of the speed-up's interval.
+    pub speedup_high: Option<f64>,
+    /// A lower bound of the probability that the speed-up's interval holds
+    /// the true ratio of medians: the product of the two times' coverages.
+    pub speedup_coverage: Option<f64>,
     /// Over `serial` at 1 worker with the same work, strong or scaled likewise.
     pub speedup_vs_serial: Option<f64>,
     /// `speedup` / workers.
     pub efficiency: Option<f64>,
+    /// `speedup_low` / workers.
+    pub efficiency_low: Option<f64>,
+    /// `speedup_high` / workers.
+    pub efficiency_high: Option<f64>,
     /// Karp–Flatt serial fraction from `speedup`; empty at 1 worker.
     pub karp_flatt: Option<f64>,
     /// Throughput per worker: samples / median_s / 1e9 / workers.
@@ -109,6 +131,7 @@ impl CheckedRow for SummaryRow {
         non_negative("max_s", self.max_s)?;
         non_negative("ci_low_s", self.ci_low_s)?;
         non_negative("ci_high_s", self.ci_high_s)?;
+        non_negative("ci_coverage", self.ci_coverage)?;
         non_negative("cv", self.cv)?;
         non_negative("speedup", self.speedup)?;
         non_negative("speedup_vs_serial", self.speedup_vs_serial)?;

@@ -1,5 +1,8 @@
 //! How far a sweep got: a progress bar on a terminal, one line per finished
-//! point otherwise, each with the point's live median and speed-up.
+//! point otherwise, each with the point's median and speed-up — the
+//! statistics of the final table, over every repetition measured so far
+//! (a resumed sweep's earlier ones too), and said to be "so far" while the
+//! 1-worker run it is over still has repetitions to come.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -24,11 +27,28 @@ pub(super) struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    /// Progress over `todo`, the (point index, rep) pairs to measure.
-    pub(super) fn new(points: &'a [Point], todo: &[(usize, u32)]) -> Progress<'a> {
+    /// Progress over `todo`, the (point index, rep) pairs to measure, after
+    /// the `earlier` rows of a resumed sweep (each (point, rep) once).
+    pub(super) fn new(
+        points: &'a [Point],
+        todo: &[(usize, u32)],
+        earlier: &[RawRow],
+    ) -> Progress<'a> {
         let mut reps_left = vec![0; points.len()];
         for (i, _) in todo {
             reps_left[*i] += 1;
+        }
+        let index: HashMap<&PointId, usize> =
+            points.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
+        let mut times: HashMap<usize, Vec<f64>> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for row in earlier {
+            let id = row.id();
+            if let (Some(&i), Some(t)) = (index.get(&id), row.ok_wall_s()) {
+                if seen.insert((i, row.rep)) {
+                    times.entry(i).or_default().push(t);
+                }
+            }
         }
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(
@@ -44,9 +64,9 @@ impl<'a> Progress<'a> {
         Progress {
             bar,
             points,
-            times: HashMap::new(),
+            times,
             reps_left,
-            index: points.iter().enumerate().map(|(i, p)| (&p.id, i)).collect(),
+            index,
         }
     }
 
@@ -57,9 +77,9 @@ impl<'a> Progress<'a> {
         }
         self.reps_left[i] -= 1;
         let id = &self.points[i].id;
-        let shown = self
-            .speedup(id)
-            .map_or_else(String::new, |s| format!(", speed-up {s:.2}×"));
+        let shown = self.speedup(id).map_or_else(String::new, |(s, so_far)| {
+            format!(", speed-up {}{s:.2}×", if so_far { "so far " } else { "" })
+        });
         match &self.bar {
             Some(bar) => {
                 bar.set_message(format!("{} rep {}{shown}", label(id), row.rep));
@@ -92,15 +112,18 @@ impl<'a> Progress<'a> {
     }
 
     /// Median time of the same kernel at 1 worker over this point's median
-    /// (scaled by the workers in weak mode), so far.
-    fn speedup(&self, id: &PointId) -> Option<f64> {
-        let t1 = self.median(*self.index.get(&id.own_baseline())?)?;
-        let tp = self.median(*self.index.get(id)?)?;
+    /// (scaled by the workers in weak mode), as the summary computes it;
+    /// and whether either still has repetitions to come (so far).
+    fn speedup(&self, id: &PointId) -> Option<(f64, bool)> {
+        let base = *self.index.get(&id.own_baseline())?;
+        let point = *self.index.get(id)?;
+        let (t1, tp) = (self.median(base)?, self.median(point)?);
         let scale = match id.mode {
             Mode::Weak => id.workers as f64,
             Mode::Strong => 1.0,
         };
-        (tp > 0.0).then(|| scale * t1 / tp)
+        let so_far = self.reps_left[base] > 0 || self.reps_left[point] > 0;
+        (tp > 0.0).then(|| (scale * stats::speedup(t1, tp), so_far))
     }
 }
 

@@ -19,6 +19,7 @@ use super::plan::{schedule, Point};
 use super::prepare::Prepared;
 use super::progress::Progress;
 use super::signals::HardStop;
+use crate::analyse::answer::Completeness;
 use crate::analyse::summary::summarize;
 use crate::error::UsageError;
 use crate::measure::placement::{mpi_placement_ok, placement_ok};
@@ -59,9 +60,9 @@ fn last_uses(points: &[Point], todo: &[(usize, u32)]) -> HashMap<(Kernel, usize)
 }
 
 /// Summarises `out`'s raw rows into its `summary.csv`.
-pub(super) fn finish_summary(out: &OutDir, seed: u64) -> Result<Vec<SummaryRow>> {
+pub(super) fn finish_summary(out: &OutDir) -> Result<Vec<SummaryRow>> {
     let rows = read_raw(&out.raw())?;
-    let summary = summarize(&rows, seed);
+    let summary = summarize(&rows);
     write_summary(&out.summary(), &summary)?;
     Ok(summary)
 }
@@ -87,8 +88,9 @@ pub fn execute_with(
     let Output {
         _lock,
         mut writer,
-        done,
+        earlier,
     } = open_output(&prep, argv)?;
+    let done: HashSet<(PointId, u32)> = earlier.iter().map(|r| (r.id(), r.rep)).collect();
     let Prepared {
         config,
         out,
@@ -111,7 +113,7 @@ pub fn execute_with(
         executor,
         warmed: vec![false; points.len()],
     };
-    let mut progress = Progress::new(&points, &todo);
+    let mut progress = Progress::new(&points, &todo, &earlier);
     let last_use = last_uses(&points, &todo);
     let mut interrupted = false;
     for (step, &(i, rep)) in todo.iter().enumerate() {
@@ -131,8 +133,9 @@ pub fn execute_with(
         }
     }
     progress.finish();
-    let summary = finish_summary(&out, config.seed)?;
-    let reported = crate::present::finish_sweep(&out, &summary);
+    let summary = finish_summary(&out)?;
+    let completeness = Completeness::of(&summary, config.reps as usize);
+    let reported = crate::present::finish_sweep(&out, &summary, completeness);
     // Failures still in the file, this run's and a resumed run's.
     let failed: usize = summary.iter().map(|r| r.failed).sum();
     Ok(if interrupted {
@@ -147,11 +150,12 @@ pub fn execute_with(
 }
 
 /// The output folder, open for this sweep: its lock (held until the sweep
-/// ends), the row writer, and the (point, rep) pairs already measured.
+/// ends), the row writer, and (resuming) the rows of the repetitions
+/// already measured.
 struct Output {
     _lock: DirLock,
     writer: RawWriter,
-    done: HashSet<(PointId, u32)>,
+    earlier: Vec<RawRow>,
 }
 
 /// A worker list like 1..4096 is accepted, so say up front what it costs
@@ -196,10 +200,10 @@ fn open_output(prep: &Prepared, argv: Vec<String>) -> Result<Output> {
     };
     let opened = start_files(prep, argv);
     match opened {
-        Ok((writer, done)) => Ok(Output {
+        Ok((writer, earlier)) => Ok(Output {
             _lock: lock,
             writer,
-            done,
+            earlier,
         }),
         Err(e) => {
             if created {
@@ -230,7 +234,7 @@ fn lock_error(out: &OutDir, e: LockError) -> UsageError {
 }
 
 /// Writes (or, resuming, checks and repairs) the folder's files.
-fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet<(PointId, u32)>)> {
+fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, Vec<RawRow>)> {
     let out = &prep.out;
     if prep.force {
         out.clear()?;
@@ -241,7 +245,7 @@ fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet
         probe::describe(config_json, argv, prep.config.isa.resolve()).write_json(&out.machine())?;
     }
     if !prep.resume {
-        return Ok((RawWriter::create(&out.raw())?, HashSet::new()));
+        return Ok((RawWriter::create(&out.raw())?, Vec::new()));
     }
     // Repair first: a row cut short by a crash would stop the reading.
     let writer = RawWriter::append(&out.raw())?;
@@ -254,9 +258,8 @@ fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, HashSet
     }
     // Failed repetitions are not done: they run again.
     let done = read_raw(&out.raw())?
-        .iter()
-        .filter(|r| r.is_ok())
-        .map(|r| (r.id(), r.rep))
+        .into_iter()
+        .filter(RawRow::is_ok)
         .collect();
     Ok((writer, done))
 }
@@ -305,8 +308,7 @@ impl Sweep<'_> {
 
     /// One run; a thread backend's runs have a hard-stop watcher by them.
     fn measure(&mut self, id: &PointId, cpus: Option<&CpuList>) -> Result<Measured, MeasureError> {
-        let _watch =
-            (!id.kernel.uses_processes()).then(|| HardStop::arm(self.out, self.config.seed));
+        let _watch = (!id.kernel.uses_processes()).then(|| HardStop::arm(self.out));
         self.executor.measure(id, cpus, &self.spec)
     }
 

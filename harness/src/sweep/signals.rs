@@ -43,9 +43,8 @@ pub(super) struct HardStop {
 }
 
 impl HardStop {
-    /// Starts the watcher for a run of the sweep writing to `out`, whose
-    /// summary uses `seed`.
-    pub(super) fn arm(out: &OutDir, seed: u64) -> HardStop {
+    /// Starts the watcher for a run of the sweep writing to `out`.
+    pub(super) fn arm(out: &OutDir) -> HardStop {
         let (done, ended) = mpsc::channel::<()>();
         let out = out.clone();
         let thread = thread::spawn(move || {
@@ -53,7 +52,7 @@ impl HardStop {
                 return;
             }
             if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(GRACE) {
-                let _ = super::runner::finish_summary(&out, seed);
+                let _ = super::runner::finish_summary(&out);
                 crate::present::note(format_args!(
                     "interrupted: the running point did not stop in 5 s; finished rows are in {}",
                     out.raw().display()

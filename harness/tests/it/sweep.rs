@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{children_of, piscale};
 
 const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts";
-const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,cv,speedup,speedup_vs_serial,efficiency,karp_flatt,samples_per_ns_per_core,noisy";
+const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,ci_coverage,cv,speedup,speedup_low,speedup_high,speedup_coverage,speedup_vs_serial,efficiency,efficiency_low,efficiency_high,karp_flatt,samples_per_ns_per_core,noisy";
 
 /// The library's backends, as `piscale list` names them (mpi aside).
 fn library_backends() -> Vec<String> {
@@ -30,6 +30,110 @@ fn lines(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// The sweep's answer lines are its tables' entries: for each line
+/// `speed-up on this system at P workers: X× [L–H] (backend, method)`,
+/// the table of that method has, in the row of that backend and the column
+/// p=P, a cell starting with `X× [L–H]`.
+#[test]
+fn the_answer_is_the_table_entry_of_the_backend_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("answer");
+    let assert = piscale()
+        .args([
+            "sweep",
+            "--methods",
+            "mc,midpoint",
+            "--backends",
+            "serial,threads,rayon,fork-pipe",
+            "--workers",
+            "1,2",
+            "--samples",
+            "2^22",
+            "--reps",
+            "3",
+            "--warmup",
+            "0",
+            "--pin",
+            "none",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    // The cell of `backend` at p workers in `method`'s strong-scaling table.
+    let cell = |method: &str, backend: &str, p: usize| -> String {
+        let title = format!("{method}, strong scaling");
+        let table: Vec<&str> = stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(&title))
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        let header: Vec<&str> = table[0].split_whitespace().collect();
+        let column = header.iter().position(|h| *h == format!("p={p}")).unwrap();
+        let row = table
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(backend))
+            .unwrap_or_else(|| panic!("no row {backend} in {table:?}"));
+        // Cells hold spaces (`1.95× [1.90–2.01] (98%)`): split on the
+        // columns' two-space gaps.
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        cells[column].to_string()
+    };
+    let answers: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("speed-up on this system at "))
+        .collect();
+    assert_eq!(answers.len(), 2, "one answer per method: {stdout}");
+    for answer in answers {
+        let (head, rest) = answer.split_once(": ").unwrap();
+        let p: usize = head
+            .trim_start_matches("speed-up on this system at ")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (figure, named) = rest.split_once(" (").unwrap();
+        let named = named.split(')').next().unwrap();
+        let (backend, method) = named.split_once(", ").unwrap();
+        let entry = cell(method, backend, p);
+        assert!(
+            entry.starts_with(figure),
+            "answer {figure:?} but the table says {entry:?}\n{stdout}"
+        );
+    }
+    // The live lines (one per finished point, stderr not being a terminal)
+    // say the table's speed-up, or that theirs is only so far.
+    let mut checked = 0;
+    for line in stderr.lines().filter(|l| l.contains(", speed-up ")) {
+        let (label, rest) = line.split_once(": median ").unwrap();
+        let words: Vec<&str> = label.split_whitespace().collect();
+        let [method, backend, "strong", p] = words[..] else {
+            panic!("{line}")
+        };
+        let p: usize = p.trim_start_matches("p=").parse().unwrap();
+        let speedup = rest.split(", speed-up ").nth(1).unwrap();
+        if speedup.starts_with("so far ") {
+            continue;
+        }
+        let speedup = speedup.split(' ').next().unwrap();
+        let entry = cell(method, backend, p);
+        assert!(
+            entry.starts_with(speedup),
+            "live {line:?} but the table says {entry:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "{stderr}");
 }
 
 #[test]

@@ -19,12 +19,12 @@ pub(super) struct Point {
     pub workers: usize,
     /// Median wall time, seconds.
     pub median_s: Option<f64>,
-    /// Bootstrap CI of the median, seconds.
+    /// The median's interval, seconds.
     pub ci_s: Option<(f64, f64)>,
     /// Speed-up over the same backend at 1 worker (scaled, in weak mode).
     pub speedup: Option<f64>,
-    /// Speed-up over the backend at 1 worker, over the ends of the CI:
-    /// t1 / ci_high .. t1 / ci_low (times `workers` in weak mode).
+    /// The speed-up's interval (summary.csv's `speedup_low` ..
+    /// `speedup_high`: both medians' uncertainty).
     pub speedup_ci: Option<(f64, f64)>,
 }
 
@@ -98,23 +98,11 @@ impl Scaling {
                 median_s: positive(row.median_s),
                 ci_s: positive(row.ci_low_s).zip(positive(row.ci_high_s)),
                 speedup: positive(row.speedup),
-                speedup_ci: None,
+                speedup_ci: positive(row.speedup_low).zip(positive(row.speedup_high)),
             });
         }
         for s in &mut series {
             s.points.sort_by_key(|p| p.workers);
-            let t1 = s
-                .points
-                .iter()
-                .find(|p| p.workers == 1)
-                .and_then(|p| p.median_s);
-            for p in &mut s.points {
-                let scale = if weak { p.workers as f64 } else { 1.0 };
-                p.speedup_ci = t1
-                    .zip(p.ci_s)
-                    .filter(|_| p.speedup.is_some())
-                    .map(|(t1, (lo, hi))| (scale * t1 / hi, scale * t1 / lo));
-            }
         }
         Some(Scaling {
             method,

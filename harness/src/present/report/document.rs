@@ -6,7 +6,7 @@ use super::doc::{code, strong, text, Block, Document, Figure, Inline, Table};
 use super::{machine, models};
 use crate::analyse::models::{gustafson_serial_fraction, karp_flatt};
 use crate::present::format;
-use crate::present::table::{answer_line, groups, kernels, speedup_cell, worker_counts, Group};
+use crate::present::table::{answer_text, groups, kernels, speedup_cell, worker_counts, Group};
 use crate::present::Inputs;
 use crate::results::{OutDir, SummaryRow};
 
@@ -18,15 +18,30 @@ pub(super) const NONE: &str = "—";
 /// The whole report.
 pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
     let summary = &results.summary;
-    let mut blocks = vec![
-        Block::Callout(vec![strong(match answer_line(summary) {
-            Some(line) => capitalize(&line),
-            None => "No speed-up could be computed: no point has a successful 1-worker baseline."
-                .to_string(),
-        })]),
+    let mut blocks = Vec::new();
+    match answer_text(summary, results.completeness) {
+        Some(answer) => {
+            if let Some(partial) = answer.partial {
+                blocks.push(Block::Para(vec![strong(capitalize(&partial))]));
+            }
+            blocks.extend(
+                answer
+                    .answers
+                    .iter()
+                    .map(|line| Block::Callout(vec![strong(capitalize(line))])),
+            );
+            if let Some(note) = answer.note {
+                blocks.push(Block::Para(vec![text(note)]));
+            }
+        }
+        None => blocks.push(Block::Callout(vec![strong(
+            "No speed-up could be computed: no point has a successful 1-worker baseline.",
+        )])),
+    }
+    blocks.extend([
         Block::Para(overview(summary)),
         Block::Heading(2, "Machine".into()),
-    ];
+    ]);
     match &results.machine {
         Some(m) => {
             let mut table = Table {
@@ -85,8 +100,12 @@ fn results_section(groups: &[(Group, Vec<&SummaryRow>)], results: &Inputs) -> Ve
             strong("vs serial"),
             text(
                 ": over the serial backend at 1 worker with the same work. Times are medians \
-                 of the repetitions, the interval a bootstrap 95 % confidence interval of the \
-                 median; spawn, compute and reduce are the medians of each phase.",
+                 of the repetitions. A median's interval runs from the k-th smallest to the \
+                 k-th largest repetition, with the probability (in brackets) that it holds \
+                 the true median: exact for any distribution of times, 95 % or more from 6 \
+                 repetitions, 75 % with 3. A speed-up's interval [low–high] divides the ends \
+                 of the two medians' intervals and holds the true speed-up at least as often \
+                 as both do. Spawn, compute and reduce are the medians of each phase.",
             ),
         ]),
     ];
@@ -219,7 +238,7 @@ fn points_table(group: &Group, rows: &[&SummaryRow], results: &Inputs) -> Table 
         "backend",
         "P",
         "median",
-        "95% CI of median",
+        "interval of median",
         speedup,
         "efficiency",
         "vs serial",
@@ -246,8 +265,10 @@ fn point_line(group: &Group, r: &SummaryRow, results: &Inputs) -> Vec<String> {
         || NONE.to_string(),
         |m| format!("{}{noisy}", format::time(m)),
     );
-    let ci = match (r.ci_low_s, r.ci_high_s, r.median_s) {
-        (Some(lo), Some(hi), Some(m)) => format::time_range(lo, hi, m),
+    let ci = match (r.ci_low_s, r.ci_high_s, r.median_s, r.ci_coverage) {
+        (Some(lo), Some(hi), Some(m), Some(c)) if lo < hi => {
+            format!("{} ({})", format::time_range(lo, hi, m), format::percent(c))
+        }
         _ => NONE.to_string(),
     };
     let serial_fraction = r.speedup.and_then(|s| {

@@ -255,7 +255,7 @@ pub(crate) mod tests {
         for r in rows {
             raw.write(r).unwrap();
         }
-        write_summary(&out.summary(), &summarize(rows, 7)).unwrap();
+        write_summary(&out.summary(), &summarize(rows)).unwrap();
         if let Some(machine) = machine {
             fs::write(out.machine(), machine).unwrap();
         }
@@ -414,7 +414,7 @@ pub(crate) mod tests {
         // The same tables as the markdown, and the machine.
         assert!(html.contains("<td>AMD EPYC 7B13 (AuthenticAMD, x86_64)</td>"));
         assert!(
-            html.contains("<td class=\"num\">1.92× (96%)</td>"),
+            html.contains("<td class=\"num\">1.92× [1.87–1.98] (96%)</td>"),
             "{html}"
         );
         assert!(html.contains("<summary>machine.json</summary>"));
