@@ -294,7 +294,7 @@ impl Sweep<'_> {
         }
         let outcome = self.measure(&point.id, cpus);
         // Stamped now: when the repetition finished.
-        let mut row = self.row(point, rep);
+        let mut row = self.row(point, rep, cpus);
         match outcome {
             Ok(m) => fill_ok(&mut row, &m, cpus, point.id.workers),
             Err(MeasureError::Cancelled) => return None,
@@ -312,8 +312,9 @@ impl Sweep<'_> {
         self.executor.measure(id, cpus, &self.spec)
     }
 
-    /// The row of a repetition that has just finished, before its outcome.
-    fn row(&self, p: &Point, rep: u32) -> RawRow {
+    /// The row of a repetition that has just finished, before its outcome;
+    /// its workers were to run on `cpus`.
+    fn row(&self, p: &Point, rep: u32, cpus: Option<&CpuList>) -> RawRow {
         let id = &p.id;
         let builtin = id.kernel.is_builtin();
         let pin = match (&id.kernel, &self.config.mpi.bind_to) {
@@ -344,13 +345,24 @@ impl Sweep<'_> {
             std_error: None,
             cpus: String::new(),
             placement_ok: true,
-            oversubscribed: id.workers > self.usable,
+            oversubscribed: id.workers > room(cpus, self.usable),
             status: Status::Ok,
             error: String::new(),
             isa: builtin.then(|| self.config.isa.resolve()),
             hosts: String::new(),
         }
     }
+}
+
+/// How many workers fit without sharing a CPU: the distinct CPUs they are
+/// pinned to (`--pin 1` with 2 workers: 1), else every usable one.
+fn room(cpus: Option<&CpuList>, usable: usize) -> usize {
+    cpus.map_or(usable, |c| {
+        let mut distinct = c.0.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.len().min(usable)
+    })
 }
 
 fn is_pool_map(kernel: &Kernel) -> bool {

@@ -404,3 +404,44 @@ fn every_committed_results_folder_still_plots_and_compares() {
     }
     assert!(seen >= 2, "only {seen} committed results folders");
 }
+
+/// Workers pinned to fewer CPUs than there are workers share a CPU: the
+/// rows say they were oversubscribed, whatever the machine's CPU count.
+#[test]
+fn workers_pinned_to_one_cpu_are_recorded_oversubscribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pinned");
+    piscale()
+        .args([
+            "sweep",
+            "--methods",
+            "mc",
+            "--backends",
+            "threads",
+            "--workers",
+            "2",
+            "--pin",
+            "0",
+            "--oversubscribe",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--samples",
+            "2^20",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let raw = lines(&out.join("raw.csv"));
+    let header: Vec<&str> = raw[0].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let threads = raw
+        .iter()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f[col("backend")] == "threads")
+        .unwrap();
+    assert_eq!(threads[col("cpus")], "0;0");
+    assert_eq!(threads[col("oversubscribed")], "true");
+}
