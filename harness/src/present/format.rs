@@ -78,11 +78,12 @@ pub(crate) fn percent(fraction: f64) -> String {
 
 /// A serial fraction: `0.031`, `-0.050` (a negative one means super-linear).
 pub(crate) fn fraction(f: f64) -> String {
-    if f == 0.0 {
-        // Never print `-0.000`.
+    let s = format!("{f:.3}");
+    if s == "-0.000" {
+        // A tiny negative one is no sign of anything.
         "0.000".to_string()
     } else {
-        format!("{f:.3}")
+        s
     }
 }
 
@@ -193,6 +194,7 @@ mod tests {
         assert_eq!(fraction(0.03149), "0.031");
         assert_eq!(fraction(-0.0502), "-0.050");
         assert_eq!(fraction(-0.0), "0.000");
+        assert_eq!(fraction(-0.0002), "0.000");
         assert_eq!(bytes(32768), "32 KiB");
         assert_eq!(bytes(33_554_432), "32 MiB");
         assert_eq!(bytes(25_276_063_744), "23.5 GiB");
