@@ -87,6 +87,40 @@ pub(crate) fn fraction(f: f64) -> String {
     }
 }
 
+/// A fitted coefficient with its 95 % interval: the half-width to two
+/// significant figures, the value to the same decimals (at least three,
+/// as [`fraction`]): `0.058 ± 0.080`, `-0.0037 ± 0.0065`,
+/// `0.000200 ± 0.000011`. An interval too narrow to show (exact synthetic
+/// data) leaves the value three significant figures.
+pub(crate) fn estimate(value: f64, half_width: f64) -> String {
+    // Below this a coefficient is rounding error of an exact fit.
+    const NIL: f64 = 1e-12;
+    let value = if value.abs() < NIL { 0.0 } else { value };
+    let first_digit = |x: f64| x.abs().log10().floor() as i32;
+    let d = if half_width > NIL.max(1e-6 * value.abs()) {
+        1 - first_digit(half_width)
+    } else if value != 0.0 {
+        2 - first_digit(value)
+    } else {
+        3
+    };
+    let d = d.clamp(3, 9) as usize;
+    let value = if value == 0.0 { 0.0 } else { value }; // never `-0.000`
+    format!("{value:.d$} ± {:.d$}", half_width.max(0.0))
+}
+
+/// A relative error (a fit's RMS residual) as a percentage, two
+/// significant figures: `1.2%`, `0.42%`, `35%`; `< 0.01%` below that.
+pub(crate) fn relative_error(x: f64) -> String {
+    let pct = 100.0 * x.abs();
+    if pct < 0.01 {
+        "< 0.01%".to_string()
+    } else {
+        let d = (1 - pct.log10().floor() as i32).clamp(0, 2) as usize;
+        format!("{pct:.d$}%")
+    }
+}
+
 /// A run's phase time as `piscale run` prints it, with three decimals:
 /// `2.500 s`, `12.500 ms`, `42.0 µs` (never ns).
 pub(crate) fn precise_time(s: f64) -> String {
@@ -144,6 +178,20 @@ mod tests {
         assert_eq!(time(5e-8), "50.0 ns");
         assert_eq!(time_range(0.00466, 0.00483, 0.0047), "4.66–4.83 ms");
         assert_eq!(time_range(0.0009, 0.0011, 0.001), "0.90–1.10 ms");
+    }
+
+    #[test]
+    fn coefficients_show_their_interval_to_two_figures() {
+        assert_eq!(estimate(0.05812, 0.0803), "0.058 ± 0.080");
+        assert_eq!(estimate(-0.0037, 0.00651), "-0.0037 ± 0.0065");
+        assert_eq!(estimate(2.0e-4, 1.14e-5), "0.000200 ± 0.000011");
+        assert_eq!(estimate(1.036, 0.2), "1.036 ± 0.200");
+        assert_eq!(estimate(0.01, 1e-15), "0.0100 ± 0.0000", "exact fit");
+        assert_eq!(estimate(-1e-19, 1e-20), "0.000 ± 0.000");
+        assert_eq!(relative_error(0.01234), "1.2%");
+        assert_eq!(relative_error(0.0042), "0.42%");
+        assert_eq!(relative_error(0.35), "35%");
+        assert_eq!(relative_error(0.0), "< 0.01%");
     }
 
     #[test]
