@@ -79,13 +79,20 @@ pub enum NoFit {
     Degenerate,
 }
 
-/// Checks the rule above for `(workers, speed-up)` points and a law that
-/// needs `need` worker counts.
-fn check(points: &[(usize, f64)], need: usize) -> Result<(), NoFit> {
+/// The distinct worker counts of `(workers, speed-up)` points as the rule
+/// above counts them: p = 1 always among them. Sorted.
+pub fn fit_worker_counts(points: &[(usize, f64)]) -> Vec<usize> {
     let mut counts: Vec<usize> = points.iter().map(|&(p, _)| p).collect();
     counts.push(1);
     counts.sort_unstable();
     counts.dedup();
+    counts
+}
+
+/// Checks the rule above for `(workers, speed-up)` points and a law that
+/// needs `need` worker counts.
+fn check(points: &[(usize, f64)], need: usize) -> Result<(), NoFit> {
+    let counts = fit_worker_counts(points);
     if counts.len() < need {
         return Err(NoFit::TooFewWorkerCounts {
             have: counts.len(),

@@ -11,7 +11,8 @@ mod usl;
 use super::doc::{code, strong, text, Block, Inline};
 use super::document::NONE;
 use crate::analyse::models::{
-    Coefficient, NoFit, EXTRAPOLATION_FACTOR, MIN_WORKER_COUNTS, USL_WORKER_COUNTS,
+    fit_worker_counts, Coefficient, NoFit, EXTRAPOLATION_FACTOR, MIN_WORKER_COUNTS,
+    USL_WORKER_COUNTS,
 };
 use crate::present::format;
 use crate::present::table::{kernels, worker_counts, Group};
@@ -25,14 +26,9 @@ struct Curve<'a> {
 }
 
 impl Curve<'_> {
-    /// The distinct worker counts of the curve, p = 1 counted as the fits
-    /// count it.
+    /// The distinct worker counts of the curve, as the fits count them.
     fn counts(&self) -> Vec<usize> {
-        let mut counts: Vec<usize> = self.points.iter().map(|&(p, _)| p).collect();
-        counts.push(1);
-        counts.sort_unstable();
-        counts.dedup();
-        counts
+        fit_worker_counts(&self.points)
     }
 }
 
