@@ -78,11 +78,46 @@ pub(crate) fn percent(fraction: f64) -> String {
 
 /// A serial fraction: `0.031`, `-0.050` (a negative one means super-linear).
 pub(crate) fn fraction(f: f64) -> String {
-    if f == 0.0 {
-        // Never print `-0.000`.
+    let s = format!("{f:.3}");
+    if s == "-0.000" {
+        // A tiny negative one is no sign of anything.
         "0.000".to_string()
     } else {
-        format!("{f:.3}")
+        s
+    }
+}
+
+/// A fitted coefficient with its 95 % interval: the half-width to two
+/// significant figures, the value to the same decimals (at least three,
+/// as [`fraction`]): `0.058 ± 0.080`, `-0.0037 ± 0.0065`,
+/// `0.000200 ± 0.000011`. An interval too narrow to show (exact synthetic
+/// data) leaves the value three significant figures.
+pub(crate) fn estimate(value: f64, half_width: f64) -> String {
+    // Below this a coefficient is rounding error of an exact fit.
+    const NIL: f64 = 1e-12;
+    let value = if value.abs() < NIL { 0.0 } else { value };
+    let first_digit = |x: f64| x.abs().log10().floor() as i32;
+    let d = if half_width > NIL.max(1e-6 * value.abs()) {
+        1 - first_digit(half_width)
+    } else if value != 0.0 {
+        2 - first_digit(value)
+    } else {
+        3
+    };
+    let d = d.clamp(3, 9) as usize;
+    let value = if value == 0.0 { 0.0 } else { value }; // never `-0.000`
+    format!("{value:.d$} ± {:.d$}", half_width.max(0.0))
+}
+
+/// A relative error (a fit's RMS residual) as a percentage, two
+/// significant figures: `1.2%`, `0.42%`, `35%`; `< 0.01%` below that.
+pub(crate) fn relative_error(x: f64) -> String {
+    let pct = 100.0 * x.abs();
+    if pct < 0.01 {
+        "< 0.01%".to_string()
+    } else {
+        let d = (1 - pct.log10().floor() as i32).clamp(0, 2) as usize;
+        format!("{pct:.d$}%")
     }
 }
 
@@ -146,6 +181,20 @@ mod tests {
     }
 
     #[test]
+    fn coefficients_show_their_interval_to_two_figures() {
+        assert_eq!(estimate(0.05812, 0.0803), "0.058 ± 0.080");
+        assert_eq!(estimate(-0.0037, 0.00651), "-0.0037 ± 0.0065");
+        assert_eq!(estimate(2.0e-4, 1.14e-5), "0.000200 ± 0.000011");
+        assert_eq!(estimate(1.036, 0.2), "1.036 ± 0.200");
+        assert_eq!(estimate(0.01, 1e-15), "0.0100 ± 0.0000", "exact fit");
+        assert_eq!(estimate(-1e-19, 1e-20), "0.000 ± 0.000");
+        assert_eq!(relative_error(0.01234), "1.2%");
+        assert_eq!(relative_error(0.0042), "0.42%");
+        assert_eq!(relative_error(0.35), "35%");
+        assert_eq!(relative_error(0.0), "< 0.01%");
+    }
+
+    #[test]
     fn run_times_keep_three_decimals() {
         assert_eq!(precise_time(2.5), "2.500 s");
         assert_eq!(precise_time(0.0125), "12.500 ms");
@@ -193,6 +242,7 @@ mod tests {
         assert_eq!(fraction(0.03149), "0.031");
         assert_eq!(fraction(-0.0502), "-0.050");
         assert_eq!(fraction(-0.0), "0.000");
+        assert_eq!(fraction(-0.0002), "0.000");
         assert_eq!(bytes(32768), "32 KiB");
         assert_eq!(bytes(33_554_432), "32 MiB");
         assert_eq!(bytes(25_276_063_744), "23.5 GiB");

@@ -16,8 +16,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::data::{Phases, Point, Scaling};
 use super::style::{self, text, Shape, INK, MUTED};
 use super::{Chart, Context};
-use crate::analyse::models::amdahl_fit;
-use crate::present::format::{tick, time_unit, work};
+use crate::analyse::models::{amdahl_fit, AmdahlFit};
+use crate::present::format::{self, tick, time_unit, work};
 use crate::results::Kernel;
 use piscale_kernels::BackendKind;
 
@@ -458,13 +458,21 @@ fn curves<DB: DrawingBackend>(
     oversubscribed_line(&mut chart, ctx, &workers, 0.0..y_top)?;
 
     let mut keys = Vec::new();
+    // Whether any fitted curve was drawn, for its legend key.
+    let mut fitted = false;
     let n = s.series.len();
     for (k, series) in s.series.iter().enumerate() {
         let colour = ctx.palette.colour(&series.backend);
         let shape = ctx.palette.shape(&series.backend);
         let shift = dodge(k, n) * span;
-        let fit = how.amdahl.then(|| amdahl_fit(&series.speedups())).flatten();
-        if let Some(fit) = fit {
+        // Only a fit the data can carry (enough worker counts) and whose f
+        // is a fraction: an unphysical curve would mislead more than none.
+        let amdahl = how
+            .amdahl
+            .then(|| amdahl_fit(&series.speedups()).ok())
+            .flatten();
+        if let Some(fit) = amdahl.filter(AmdahlFit::physical) {
+            fitted = true;
             let top = series.points.iter().map(|p| p.workers).max().unwrap_or(1) as f64;
             let steps = 60;
             let curve = (0..=steps).map(|i| {
@@ -491,7 +499,14 @@ fn curves<DB: DrawingBackend>(
                 colour,
                 shape,
                 label: short(series.backend.name()),
-                detail: fit.map(|f| format!("Amdahl f = {:.3}", f.serial_fraction)),
+                detail: amdahl.map(|fit| {
+                    let f = fit.serial_fraction;
+                    if fit.physical() {
+                        format!("f = {}", format::estimate(f.value, f.half_width))
+                    } else {
+                        "f unphysical".into()
+                    }
+                }),
             });
         }
     }
@@ -500,7 +515,7 @@ fn curves<DB: DrawingBackend>(
         dashed: false,
         label: how.ideal_label.into(),
     });
-    if how.amdahl {
+    if fitted {
         keys.push(Key::Line {
             colour: INK,
             dashed: true,

@@ -7,7 +7,7 @@
 //!
 //! | name | shows | written when |
 //! |---|---|---|
-//! | `speedup-M` | speed-up over the same backend at 1 worker against workers: a line per backend with 95 % CI bars, its fitted Amdahl curve dashed, and the ideal y = p | some strong-scaling point has a speed-up |
+//! | `speedup-M` | speed-up over the same backend at 1 worker against workers: a line per backend with 95 % CI bars, its fitted Amdahl curve dashed (where at least three worker counts allow a fit and f is physical), and the ideal y = p | some strong-scaling point has a speed-up |
 //! | `efficiency-M` | parallel efficiency (speed-up / p) against workers, ideal 100 % | as `speedup-M` |
 //! | `time-M` | median wall time with CI bars against workers, log–log, and the ideal serial t₁/p | some strong-scaling point has a time |
 //! | `phases-M` | stacked bars of the median spawn, compute and reduce times per backend at the largest worker count that recorded them (command kernels record none) | some strong-scaling repetition has phase times |
@@ -430,6 +430,22 @@ mod tests {
         assert!((threads.compute_s - t / 2.0).abs() < 1e-12, "{threads:?}");
         assert!((threads.total_s() - t).abs() < 1e-12);
         assert_eq!(threads.reps, 3, "the failed repetition does not count");
+    }
+
+    #[test]
+    fn amdahl_curves_only_where_three_worker_counts_allow_a_fit() {
+        let dir = folder(&rows(false));
+        plots_of(dir.path()).unwrap();
+        let svg = |name: &str| {
+            fs::read_to_string(dir.path().join(OutDir::PLOTS).join(format!("{name}.svg"))).unwrap()
+        };
+        // mc: threads and fork-pipe at 1, 2, 4 and 8 workers, exact Amdahl.
+        let mc = svg("speedup-mc");
+        assert!(mc.contains("Amdahl fit"), "{mc}");
+        assert!(mc.contains("f = 0.0200 ± 0.0000") && mc.contains("f = 0.100 ± 0.000"));
+        // midpoint: 1 and 2 workers only, so nothing fitted, drawn or keyed.
+        let midpoint = svg("speedup-midpoint");
+        assert!(!midpoint.contains("Amdahl") && !midpoint.contains("f = "));
     }
 
     #[test]
