@@ -228,7 +228,7 @@ mod tests {
 
     /// The models section of a sweep of `rows`, as markdown.
     fn models(rows: Vec<RawRow>) -> String {
-        let summary = summarize(&numbered(rows), 7);
+        let summary = summarize(&numbered(rows));
         render_blocks(&section(&groups(&summary)))
     }
 
