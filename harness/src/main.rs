@@ -110,10 +110,11 @@ fn main() -> ExitCode {
         present::note(format_args!("error: {usage}"));
         return ExitCode::from(2);
     }
-    present::note(format_args!("Error: {err:#}"));
     if piscale_kernels::cancel::requested() {
+        present::note(format_args!("interrupted"));
         return ExitCode::from(INTERRUPTED);
     }
+    present::note(format_args!("Error: {err:#}"));
     // A job or team the library refuses is the input's fault.
     let invalid = err.chain().any(|e| {
         matches!(

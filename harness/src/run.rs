@@ -154,13 +154,16 @@ impl RunRequest {
 }
 
 impl RunConfig {
-    /// Runs the job once. MPI runs stop on Ctrl-C (their launcher is in a
-    /// process group of its own, out of reach of the terminal's signal).
+    /// Runs the job once. Ctrl-C and SIGTERM stop it as they stop a sweep:
+    /// process backends, MPI launchers and commands kill and reap what they
+    /// started (which may be in a process group of its own, out of reach of
+    /// the terminal's signal); thread backends stop between blocks, or are
+    /// given up after a grace. Either way piscale exits 130.
     pub fn execute(&self) -> Result<RunReport> {
-        if self.id.kernel == Kernel::Mpi {
-            crate::sweep::signals::install_handlers()?;
-        }
+        crate::sweep::signals::install_handlers()?;
         let mut executor = RealExecutor::new(Vec::new(), self.mpi.clone());
+        let _watch =
+            (!self.id.kernel.uses_processes()).then(|| crate::sweep::signals::HardStop::arm(None));
         let measured = executor.measure(&self.id, self.cpus.as_ref(), &self.spec)?;
         measured
             .report

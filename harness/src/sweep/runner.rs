@@ -308,7 +308,7 @@ impl Sweep<'_> {
 
     /// One run; a thread backend's runs have a hard-stop watcher by them.
     fn measure(&mut self, id: &PointId, cpus: Option<&CpuList>) -> Result<Measured, MeasureError> {
-        let _watch = (!id.kernel.uses_processes()).then(|| HardStop::arm(self.out));
+        let _watch = (!id.kernel.uses_processes()).then(|| HardStop::arm(Some(self.out)));
         self.executor.measure(id, cpus, &self.spec)
     }
 

@@ -1,4 +1,4 @@
-//! Ctrl-C and SIGTERM during a sweep (and `piscale run --backend mpi`).
+//! Ctrl-C and SIGTERM during a sweep or a `piscale run`.
 //!
 //! A signal only sets the cancel flag ([`piscale_kernels::cancel`]); a second
 //! one exits at once. Process backends, MPI launchers and commands notice
@@ -37,26 +37,34 @@ pub(crate) fn install_handlers() -> Result<()> {
 /// Stands by while one run of a thread backend computes (see the module
 /// documentation); dropping it ends and joins the watcher.
 #[derive(Debug)]
-pub(super) struct HardStop {
+pub(crate) struct HardStop {
     done: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl HardStop {
-    /// Starts the watcher for a run of the sweep writing to `out`.
-    pub(super) fn arm(out: &OutDir) -> HardStop {
+    /// Starts the watcher for a run of the sweep writing to `out`, which
+    /// gets [`GRACE`] to stop; or of `piscale run` (`None`), which has
+    /// nothing to save and so exits as soon as the signal is seen.
+    pub(crate) fn arm(out: Option<&OutDir>) -> HardStop {
+        let grace = if out.is_some() { GRACE } else { Duration::ZERO };
         let (done, ended) = mpsc::channel::<()>();
-        let out = out.clone();
+        let out = out.cloned();
         let thread = thread::spawn(move || {
             if !wait_for_cancel(&ended) {
                 return;
             }
-            if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(GRACE) {
-                let _ = super::runner::finish_summary(&out);
-                crate::present::note(format_args!(
-                    "interrupted: the running point did not stop in 5 s; finished rows are in {}",
-                    out.raw().display()
-                ));
+            if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(grace) {
+                match out {
+                    Some(out) => {
+                        let _ = super::runner::finish_summary(&out);
+                        crate::present::note(format_args!(
+                            "interrupted: the running point did not stop in 5 s; finished rows are in {}",
+                            out.raw().display()
+                        ));
+                    }
+                    None => crate::present::note(format_args!("interrupted")),
+                }
                 std::process::exit(130);
             }
         });

@@ -614,3 +614,41 @@ fn a_stopped_sweep_leaves_no_process_its_command_detached() {
         "a detached child outlived the sweep"
     );
 }
+
+#[test]
+fn ctrl_c_or_sigterm_stops_a_run_of_any_backend_with_status_130() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    for backend in [
+        "threads",
+        "rayon",
+        "per-core",
+        "fork-pipe",
+        "shm-reduce",
+        "pool-map",
+    ] {
+        for signal in [Signal::SIGINT, Signal::SIGTERM] {
+            let child = piscale_process()
+                .args(["run", "--backend", backend, "--workers", "2"])
+                .args(["--samples", "2^40"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Let it start computing.
+            std::thread::sleep(Duration::from_millis(300));
+            let sent = Instant::now();
+            kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(130), "{backend} {signal}: {stderr}");
+            assert_eq!(stderr, "interrupted\n", "{backend} {signal}");
+            assert!(out.stdout.is_empty(), "{backend} {signal}");
+            assert!(
+                sent.elapsed() < Duration::from_secs(3),
+                "{backend} {signal}: took {:?}",
+                sent.elapsed()
+            );
+        }
+    }
+}
