@@ -2,6 +2,7 @@
 //! output folder, the configuration (file, then flags), the MPI launcher,
 //! the points and where each one's workers run. Bad input leaves no trace.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -12,7 +13,7 @@ use super::plan::{plan, Point};
 use crate::cli::SettingFlags;
 use crate::error::UsageError;
 use crate::measure::placement::{cpus_for, Topology};
-use crate::results::{Kernel, OutDir};
+use crate::results::{read_raw, Kernel, Mode, OutDir, PointId};
 
 /// What `piscale sweep` was asked to do, before validation.
 #[derive(Debug, Default)]
@@ -88,6 +89,9 @@ pub fn prepare(req: SweepRequest) -> Result<Prepared> {
         check_resume_keeps_settings(&config, &out)?;
     }
     let points = plan(&config, usable_list.0.len());
+    if req.resume {
+        check_rows_fit_the_plan(&config, &points, &out)?;
+    }
     let placements = placements(&config, &points)?;
     Ok(Prepared {
         config,
@@ -165,6 +169,66 @@ fn check_resume_keeps_settings(config: &SweepConfig, out: &OutDir) -> Result<(),
             ),
         )),
     }
+}
+
+/// The rows already in `raw.csv` are the record of what the first part
+/// measured, whatever `config.toml` says now (it can be edited): each must
+/// have the seed and block this config runs with and be one of its planned
+/// points, or the resume would mix two studies in one summary.
+fn check_rows_fit_the_plan(
+    config: &SweepConfig,
+    points: &[Point],
+    out: &OutDir,
+) -> Result<(), UsageError> {
+    let rows = read_raw(&out.raw()).map_err(|e| UsageError(format!("{e:#}")))?;
+    let planned: HashSet<&PointId> = points.iter().map(|p| &p.id).collect();
+    let refuse = |what: String| {
+        UsageError::flag(
+            "--resume",
+            format!(
+                "{what}: a resumed sweep keeps its settings (start a new sweep, or restore {})",
+                out.config().display()
+            ),
+        )
+    };
+    for row in &rows {
+        if row.seed != config.seed {
+            return Err(refuse(format!(
+                "seed is {}, but {} was measured with seed {}",
+                config.seed,
+                out.raw().display(),
+                row.seed
+            )));
+        }
+        if row.block != config.block {
+            return Err(refuse(format!(
+                "block is {}, but {} was measured with block {}",
+                config.block,
+                out.raw().display(),
+                row.block
+            )));
+        }
+        let id = row.id();
+        if !planned.contains(&id) {
+            let key = match id.mode {
+                Mode::Strong if id.samples != config.samples => "samples",
+                Mode::Weak if row.samples_per_worker != config.samples_per_worker => {
+                    "samples_per_worker"
+                }
+                _ => "the methods, backends, modes or workers",
+            };
+            return Err(refuse(format!(
+                "{} holds a point this config does not plan ({} {} {} p={} N={}): {key} changed",
+                out.raw().display(),
+                id.method,
+                id.kernel,
+                id.mode,
+                id.workers,
+                id.samples
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The first key (a dotted path) whose value differs: (key, old, new).

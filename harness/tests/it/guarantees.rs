@@ -160,6 +160,28 @@ fn a_resume_with_other_settings_is_refused_naming_the_key() {
         let line = assert_usage_error(&args, "--resume");
         assert!(line.contains(key), "{line}");
     }
+    // The same changes made by editing the folder's config.toml: the rows
+    // already measured are the record, and they disagree.
+    let config = out.join("config.toml");
+    let recorded = fs::read_to_string(&config).unwrap();
+    for (key, value) in [("seed", "4"), ("block", "65536"), ("samples", "2097152")] {
+        let edited: String = recorded
+            .lines()
+            .map(|l| {
+                if l.starts_with(&format!("{key} = ")) {
+                    format!("{key} = {value}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        assert_ne!(edited, recorded, "{key} is in config.toml");
+        fs::write(&config, edited).unwrap();
+        let args = ["sweep", "--resume", "--out", out.to_str().unwrap()];
+        let line = assert_usage_error(&args, "--resume");
+        assert!(line.contains(key), "{line}");
+        fs::write(&config, &recorded).unwrap();
+    }
     assert_eq!(fs::read_to_string(out.join("raw.csv")).unwrap(), before);
 }
 
