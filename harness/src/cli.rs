@@ -98,6 +98,14 @@ pub enum Command {
     /// One MPI rank of an mpi run; started by `mpirun`, not by hand.
     #[command(hide = true)]
     MpiWorker(MpiWorkerArgs),
+    /// Ends what a SIGKILLed piscale's commands left running; started by
+    /// piscale itself, not by hand (see `measure::watchdog`).
+    #[command(hide = true)]
+    Watchdog {
+        /// The piscale to watch.
+        #[arg(long, value_name = "PID", value_parser = utf8(RangedU64ValueParser::<u32>::new()))]
+        parent: u32,
+    },
 }
 
 /// Flags of `piscale mpi-worker`, written by the MPI launcher

@@ -59,6 +59,7 @@ fn run() -> Result<ExitCode> {
                 return Ok(ExitCode::from(REGRESSION));
             }
         }
+        Command::Watchdog { parent } => measure::watchdog::watch(parent),
         Command::MpiWorker(args) => {
             #[cfg(feature = "mpi")]
             measure::mpi::worker::run(args)?;

@@ -106,6 +106,7 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
     die_with_piscale(cmd, stop.grace);
     let tag = Tag::new();
     tag.apply(cmd);
+    super::watchdog::ensure_started();
     let start = Instant::now();
     let deadline = stop.timeout.and_then(|t| start.checked_add(t));
     let mut child = cmd.spawn().map_err(|e| {

@@ -18,6 +18,7 @@ pub mod mpi;
 pub mod placement;
 pub mod probe;
 pub mod tree;
+pub mod watchdog;
 
 use std::time::Duration;
 

@@ -47,40 +47,57 @@ impl Tag {
             .any(|e| e.as_encoded_bytes() == want.as_bytes())
     }
 
-    /// SIGKILLs every live process carrying the mark, again until none is
-    /// left (one may fork between the look and the kill; its child carries
-    /// the mark too, and is found the next time). Returns how many were
-    /// killed.
+    /// SIGKILLs every live process carrying the mark (see [`kill_marked`]).
+    /// Returns how many were killed.
     pub fn kill_all(&self) -> usize {
-        let mut system = System::new();
-        let mut killed = 0;
-        // Each round kills what it sees; a killed process forks no more, so
-        // a few rounds end it. The bound only guards against a fork bomb.
-        for _ in 0..16 {
-            system.refresh_processes_specifics(
-                ProcessesToUpdate::All,
-                true,
-                ProcessRefreshKind::nothing().with_environ(UpdateKind::Always),
-            );
-            let marked: Vec<Pid> = system
-                .processes()
-                .values()
-                .filter(|p| !matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead))
-                .filter(|p| self.marks(p.environ()))
-                .map(sysinfo::Process::pid)
-                .collect();
-            if marked.is_empty() {
-                break;
-            }
-            for pid in marked {
-                if kill(nix_pid(pid), Signal::SIGKILL).is_ok() {
-                    killed += 1;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        killed
+        kill_marked(|environ| self.marks(environ))
     }
+
+    /// SIGKILLs every live process carrying a mark of any run of the
+    /// piscale with pid `piscale` (see [`super::watchdog`]).
+    pub fn kill_every_run_of(piscale: u32) -> usize {
+        let prefix = format!("{TAG_VAR}={piscale}.");
+        kill_marked(|environ| {
+            environ
+                .iter()
+                .any(|e| e.as_encoded_bytes().starts_with(prefix.as_bytes()))
+        })
+    }
+}
+
+/// SIGKILLs every live process whose environment `marked` accepts, again
+/// until none is left (one may fork between the look and the kill; its
+/// child carries the mark too, and is found the next time). Returns how
+/// many were killed.
+fn kill_marked(marked: impl Fn(&[OsString]) -> bool) -> usize {
+    let mut system = System::new();
+    let mut killed = 0;
+    // Each round kills what it sees; a killed process forks no more, so a
+    // few rounds end it. The bound only guards against a fork bomb.
+    for _ in 0..16 {
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::All,
+            true,
+            ProcessRefreshKind::nothing().with_environ(UpdateKind::Always),
+        );
+        let found: Vec<Pid> = system
+            .processes()
+            .values()
+            .filter(|p| !matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead))
+            .filter(|p| marked(p.environ()))
+            .map(sysinfo::Process::pid)
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        for pid in found {
+            if kill(nix_pid(pid), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    killed
 }
 
 /// A process found stopped.
