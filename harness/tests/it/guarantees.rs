@@ -614,3 +614,46 @@ fn a_stopped_sweep_leaves_no_process_its_command_detached() {
         "a detached child outlived the sweep"
     );
 }
+
+/// Checks that `cmd` was refused as bad input: exit 2, nothing on stdout,
+/// one line on stderr, which it returns.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{cmd:?} printed on stdout");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    stderr
+}
+
+#[test]
+fn force_keeps_what_the_user_put_in_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("base");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let plots = out.join("plots");
+    fs::write(plots.join("mine.txt"), "mine").unwrap();
+    fs::create_dir(plots.join("sub")).unwrap();
+    fs::write(plots.join("sub/z"), "y").unwrap();
+    let before = rows(&out);
+    let line = refused(&mut small_sweep(&out, &["--force"]));
+    assert_eq!(
+        line,
+        format!(
+            "error: --force: {} holds plots/mine.txt, which is not a sweep's file; \
+             refusing to replace it\n",
+            out.display()
+        )
+    );
+    fs::remove_file(plots.join("mine.txt")).unwrap();
+    let line = refused(&mut small_sweep(&out, &["--force"]));
+    assert!(line.contains(" holds plots/sub, "), "{line}");
+    assert_eq!(fs::read_to_string(plots.join("sub/z")).unwrap(), "y");
+    assert_eq!(rows(&out), before, "nothing was replaced");
+    // Without the user's folder, the sweep's own files are replaced.
+    fs::remove_dir_all(plots.join("sub")).unwrap();
+    fs::write(plots.join("weak-mc.svg"), "an older sweep's plot").unwrap();
+    assert!(small_sweep(&out, &["--force"]).status().unwrap().success());
+    assert!(!plots.join("weak-mc.svg").exists());
+    assert!(plots.join("speedup-mc.svg").is_file());
+}
