@@ -657,3 +657,20 @@ fn force_keeps_what_the_user_put_in_plots() {
     assert!(!plots.join("weak-mc.svg").exists());
     assert!(plots.join("speedup-mc.svg").is_file());
 }
+
+#[test]
+fn an_out_path_that_is_a_file_is_bad_input_whatever_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afile");
+    fs::write(&file, "x").unwrap();
+    for extra in [&[][..], &["--force"], &["--resume"]] {
+        let line = refused(&mut small_sweep(&file, extra));
+        // No hint at --force, which could not help.
+        assert_eq!(
+            line,
+            format!("error: --out: {} is a file, not a folder\n", file.display()),
+            "{extra:?}"
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "x");
+}
