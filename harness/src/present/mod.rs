@@ -111,15 +111,16 @@ impl Inputs {
 }
 
 /// The end of a sweep: plots and reports, then the speed-up tables and the
-/// answer on stdout. Returns whether the plots and reports were written (if
-/// not, the measurements are still safe on disk and `piscale plot DIR`
-/// retries; the error is on stderr).
+/// answer on stdout, and where the files are. Returns whether the plots and
+/// reports were written (if not, the measurements are still safe on disk
+/// and `piscale plot DIR` retries; the error is on stderr, and the last
+/// line names only the files that are there).
 pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
     let built = build(out.path());
+    let dir = out.path().display().to_string();
     if let Err(e) = &built {
         note(format_args!(
-            "error: the plots and reports were not written: {e:#}; `piscale plot {}` retries",
-            out.path().display()
+            "error: the plots and reports were not written: {e:#}; `piscale plot {dir}` retries"
         ));
     }
     say(format_args!("{}", table::speedup_table(summary)));
@@ -128,14 +129,29 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
             say(format_args!("{line}"));
         }
     }
-    note(format_args!(
-        "results in {} ({}, {}, {}/)",
-        out.path().display(),
-        OutDir::REPORT_HTML,
-        OutDir::REPORT_MD,
-        OutDir::PLOTS
-    ));
+    note(format_args!("{}", results_line(&dir, built.is_ok())));
     built.is_ok()
+}
+
+/// The sweep's last line: where its files are. Without the reports (they
+/// could not be written) it names only the rows, which are on disk before
+/// the reports are tried: `rows in DIR (raw.csv, summary.csv); the reports
+/// were not written`.
+fn results_line(dir: &str, reported: bool) -> String {
+    if reported {
+        format!(
+            "results in {dir} ({}, {}, {}/)",
+            OutDir::REPORT_HTML,
+            OutDir::REPORT_MD,
+            OutDir::PLOTS
+        )
+    } else {
+        format!(
+            "rows in {dir} ({}, {}); the reports were not written",
+            OutDir::RAW,
+            OutDir::SUMMARY
+        )
+    }
 }
 
 /// A line on stdout. A reader that went away (`piscale sweep | head -1`)
@@ -149,4 +165,21 @@ pub fn say(line: std::fmt::Arguments<'_>) {
 pub fn note(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_line_names_only_files_that_were_written() {
+        assert_eq!(
+            results_line("out", true),
+            "results in out (report.html, report.md, plots/)"
+        );
+        assert_eq!(
+            results_line("out", false),
+            "rows in out (raw.csv, summary.csv); the reports were not written"
+        );
+    }
 }

@@ -674,3 +674,28 @@ fn an_out_path_that_is_a_file_is_bad_input_whatever_the_flags() {
     }
     assert_eq!(fs::read_to_string(&file).unwrap(), "x");
 }
+
+#[test]
+fn a_sweep_whose_reports_were_not_written_says_where_the_rows_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    // report.html cannot be replaced: a folder is in its place.
+    fs::remove_file(out.join("report.html")).unwrap();
+    fs::create_dir_all(out.join("report.html/x")).unwrap();
+    let resumed = small_sweep(&out, &["--resume"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the plots and reports were not written: "),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        format!(
+            "rows in {} (raw.csv, summary.csv); the reports were not written",
+            out.display()
+        )
+    );
+    assert_eq!(rows(&out).len(), 6);
+}
