@@ -70,7 +70,11 @@ fn run() -> Result<ExitCode> {
         }
         Command::Sweep(args) => {
             drop(out);
-            let argv = std::env::args().collect();
+            // Paths need not be UTF-8 (clap took them as they are); the
+            // command line is only recorded, in machine.json, so lossily.
+            let argv = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             return Ok(match sweep::sweep(args.into_request(), argv)? {
                 SweepEnd::Complete => ExitCode::SUCCESS,
                 SweepEnd::SomeFailed(n) => {

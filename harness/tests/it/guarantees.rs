@@ -699,3 +699,42 @@ fn a_sweep_whose_reports_were_not_written_says_where_the_rows_are() {
     );
     assert_eq!(rows(&out).len(), 6);
 }
+
+#[test]
+fn an_out_or_config_path_that_is_not_utf8_is_taken_as_a_path() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Accepted as the folder's name; the recorded command line is lossy.
+    let out = dir.path().join(OsStr::from_bytes(b"o\xff\xfe"));
+    let done = small_sweep(&out, &[]).output().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(rows(&out).len(), 6);
+    let machine: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("machine.json")).unwrap()).unwrap();
+    let command: Vec<&str> = machine["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.iter().any(|a| a.ends_with("/o\u{fffd}\u{fffd}")),
+        "{command:?}"
+    );
+    // A config file that is not there is named, not a panic; as
+    // `--out=VALUE` too.
+    let config = dir.path().join(OsStr::from_bytes(b"\xff\xfe.toml"));
+    let mut joined = std::ffi::OsString::from("--out=");
+    joined.push(dir.path().join(OsStr::from_bytes(b"x\xff\xfe")));
+    let line = refused(
+        piscale_process()
+            .args([OsStr::new("sweep"), joined.as_os_str()])
+            .arg("--config")
+            .arg(&config),
+    );
+    assert!(
+        line.ends_with("/\u{fffd}\u{fffd}.toml: no such config file\n"),
+        "{line}"
+    );
+}
