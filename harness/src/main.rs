@@ -44,7 +44,8 @@ fn run() -> Result<ExitCode> {
         }
         Command::Plot { dir } => {
             for file in present::build(&dir)? {
-                writeln!(out, "{}", file.display())?;
+                let file = file.display().to_string();
+                writeln!(out, "{}", present::text::escaped(&file))?;
             }
         }
         Command::Compare {

@@ -3,8 +3,9 @@
 //! alone (never re-running anything), so a report can be rebuilt on another
 //! machine.
 //!
-//! [`format`] is the one place numbers are spelled; [`run`] prints `list`
-//! and `run`; [`table`] the sweep's speed-up tables and answer line;
+//! [`format`] is the one place numbers are spelled; [`text`] the one
+//! rendering of text from outside piscale (paths, command output) for a
+//! terminal or a report; [`run`] prints `list` and `run`; [`table`] the sweep's speed-up tables and answer line;
 //! [`report`] writes report.md and report.html; [`plots`] draws SVG and PNG
 //! charts; [`compare`] renders `piscale compare`.
 
@@ -14,6 +15,7 @@ pub mod plots;
 pub mod report;
 pub mod run;
 pub mod table;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -118,6 +120,7 @@ impl Inputs {
 pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
     let built = build(out.path());
     let dir = out.path().display().to_string();
+    let dir = text::escaped(&dir);
     if let Err(e) = &built {
         note(format_args!(
             "error: the plots and reports were not written: {e:#}; `piscale plot {dir}` retries"
@@ -156,15 +159,22 @@ fn results_line(dir: &str, reported: bool) -> String {
 
 /// A line on stdout. A reader that went away (`piscale sweep | head -1`)
 /// is not a reason to stop, let alone to panic: the line is dropped.
+/// Whatever it quotes, it cannot act on the terminal: anything hidden but
+/// its line breaks is shown escaped ([`text::escaped_lines`]).
 pub fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(std::io::stdout(), "{}", text::escaped_lines(&line));
 }
 
-/// A line on stderr, dropped if stderr is closed (see [`say`]).
+/// A line on stderr, dropped if stderr is closed, escaped as by [`say`]:
+/// every message, progress line and error goes through here, so that a
+/// path, a command's output or its error text never reaches the terminal
+/// as escape sequences.
 pub fn note(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(std::io::stderr(), "{}", text::escaped_lines(&line));
 }
 
 #[cfg(test)]

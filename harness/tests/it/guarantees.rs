@@ -738,3 +738,102 @@ fn an_out_or_config_path_that_is_not_utf8_is_taken_as_a_path() {
         "{line}"
     );
 }
+
+#[test]
+fn escape_sequences_from_a_path_or_a_program_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("esc.py");
+    fs::write(
+        &script,
+        "import sys\n\
+         if sys.argv[1] == 'fail':\n    \
+             sys.stderr.write('\\x1b]0;pwned\\x07\\x1b[31mRED\\n')\n    \
+             sys.exit(1)\n\
+         print('\\x1b[2J\\x1b]0;t\\x07not a number')\n",
+    )
+    .unwrap();
+    let config = dir.path().join("esc.toml");
+    let command = |name: &str, mode: &str| {
+        format!(
+            "[[command]]\nname = \"{name}\"\nrun = \"python3 '{}' {mode}\"\n",
+            script.display()
+        )
+    };
+    fs::write(
+        &config,
+        format!(
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\n\
+             reps = 1\nwarmup = 0\npin = \"none\"\n{}{}",
+            command("escerr", "fail"),
+            command("escout", "noest")
+        ),
+    )
+    .unwrap();
+    let out = dir
+        .path()
+        .join("o\u{1b}]0;pwned\u{7}\u{1b}[31m\u{9b}2J\u{202e}");
+    let ran = piscale_process()
+        .arg("sweep")
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(ran.stderr).unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{stderr}");
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}')
+    };
+    for (what, text) in [
+        ("stderr", stderr.clone()),
+        ("stdout", String::from_utf8(ran.stdout).unwrap()),
+        (
+            "report.md",
+            fs::read_to_string(out.join("report.md")).unwrap(),
+        ),
+        (
+            "report.html",
+            fs::read_to_string(out.join("report.html")).unwrap(),
+        ),
+    ] {
+        assert!(
+            !hidden(&text),
+            "{what} holds a raw control character: {text:?}"
+        );
+    }
+    // Shown escaped: the program's stderr tail, its last stdout line and
+    // the folder's name.
+    assert!(
+        stderr.contains("\n    \\u{1b}]0;pwned\\u{7}\\u{1b}[31mRED)\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its last line was `\\u{1b}[2J\\u{1b}]0;t\\u{7}not a number`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("o\\u{1b}]0;pwned\\u{7}\\u{1b}[31m\\u{9b}2J\\u{202e} (report.html"),
+        "{stderr}"
+    );
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("o\\u{1b}]0;pwned\\u{7}\\u{1b}[31m"), "{md}");
+    // raw.csv keeps the data as it was.
+    let mut raw = csv::Reader::from_path(out.join("raw.csv")).unwrap();
+    let records: Vec<csv::StringRecord> = raw.records().map(Result::unwrap).collect();
+    let name = out.file_name().unwrap().to_str().unwrap();
+    assert!(records.iter().all(|r| &r[0] == name), "{records:?}");
+    let error = raw
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "error")
+        .unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r[error].ends_with("\n    \u{1b}]0;pwned\u{7}\u{1b}[31mRED")),
+        "{records:?}"
+    );
+}
