@@ -837,3 +837,14 @@ fn escape_sequences_from_a_path_or_a_program_never_reach_the_terminal() {
         "{records:?}"
     );
 }
+
+#[test]
+fn a_folder_named_like_a_formula_does_not_make_raw_csv_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("=HYPERLINK(\"x\")");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let mut reader = csv::Reader::from_path(out.join("raw.csv")).unwrap();
+    for record in reader.records() {
+        assert_eq!(&record.unwrap()[0], "'=HYPERLINK(\"x\")");
+    }
+}
