@@ -18,25 +18,13 @@ impl UsageError {
 }
 
 /// Shown as one line: the message often quotes what the user gave (a flag's
-/// value, a config string), which may hold line breaks, terminal escapes or
-/// text-direction overrides; those are written escaped (`\n`, `\u{1b}`).
+/// value, a config string, a path), which may hold line breaks, terminal
+/// escapes or text-direction overrides; those are written escaped (`\n`,
+/// `\u{1b}`, see [`crate::present::text`]).
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() || is_bidi_control(c) {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
+        f.write_str(&crate::present::text::escaped(&self.0))
     }
-}
-
-/// Unicode's explicit direction controls (embeddings, overrides, isolates),
-/// which reorder the text around them on a terminal.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl std::error::Error for UsageError {}

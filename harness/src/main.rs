@@ -44,7 +44,8 @@ fn run() -> Result<ExitCode> {
         }
         Command::Plot { dir } => {
             for file in present::build(&dir)? {
-                writeln!(out, "{}", file.display())?;
+                let file = file.display().to_string();
+                writeln!(out, "{}", present::text::escaped(&file))?;
             }
         }
         Command::Compare {
@@ -71,7 +72,11 @@ fn run() -> Result<ExitCode> {
         }
         Command::Sweep(args) => {
             drop(out);
-            let argv = std::env::args().collect();
+            // Paths need not be UTF-8 (clap took them as they are); the
+            // command line is only recorded, in machine.json, so lossily.
+            let argv = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             return Ok(match sweep::sweep(args.into_request(), argv)? {
                 SweepEnd::Complete => ExitCode::SUCCESS,
                 SweepEnd::SomeFailed(n) => {

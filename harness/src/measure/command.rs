@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::child::{last_lines, run_to_end, Finished, Stop};
 use super::{MeasureError, Measured};
+use crate::results::starts_like_formula;
 
 /// Lines of stderr quoted when a command fails.
 const STDERR_TAIL_LINES: usize = 5;
@@ -56,10 +57,6 @@ fn default_method() -> Method {
 /// The placeholders a `run` string may hold.
 pub const PLACEHOLDERS: [&str; 3] = ["{workers}", "{samples}", "{seed}"];
 
-/// Characters that make a spreadsheet read a cell as a formula when they
-/// start it: a name goes into the `backend` column of every CSV file.
-const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
-
 impl CommandKernel {
     /// Checks the name: it is written into CSV cells and onto the terminal
     /// as it is, so it must hold no control characters (terminal escapes)
@@ -69,7 +66,7 @@ impl CommandKernel {
         if name.chars().any(char::is_control) {
             return Err(format!("name {name:?} must not hold control characters"));
         }
-        if name.trim_start().starts_with(FORMULA_STARTS) {
+        if starts_like_formula(name) {
             return Err(format!(
                 "name '{name}' must not start with =, +, - or @ (a spreadsheet would read it as a formula)"
             ));

@@ -3,8 +3,9 @@
 //! alone (never re-running anything), so a report can be rebuilt on another
 //! machine.
 //!
-//! [`format`] is the one place numbers are spelled; [`run`] prints `list`
-//! and `run`; [`table`] the sweep's speed-up tables and answer line;
+//! [`format`] is the one place numbers are spelled; [`text`] the one
+//! rendering of text from outside piscale (paths, command output) for a
+//! terminal or a report; [`run`] prints `list` and `run`; [`table`] the sweep's speed-up tables and answer line;
 //! [`report`] writes report.md and report.html; [`plots`] draws SVG and PNG
 //! charts; [`compare`] renders `piscale compare`.
 
@@ -14,6 +15,7 @@ pub mod plots;
 pub mod report;
 pub mod run;
 pub mod table;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -111,15 +113,17 @@ impl Inputs {
 }
 
 /// The end of a sweep: plots and reports, then the speed-up tables and the
-/// answer on stdout. Returns whether the plots and reports were written (if
-/// not, the measurements are still safe on disk and `piscale plot DIR`
-/// retries; the error is on stderr).
+/// answer on stdout, and where the files are. Returns whether the plots and
+/// reports were written (if not, the measurements are still safe on disk
+/// and `piscale plot DIR` retries; the error is on stderr, and the last
+/// line names only the files that are there).
 pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
     let built = build(out.path());
+    let dir = out.path().display().to_string();
+    let dir = text::escaped(&dir);
     if let Err(e) = &built {
         note(format_args!(
-            "error: the plots and reports were not written: {e:#}; `piscale plot {}` retries",
-            out.path().display()
+            "error: the plots and reports were not written: {e:#}; `piscale plot {dir}` retries"
         ));
     }
     say(format_args!("{}", table::speedup_table(summary)));
@@ -128,25 +132,64 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
             say(format_args!("{line}"));
         }
     }
-    note(format_args!(
-        "results in {} ({}, {}, {}/)",
-        out.path().display(),
-        OutDir::REPORT_HTML,
-        OutDir::REPORT_MD,
-        OutDir::PLOTS
-    ));
+    note(format_args!("{}", results_line(&dir, built.is_ok())));
     built.is_ok()
+}
+
+/// The sweep's last line: where its files are. Without the reports (they
+/// could not be written) it names only the rows, which are on disk before
+/// the reports are tried: `rows in DIR (raw.csv, summary.csv); the reports
+/// were not written`.
+fn results_line(dir: &str, reported: bool) -> String {
+    if reported {
+        format!(
+            "results in {dir} ({}, {}, {}/)",
+            OutDir::REPORT_HTML,
+            OutDir::REPORT_MD,
+            OutDir::PLOTS
+        )
+    } else {
+        format!(
+            "rows in {dir} ({}, {}); the reports were not written",
+            OutDir::RAW,
+            OutDir::SUMMARY
+        )
+    }
 }
 
 /// A line on stdout. A reader that went away (`piscale sweep | head -1`)
 /// is not a reason to stop, let alone to panic: the line is dropped.
+/// Whatever it quotes, it cannot act on the terminal: anything hidden but
+/// its line breaks is shown escaped ([`text::escaped_lines`]).
 pub fn say(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(std::io::stdout(), "{}", text::escaped_lines(&line));
 }
 
-/// A line on stderr, dropped if stderr is closed (see [`say`]).
+/// A line on stderr, dropped if stderr is closed, escaped as by [`say`]:
+/// every message, progress line and error goes through here, so that a
+/// path, a command's output or its error text never reaches the terminal
+/// as escape sequences.
 pub fn note(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let line = line.to_string();
+    let _ = writeln!(std::io::stderr(), "{}", text::escaped_lines(&line));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_line_names_only_files_that_were_written() {
+        assert_eq!(
+            results_line("out", true),
+            "results in out (report.html, report.md, plots/)"
+        );
+        assert_eq!(
+            results_line("out", false),
+            "rows in out (raw.csv, summary.csv); the reports were not written"
+        );
+    }
 }

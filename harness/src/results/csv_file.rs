@@ -1,11 +1,33 @@
 //! Reading piscale's CSV files with errors that name the file, the line and
-//! the column, and rows checked for values no measurement can produce.
+//! the column, and rows checked for values no measurement can produce; and
+//! the guard that keeps text cells from being read as spreadsheet formulas.
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::DeserializeOwned;
+
+/// Characters that make a spreadsheet read a cell as a formula when they
+/// start it (after any blanks): `=1+1`, `+SUM(…)`, `-2+3`, `@cmd`.
+pub const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
+
+/// Whether a spreadsheet would read `cell` as a formula.
+pub fn starts_like_formula(cell: &str) -> bool {
+    cell.trim_start().starts_with(FORMULA_STARTS)
+}
+
+/// `cell` as a CSV file may hold it: unchanged, unless a spreadsheet would
+/// read it as a formula; then with a leading `'`, which makes a spreadsheet
+/// show the rest as text (the usual guard: the text is all still there).
+pub fn formula_safe(cell: &str) -> Cow<'_, str> {
+    if starts_like_formula(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
 
 /// A row that can say what is impossible about it: `(column, why)`.
 pub trait CheckedRow {
@@ -138,5 +160,28 @@ fn describe(err: &csv::Error, columns: &[&str]) -> String {
             line(pos)
         ),
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_leading_quote() {
+        for formula in [
+            "=cmd|' /C calc'!A0",
+            "+SUM(1,2)",
+            "-2+3",
+            "@evil",
+            " =1+1",
+            "\t=1+1",
+        ] {
+            assert!(starts_like_formula(formula), "{formula}");
+            assert_eq!(formula_safe(formula), format!("'{formula}"));
+        }
+        for text in ["2025-01-01-host-120000", "o\u{1b}]0;t\u{7}", "a=b", ""] {
+            assert!(matches!(formula_safe(text), Cow::Borrowed(t) if t == text));
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod point;
 pub mod raw;
 pub mod summary;
 
+pub use csv_file::starts_like_formula;
 pub use machine::Machine;
 pub use out_dir::{write_atomic, OutDir};
 pub use point::{Kernel, Mode, PointId};

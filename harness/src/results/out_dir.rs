@@ -2,14 +2,17 @@
 //! lock one sweep holds on it while it writes; and the atomic write that
 //! replaces a file without a reader ever seeing half of it.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, Write};
+use std::io::{ErrorKind, Seek, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
+use piscale_kernels::{Method, Named};
+use strum::VariantArray;
 
 /// The output folder of one sweep (`results/<date>-<host>-<time>/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +31,7 @@ impl OutDir {
     pub const REPORT_MD: &'static str = "report.md";
     /// The report as one self-contained HTML file.
     pub const REPORT_HTML: &'static str = "report.html";
-    /// The folder of the plots.
+    /// The folder of the plots, which holds only [`PlotName`]s.
     pub const PLOTS: &'static str = "plots";
     /// The lock a sweep holds while it writes (see [`OutDir::lock`]).
     pub const LOCK: &'static str = ".piscale.lock";
@@ -85,45 +88,70 @@ impl OutDir {
         self.0.join(Self::PLOTS)
     }
 
+    /// `plots/KIND-METHOD.FORMAT`.
+    pub fn plot(&self, name: PlotName) -> PathBuf {
+        self.plots().join(name.file_name())
+    }
+
     /// Whether the folder holds only what a sweep writes (and some of it):
     /// the only kind of folder `--force` may empty. A missing or empty
-    /// folder counts too. Returns the first foreign entry otherwise.
+    /// folder counts too. Returns the first foreign entry otherwise, by
+    /// name, as `thesis.tex` or `plots/notes.txt`.
+    ///
+    /// A sweep's files are [`NAMES`](Self::NAMES) (plain files, but `plots`,
+    /// a folder holding only [`PlotName`]s) and the temporary files of
+    /// [`write_atomic`]. Anything else, a subfolder of `plots/` too, is the
+    /// user's.
     pub fn foreign_entry(&self) -> Result<Option<String>> {
-        let entries = match fs::read_dir(&self.0) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.0.display())),
+        let Some(top) = entries(&self.0)? else {
+            return Ok(None);
         };
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", self.0.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let ours = Self::NAMES.contains(&name.as_str())
-                || (name.starts_with('.') && name.ends_with(".tmp"));
+        for (name, is_dir) in top {
+            let ours = match name.to_str() {
+                Some(Self::PLOTS) => is_dir,
+                Some(name) => !is_dir && is_ours(name, |n| Self::NAMES.contains(&n)),
+                None => false,
+            };
             if !ours {
-                return Ok(Some(name));
+                return Ok(Some(name.to_string_lossy().into_owned()));
             }
         }
-        Ok(None)
+        let Some(plots) = entries(&self.plots())? else {
+            return Ok(None);
+        };
+        Ok(plots
+            .into_iter()
+            .find(|(name, is_dir)| *is_dir || !is_plot(name))
+            .map(|(name, _)| format!("{}/{}", Self::PLOTS, name.to_string_lossy())))
     }
 
     /// Removes what a sweep wrote in the folder, all but the lock (held by
     /// the caller): `--force`. Refuse first, with [`foreign_entry`], a
-    /// folder that holds anything else.
+    /// folder that holds anything else. Only a sweep's own files go;
+    /// `plots/` goes only if nothing else is left in it.
     ///
     /// [`foreign_entry`]: Self::foreign_entry
     pub fn clear(&self) -> Result<()> {
-        for name in Self::NAMES.iter().filter(|n| **n != Self::LOCK) {
-            let path = self.0.join(name);
-            let removed = if path.is_dir() {
-                fs::remove_dir_all(&path)
-            } else {
-                fs::remove_file(&path)
-            };
-            match removed {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("cannot replace {}", path.display()))
-                }
-                _ => {}
+        let plots = self.plots();
+        for (name, is_dir) in entries(&plots)?.unwrap_or_default() {
+            if !is_dir && is_plot(&name) {
+                remove_file(&plots.join(name))?;
+            }
+        }
+        match fs::remove_dir(&plots) {
+            Err(e) if !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::DirectoryNotEmpty) => {
+                return Err(e).with_context(|| format!("cannot replace {}", plots.display()))
+            }
+            _ => {}
+        }
+        for (name, is_dir) in entries(&self.0)?.unwrap_or_default() {
+            let ours = name.to_str().is_some_and(|name| {
+                name != Self::LOCK
+                    && name != Self::PLOTS
+                    && is_ours(name, |n| Self::NAMES.contains(&n))
+            });
+            if !is_dir && ours {
+                remove_file(&self.0.join(name))?;
             }
         }
         Ok(())
@@ -176,6 +204,156 @@ impl OutDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+}
+
+/// What a plot shows: the first part of its file name in `plots/`. The
+/// names are kebab-case: `speedup`, `efficiency`, `time`, `phases`, `weak`
+/// (what each draws: `present::plots`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "kebab-case")]
+pub enum PlotKind {
+    /// Speed-up against workers.
+    Speedup,
+    /// Parallel efficiency against workers.
+    Efficiency,
+    /// Wall time against workers.
+    Time,
+    /// Spawn, compute and reduce times.
+    Phases,
+    /// Weak-scaling efficiency.
+    Weak,
+}
+
+impl PlotKind {
+    /// `speedup`.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// The kind named exactly `name`.
+    pub fn from_name(name: &str) -> Option<PlotKind> {
+        Self::VARIANTS.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+/// The formats each plot is written in, as its file name ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "lowercase")]
+pub enum PlotFormat {
+    /// `.svg`, which the HTML report inlines.
+    Svg,
+    /// `.png`.
+    Png,
+}
+
+impl PlotFormat {
+    /// `svg`.
+    pub fn extension(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The file of one plot in `plots/`, `KIND-METHOD.FORMAT` (`speedup-mc.svg`):
+/// the one definition of the only files a sweep writes there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlotName {
+    /// What it shows.
+    pub kind: PlotKind,
+    /// The method whose points it shows.
+    pub method: Method,
+    /// Its format.
+    pub format: PlotFormat,
+}
+
+impl PlotName {
+    /// `speedup-mc.svg`.
+    pub fn file_name(self) -> String {
+        format!(
+            "{}-{}.{}",
+            self.kind.name(),
+            self.method.name(),
+            self.format.extension()
+        )
+    }
+
+    /// The plot whose file is named exactly `file_name`, if any.
+    pub fn parse(file_name: &str) -> Option<PlotName> {
+        let (stem, extension) = file_name.rsplit_once('.')?;
+        let format = PlotFormat::VARIANTS
+            .iter()
+            .copied()
+            .find(|f| f.extension() == extension)?;
+        let (kind, method) = stem.split_once('-')?;
+        Some(PlotName {
+            kind: PlotKind::from_name(kind)?,
+            method: Method::VARIANTS
+                .iter()
+                .copied()
+                .find(|m| m.name() == method)?,
+            format,
+        })
+    }
+}
+
+/// The entries of folder `dir` by name, sorted (so that the first foreign
+/// one is always the same), each with whether it is a folder (a symbolic
+/// link is not); `None` if there is no such folder.
+fn entries(dir: &Path) -> Result<Option<Vec<(OsString, bool)>>> {
+    let read = match fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut entries = Vec::new();
+    for entry in read {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        entries.push((entry.file_name(), file_type.is_dir()));
+    }
+    entries.sort();
+    Ok(Some(entries))
+}
+
+/// Whether `name` is a file `named` accepts, or the temporary file
+/// [`write_atomic`] writes for one.
+fn is_ours(name: &str, named: impl Fn(&str) -> bool) -> bool {
+    named(name) || temporary_of(name).is_some_and(named)
+}
+
+/// Whether `name`, in `plots/`, is a plot or a plot's temporary file.
+fn is_plot(name: &OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| is_ours(n, |n| PlotName::parse(n).is_some()))
+}
+
+/// `.raw.csv.1234.tmp`: the temporary file [`write_atomic`] writes first
+/// for `raw.csv`, in process 1234.
+fn temporary_name(name: &OsStr) -> OsString {
+    let mut tmp = OsString::from(".");
+    tmp.push(name);
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    tmp
+}
+
+/// The file name whose [`temporary_name`] `name` is, if it is one.
+fn temporary_of(name: &str) -> Option<&str> {
+    let (of, pid) = name
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?
+        .rsplit_once('.')?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(of)
+}
+
+/// Removes the file at `path`; one already gone is no error.
+fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot replace {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -238,10 +416,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = path.with_file_name(temporary_name(name));
     let result = File::create(&tmp)
         .and_then(|mut f| {
             f.write_all(bytes)?;
@@ -313,11 +488,95 @@ mod tests {
             fs::write(out.path().join(name), "x").unwrap();
         }
         fs::create_dir(out.plots()).unwrap();
+        for name in ["speedup-mc.svg", "weak-midpoint.png", ".time-mc.png.77.tmp"] {
+            fs::write(out.plots().join(name), "x").unwrap();
+        }
         assert_eq!(out.foreign_entry().unwrap(), None);
         out.clear().unwrap();
-        assert!(!out.raw().exists() && !out.plots().exists());
+        let left: Vec<_> = fs::read_dir(out.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
         fs::write(out.path().join("thesis.tex"), "x").unwrap();
         assert_eq!(out.foreign_entry().unwrap().as_deref(), Some("thesis.tex"));
+        // A temporary file of ours is `.NAME.PID.tmp`, nothing else.
+        fs::remove_file(out.path().join("thesis.tex")).unwrap();
+        fs::write(out.path().join(".notes.tmp"), "x").unwrap();
+        assert_eq!(out.foreign_entry().unwrap().as_deref(), Some(".notes.tmp"));
+    }
+
+    #[test]
+    fn force_keeps_what_the_user_put_in_plots() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = OutDir(dir.path().to_path_buf());
+        fs::write(out.raw(), "x").unwrap();
+        fs::create_dir(out.plots()).unwrap();
+        fs::write(out.plots().join("speedup-mc.svg"), "x").unwrap();
+        fs::write(out.plots().join("mine.txt"), "mine").unwrap();
+        assert_eq!(
+            out.foreign_entry().unwrap().as_deref(),
+            Some("plots/mine.txt")
+        );
+        fs::remove_file(out.plots().join("mine.txt")).unwrap();
+        fs::create_dir(out.plots().join("sub")).unwrap();
+        fs::write(out.plots().join("sub/z"), "y").unwrap();
+        assert_eq!(out.foreign_entry().unwrap().as_deref(), Some("plots/sub"));
+        // A folder named like a plot is not one either.
+        fs::create_dir(out.plots().join("time-mc.png")).unwrap();
+        assert_eq!(
+            out.foreign_entry().unwrap().as_deref(),
+            Some("plots/sub"),
+            "the first by name"
+        );
+        // Cleared anyway, only the plots go, and plots/ stays for the rest.
+        out.clear().unwrap();
+        assert!(!out.raw().exists() && !out.plots().join("speedup-mc.svg").exists());
+        assert_eq!(fs::read_to_string(out.plots().join("sub/z")).unwrap(), "y");
+        assert!(out.plots().join("time-mc.png").is_dir());
+        // `plots` that is a file, or a link to a folder elsewhere, is not ours.
+        fs::remove_dir_all(out.plots()).unwrap();
+        fs::write(out.plots(), "x").unwrap();
+        assert_eq!(out.foreign_entry().unwrap().as_deref(), Some("plots"));
+        fs::remove_file(out.plots()).unwrap();
+        std::os::unix::fs::symlink(dir.path(), out.plots()).unwrap();
+        assert_eq!(out.foreign_entry().unwrap().as_deref(), Some("plots"));
+    }
+
+    #[test]
+    fn plot_names_are_kind_method_format() {
+        let name = PlotName {
+            kind: PlotKind::Speedup,
+            method: Method::Midpoint,
+            format: PlotFormat::Png,
+        };
+        assert_eq!(name.file_name(), "speedup-midpoint.png");
+        for kind in PlotKind::VARIANTS {
+            for method in Method::VARIANTS {
+                for format in PlotFormat::VARIANTS {
+                    let name = PlotName {
+                        kind: *kind,
+                        method: *method,
+                        format: *format,
+                    };
+                    assert_eq!(PlotName::parse(&name.file_name()), Some(name));
+                }
+            }
+        }
+        for other in [
+            "speedup-mc.pdf",
+            "speedup-pi.svg",
+            "speed-mc.svg",
+            "speedup-mc-2.svg",
+            "mc.svg",
+            "",
+        ] {
+            assert_eq!(PlotName::parse(other), None, "{other}");
+        }
+        let out = OutDir(PathBuf::from("d"));
+        assert_eq!(out.plot(name), Path::new("d/plots/speedup-midpoint.png"));
+        assert_eq!(
+            temporary_of(".speedup-mc.svg.12.tmp"),
+            Some("speedup-mc.svg")
+        );
+        assert_eq!(temporary_of(".speedup-mc.svg.tmp"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! ([`RawWriter::append`], [`read_raw`]). Units are in the column names:
 //! `wall_s` is seconds.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use piscale_kernels::{Isa, Method};
 use serde::{Deserialize, Serialize};
 
-use super::csv_file::{non_negative, read_csv, CheckedRow};
+use super::csv_file::{formula_safe, non_negative, read_csv, starts_like_formula, CheckedRow};
 use super::point::{Kernel, Mode, PointId};
 
 /// How a repetition ended.
@@ -151,6 +152,26 @@ impl RawRow {
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok
     }
+
+    /// The row with its free-text cells (`run_id`, `pin`, `error`, `hosts`:
+    /// a folder's name, a config string, a program's output) made
+    /// [`formula_safe`]; borrowed when none needed it.
+    fn formula_safe(&self) -> Cow<'_, RawRow> {
+        let cells = [&self.run_id, &self.pin, &self.error, &self.hosts];
+        if !cells.iter().any(|c| starts_like_formula(c)) {
+            return Cow::Borrowed(self);
+        }
+        let mut row = self.clone();
+        for cell in [
+            &mut row.run_id,
+            &mut row.pin,
+            &mut row.error,
+            &mut row.hosts,
+        ] {
+            *cell = formula_safe(cell).into_owned();
+        }
+        Cow::Owned(row)
+    }
 }
 
 impl CheckedRow for RawRow {
@@ -274,10 +295,14 @@ impl RawWriter {
             .with_context(|| format!("cannot write to {}", self.path.display()))
     }
 
-    /// Writes one row and flushes it to the file before returning.
+    /// Writes one row and flushes it to the file before returning. Text
+    /// from outside piscale (the folder's name, a program's error, host
+    /// names) is kept as it is, but a cell a spreadsheet would read as a
+    /// formula gets a leading `'` ([`formula_safe`]).
     pub fn write(&mut self, row: &RawRow) -> Result<()> {
+        let row = row.formula_safe();
         self.csv
-            .serialize(row)
+            .serialize(&*row)
             .and_then(|()| Ok(self.csv.flush()?))
             .with_context(|| format!("cannot write to {}", self.path.display()))
     }
@@ -315,6 +340,27 @@ mod tests {
     use crate::results::fixture::{fixture, row};
     use std::fs;
     use std::io::Write;
+
+    #[test]
+    fn text_cells_keep_their_text_but_never_start_a_formula() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.csv");
+        let mut r = row("serial", Mode::Strong, 1, 10, 1.0);
+        r.run_id = "=HYPERLINK(\"x\")".into();
+        r.status = Status::Failed;
+        r.error = "@SUM(1)\n\u{1b}[31mRED".into();
+        let mut plain = row("serial", Mode::Strong, 1, 10, 1.0);
+        plain.run_id = "o\u{1b}]0;t\u{7}".into();
+        let mut writer = RawWriter::create(&path).unwrap();
+        writer.write(&r).unwrap();
+        writer.write(&plain).unwrap();
+        let back = read_raw(&path).unwrap();
+        assert_eq!(back[0].run_id, "'=HYPERLINK(\"x\")");
+        assert_eq!(back[0].error, "'@SUM(1)\n\u{1b}[31mRED");
+        assert_eq!(back[0].pin, "none");
+        // Other text is kept byte for byte, control characters too.
+        assert_eq!(back[1], plain);
+    }
 
     #[test]
     fn raw_columns_are_the_serialized_fields_in_order() {

@@ -110,40 +110,56 @@ fn load_config(req: &SweepRequest, out: &OutDir) -> Result<SweepConfig> {
     if req.resume && req.force {
         return Err(UsageError::flag("--resume", "cannot be combined with --force").into());
     }
-    if req.resume && !out.raw().is_file() {
-        return Err(UsageError::flag(
-            "--resume",
-            format!("{} holds no raw.csv to resume", out.path().display()),
-        )
-        .into());
-    }
-    if !req.resume && out.path().exists() && !req.force {
-        return Err(UsageError::flag(
-            "--out",
-            format!(
-                "{} already exists; pass --resume to continue it or --force to replace it",
-                out.path().display()
-            ),
-        )
-        .into());
-    }
-    if req.force {
-        if let Some(name) = out.foreign_entry()? {
-            return Err(UsageError::flag(
-                "--force",
-                format!(
-                    "{} holds {name}, which is not a sweep's file; refusing to replace it",
-                    out.path().display()
-                ),
-            )
-            .into());
-        }
-    }
+    check_out_dir(req, out)?;
     Ok(match &req.config {
         Some(path) => SweepConfig::load(path)?,
         None if req.resume && out.config().is_file() => SweepConfig::load(&out.config())?,
         None => SweepConfig::embedded_default(),
     })
+}
+
+/// What `--out` may be: for a new sweep a path that does not exist yet, or
+/// with `--force` a sweep's folder (and nothing else: see
+/// [`OutDir::foreign_entry`]); for `--resume` a folder with a `raw.csv`.
+/// Something that is not a folder is never one (no flag would help).
+fn check_out_dir(req: &SweepRequest, out: &OutDir) -> Result<(), UsageError> {
+    let dir = out.path().display();
+    match std::fs::metadata(out.path()) {
+        Ok(meta) if meta.is_file() => {
+            return Err(UsageError::flag(
+                "--out",
+                format!("{dir} is a file, not a folder"),
+            ))
+        }
+        Ok(meta) if !meta.is_dir() => {
+            return Err(UsageError::flag("--out", format!("{dir} is not a folder")))
+        }
+        _ => {}
+    }
+    if req.resume && !out.raw().is_file() {
+        return Err(UsageError::flag(
+            "--resume",
+            format!("{dir} holds no raw.csv to resume"),
+        ));
+    }
+    if !req.resume && out.path().exists() && !req.force {
+        return Err(UsageError::flag(
+            "--out",
+            format!("{dir} already exists; pass --resume to continue it or --force to replace it"),
+        ));
+    }
+    if req.force {
+        let foreign = out
+            .foreign_entry()
+            .map_err(|e| UsageError::flag("--out", format!("{e:#}")))?;
+        if let Some(name) = foreign {
+            return Err(UsageError::flag(
+                "--force",
+                format!("{dir} holds {name}, which is not a sweep's file; refusing to replace it"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A resumed sweep must measure what its first part measured: every

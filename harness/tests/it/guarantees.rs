@@ -689,3 +689,237 @@ fn ctrl_c_or_sigterm_stops_a_run_of_any_backend_with_status_130() {
         }
     }
 }
+
+/// Checks that `cmd` was refused as bad input: exit 2, nothing on stdout,
+/// one line on stderr, which it returns.
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{cmd:?} printed on stdout");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    stderr
+}
+
+#[test]
+fn force_keeps_what_the_user_put_in_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("base");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let plots = out.join("plots");
+    fs::write(plots.join("mine.txt"), "mine").unwrap();
+    fs::create_dir(plots.join("sub")).unwrap();
+    fs::write(plots.join("sub/z"), "y").unwrap();
+    let before = rows(&out);
+    let line = refused(&mut small_sweep(&out, &["--force"]));
+    assert_eq!(
+        line,
+        format!(
+            "error: --force: {} holds plots/mine.txt, which is not a sweep's file; \
+             refusing to replace it\n",
+            out.display()
+        )
+    );
+    fs::remove_file(plots.join("mine.txt")).unwrap();
+    let line = refused(&mut small_sweep(&out, &["--force"]));
+    assert!(line.contains(" holds plots/sub, "), "{line}");
+    assert_eq!(fs::read_to_string(plots.join("sub/z")).unwrap(), "y");
+    assert_eq!(rows(&out), before, "nothing was replaced");
+    // Without the user's folder, the sweep's own files are replaced.
+    fs::remove_dir_all(plots.join("sub")).unwrap();
+    fs::write(plots.join("weak-mc.svg"), "an older sweep's plot").unwrap();
+    assert!(small_sweep(&out, &["--force"]).status().unwrap().success());
+    assert!(!plots.join("weak-mc.svg").exists());
+    assert!(plots.join("speedup-mc.svg").is_file());
+}
+
+#[test]
+fn an_out_path_that_is_a_file_is_bad_input_whatever_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afile");
+    fs::write(&file, "x").unwrap();
+    for extra in [&[][..], &["--force"], &["--resume"]] {
+        let line = refused(&mut small_sweep(&file, extra));
+        // No hint at --force, which could not help.
+        assert_eq!(
+            line,
+            format!("error: --out: {} is a file, not a folder\n", file.display()),
+            "{extra:?}"
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "x");
+}
+
+#[test]
+fn a_sweep_whose_reports_were_not_written_says_where_the_rows_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    // report.html cannot be replaced: a folder is in its place.
+    fs::remove_file(out.join("report.html")).unwrap();
+    fs::create_dir_all(out.join("report.html/x")).unwrap();
+    let resumed = small_sweep(&out, &["--resume"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the plots and reports were not written: "),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        format!(
+            "rows in {} (raw.csv, summary.csv); the reports were not written",
+            out.display()
+        )
+    );
+    assert_eq!(rows(&out).len(), 6);
+}
+
+#[test]
+fn an_out_or_config_path_that_is_not_utf8_is_taken_as_a_path() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    // Accepted as the folder's name; the recorded command line is lossy.
+    let out = dir.path().join(OsStr::from_bytes(b"o\xff\xfe"));
+    let done = small_sweep(&out, &[]).output().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(rows(&out).len(), 6);
+    let machine: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("machine.json")).unwrap()).unwrap();
+    let command: Vec<&str> = machine["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.iter().any(|a| a.ends_with("/o\u{fffd}\u{fffd}")),
+        "{command:?}"
+    );
+    // A config file that is not there is named, not a panic; as
+    // `--out=VALUE` too.
+    let config = dir.path().join(OsStr::from_bytes(b"\xff\xfe.toml"));
+    let mut joined = std::ffi::OsString::from("--out=");
+    joined.push(dir.path().join(OsStr::from_bytes(b"x\xff\xfe")));
+    let line = refused(
+        piscale_process()
+            .args([OsStr::new("sweep"), joined.as_os_str()])
+            .arg("--config")
+            .arg(&config),
+    );
+    assert!(
+        line.ends_with("/\u{fffd}\u{fffd}.toml: no such config file\n"),
+        "{line}"
+    );
+}
+
+#[test]
+fn escape_sequences_from_a_path_or_a_program_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("esc.py");
+    fs::write(
+        &script,
+        "import sys\n\
+         if sys.argv[1] == 'fail':\n    \
+             sys.stderr.write('\\x1b]0;pwned\\x07\\x1b[31mRED\\n')\n    \
+             sys.exit(1)\n\
+         print('\\x1b[2J\\x1b]0;t\\x07not a number')\n",
+    )
+    .unwrap();
+    let config = dir.path().join("esc.toml");
+    let command = |name: &str, mode: &str| {
+        format!(
+            "[[command]]\nname = \"{name}\"\nrun = \"python3 '{}' {mode}\"\n",
+            script.display()
+        )
+    };
+    fs::write(
+        &config,
+        format!(
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\n\
+             reps = 1\nwarmup = 0\npin = \"none\"\n{}{}",
+            command("escerr", "fail"),
+            command("escout", "noest")
+        ),
+    )
+    .unwrap();
+    let out = dir
+        .path()
+        .join("o\u{1b}]0;pwned\u{7}\u{1b}[31m\u{9b}2J\u{202e}");
+    let ran = piscale_process()
+        .arg("sweep")
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(ran.stderr).unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{stderr}");
+    let hidden = |text: &str| {
+        text.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}')
+    };
+    for (what, text) in [
+        ("stderr", stderr.clone()),
+        ("stdout", String::from_utf8(ran.stdout).unwrap()),
+        (
+            "report.md",
+            fs::read_to_string(out.join("report.md")).unwrap(),
+        ),
+        (
+            "report.html",
+            fs::read_to_string(out.join("report.html")).unwrap(),
+        ),
+    ] {
+        assert!(
+            !hidden(&text),
+            "{what} holds a raw control character: {text:?}"
+        );
+    }
+    // Shown escaped: the program's stderr tail, its last stdout line and
+    // the folder's name.
+    assert!(
+        stderr.contains("\n    \\u{1b}]0;pwned\\u{7}\\u{1b}[31mRED)\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("its last line was `\\u{1b}[2J\\u{1b}]0;t\\u{7}not a number`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("o\\u{1b}]0;pwned\\u{7}\\u{1b}[31m\\u{9b}2J\\u{202e} (report.html"),
+        "{stderr}"
+    );
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("o\\u{1b}]0;pwned\\u{7}\\u{1b}[31m"), "{md}");
+    // raw.csv keeps the data as it was.
+    let mut raw = csv::Reader::from_path(out.join("raw.csv")).unwrap();
+    let records: Vec<csv::StringRecord> = raw.records().map(Result::unwrap).collect();
+    let name = out.file_name().unwrap().to_str().unwrap();
+    assert!(records.iter().all(|r| &r[0] == name), "{records:?}");
+    let error = raw
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "error")
+        .unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r[error].ends_with("\n    \u{1b}]0;pwned\u{7}\u{1b}[31mRED")),
+        "{records:?}"
+    );
+}
+
+#[test]
+fn a_folder_named_like_a_formula_does_not_make_raw_csv_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("=HYPERLINK(\"x\")");
+    assert!(small_sweep(&out, &[]).status().unwrap().success());
+    let mut reader = csv::Reader::from_path(out.join("raw.csv")).unwrap();
+    for record in reader.records() {
+        assert_eq!(&record.unwrap()[0], "'=HYPERLINK(\"x\")");
+    }
+}

@@ -13,7 +13,8 @@
 //! | `phases-M` | stacked bars of the median spawn, compute and reduce times per backend at the largest worker count that recorded them (command kernels record none) | some strong-scaling repetition has phase times |
 //! | `weak-M` | weak-scaling efficiency t₁/tₚ against workers, ideal 100 % | some weak-scaling point has an efficiency |
 //!
-//! Each name gives `NAME.svg` and `NAME.png` (800 × 600). When a sweep
+//! Each name gives `NAME.svg` and `NAME.png` (800 × 600); the names are
+//! defined once, as [`PlotName`]. When a sweep
 //! measured several amounts of work, the plots show the largest: the
 //! largest total work N for strong scaling, the largest work per worker for
 //! weak scaling (the one where parallel overheads matter least); the title
@@ -39,12 +40,10 @@ use plotters::prelude::*;
 
 use super::Inputs;
 use crate::analyse::phases::PhaseMedians;
+use crate::results::out_dir::{PlotFormat, PlotKind, PlotName};
 use crate::results::{write_atomic, Machine, Mode, OutDir, PointId, SummaryRow};
 use data::{Phases, Scaling};
 use style::Palette;
-
-/// The kinds of plot, as their names begin.
-const KINDS: [&str; 5] = ["speedup", "efficiency", "time", "phases", "weak"];
 
 /// Draws every plot of the sweep in `out` and writes each as `NAME.svg` and
 /// `NAME.png` to `out/plots/` (created if needed), replacing older ones; an
@@ -53,18 +52,18 @@ const KINDS: [&str; 5] = ["speedup", "efficiency", "time", "phases", "weak"];
 /// the order of the module's table per method.
 pub fn write_plots(out: &OutDir, inputs: &Inputs) -> Result<Vec<PathBuf>> {
     let (plots, ctx) = load(out, inputs)?;
-    let out = out.plots();
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let dir = out.plots();
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     for plot in &plots {
-        let svg_path = out.join(format!("{}.svg", plot.name));
+        let svg_path = out.plot(plot.file(PlotFormat::Svg));
         write_atomic(&svg_path, svg(plot, &ctx)?.as_bytes())?;
         written.push(svg_path);
-        let png_path = out.join(format!("{}.png", plot.name));
+        let png_path = out.plot(plot.file(PlotFormat::Png));
         png(plot, &ctx, &png_path)?;
         written.push(png_path);
     }
-    remove_stale(&out, &written)?;
+    remove_stale(&dir, &written)?;
     Ok(written)
 }
 
@@ -78,11 +77,28 @@ enum Chart {
     Weak(Scaling),
 }
 
-/// A plot and its file name without extension.
+/// A plot: what it shows, of which method, and how it is drawn.
 #[derive(Debug)]
 struct Plot {
-    name: String,
+    kind: PlotKind,
+    method: Method,
     chart: Chart,
+}
+
+impl Plot {
+    /// Its file in `format`.
+    fn file(&self, format: PlotFormat) -> PlotName {
+        PlotName {
+            kind: self.kind,
+            method: self.method,
+            format,
+        }
+    }
+
+    /// `speedup-mc`, for messages.
+    fn name(&self) -> String {
+        format!("{}-{}", self.kind.name(), self.method)
+    }
 }
 
 /// What every plot of a folder shares.
@@ -126,26 +142,30 @@ fn plan(summary: &[SummaryRow], phases: &BTreeMap<PointId, PhaseMedians>) -> Vec
     }
     let mut plots = Vec::new();
     for method in methods {
-        let plot = |kind: &str, chart| Plot {
-            name: format!("{kind}-{method}"),
+        let plot = |kind, chart| Plot {
+            kind,
+            method,
             chart,
         };
         if let Some(strong) = Scaling::select(summary, method, Mode::Strong) {
             let phases = Phases::select(phases, method, strong.work);
             if strong.has_speedups() {
-                plots.push(plot("speedup", Chart::Speedup(strong.clone())));
-                plots.push(plot("efficiency", Chart::Efficiency(strong.clone())));
+                plots.push(plot(PlotKind::Speedup, Chart::Speedup(strong.clone())));
+                plots.push(plot(
+                    PlotKind::Efficiency,
+                    Chart::Efficiency(strong.clone()),
+                ));
             }
             if strong.has_times() {
-                plots.push(plot("time", Chart::Time(strong)));
+                plots.push(plot(PlotKind::Time, Chart::Time(strong)));
             }
             if let Some(phases) = phases {
-                plots.push(plot("phases", Chart::Phases(phases)));
+                plots.push(plot(PlotKind::Phases, Chart::Phases(phases)));
             }
         }
         if let Some(weak) = Scaling::select(summary, method, Mode::Weak) {
             if weak.has_speedups() {
-                plots.push(plot("weak", Chart::Weak(weak)));
+                plots.push(plot(PlotKind::Weak, Chart::Weak(weak)));
             }
         }
     }
@@ -174,7 +194,7 @@ fn svg(plot: &Plot, ctx: &Context) -> Result<String> {
     {
         let root =
             SVGBackend::with_string(&mut text, (style::WIDTH, style::HEIGHT)).into_drawing_area();
-        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name))?;
+        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name()))?;
     }
     Ok(text)
 }
@@ -187,9 +207,9 @@ fn png(plot: &Plot, ctx: &Context, path: &Path) -> Result<()> {
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name))?;
+        draw::draw(&root, &plot.chart, ctx).with_context(|| format!("plot {}", plot.name()))?;
         root.present()
-            .map_err(|e| anyhow::anyhow!("plot {}: {e}", plot.name))?;
+            .map_err(|e| anyhow::anyhow!("plot {}: {e}", plot.name()))?;
     }
     let mut bytes = Vec::new();
     let mut encoder = ::png::Encoder::new(&mut bytes, width, height);
@@ -202,20 +222,18 @@ fn png(plot: &Plot, ctx: &Context, path: &Path) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// Removes plots of ours in `out` that this run did not write: files named
-/// `KIND-METHOD.svg` or `.png` for a kind in [`KINDS`]. Anything else in the
-/// folder is left alone.
+/// Removes plots of ours in `out` that this run did not write: files with
+/// a [`PlotName`]. Anything else in the folder is left alone.
 fn remove_stale(out: &Path, written: &[PathBuf]) -> Result<()> {
     let entries = fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
     for entry in entries.filter_map(|e| e.ok()) {
         let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = (name.ends_with(".svg") || name.ends_with(".png"))
-            && KINDS.iter().any(|k| {
-                name.strip_prefix(k)
-                    .is_some_and(|rest| rest.starts_with('-'))
-            });
+        let ours = entry
+            .file_name()
+            .to_str()
+            .and_then(PlotName::parse)
+            .is_some()
+            && entry.file_type().is_ok_and(|t| t.is_file());
         if ours && !written.contains(&path) {
             fs::remove_file(&path)
                 .with_context(|| format!("cannot remove the old plot {}", path.display()))?;

@@ -3,6 +3,7 @@
 //! anything else fetched — it opens from disk, offline, in any browser.
 
 use super::doc::{Block, Document, Figure, Inline, Table};
+use crate::present::text;
 
 /// The embedded style sheet: system fonts only.
 const CSS: &str = "\
@@ -179,7 +180,12 @@ fn anchor(title: &str, ids: &mut Vec<String>) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
+/// Control characters and direction overrides are shown escaped
+/// ([`text::escaped_lines`]; a character reference would not do: HTML maps
+/// `&#x9b;` to another character, and a terminal showing the file would
+/// still run a raw one); line breaks stay, for the `<pre>` of machine.json.
 pub(crate) fn escape(s: &str) -> String {
+    let s = text::escaped_lines(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -241,6 +247,14 @@ mod tests {
         assert_eq!(
             escape(r#"<a href="x">&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped_and_line_breaks_kept() {
+        assert_eq!(
+            escape("o\u{1b}]0;pwned\u{7}<\u{9b}31m\u{202e}\r\n}"),
+            "o\\u{1b}]0;pwned\\u{7}&lt;\\u{9b}31m\\u{202e}\\r\n}"
         );
     }
 

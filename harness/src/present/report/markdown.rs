@@ -2,6 +2,7 @@
 //! to a CI job summary (`$GITHUB_STEP_SUMMARY`).
 
 use super::doc::{Block, Document, Figure, Inline, Table};
+use crate::present::text;
 
 /// The document as markdown, ending with one newline.
 pub(crate) fn render(doc: &Document) -> String {
@@ -156,8 +157,11 @@ fn cell_text(s: &str) -> String {
 }
 
 /// Escapes the characters markdown (or the HTML GitHub lets through) would
-/// interpret in plain text.
+/// interpret in plain text; control characters and direction overrides (a
+/// path, a host name) are shown escaped ([`text::escaped`]), so plain text
+/// stays on its line and a terminal showing the file runs nothing.
 pub(crate) fn escape(s: &str) -> String {
+    let s = text::escaped(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -172,9 +176,10 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// A code span that survives backticks inside it.
+/// A code span that survives backticks inside it; line breaks become
+/// spaces, other hidden characters are shown escaped ([`text::escaped`]).
 pub(crate) fn code_span(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ");
+    let s = text::escaped(&s.replace(['\n', '\r'], " ")).into_owned();
     let mut run = 0;
     let mut longest = 0;
     for ch in s.chars() {
@@ -203,7 +208,8 @@ fn href(s: &str) -> String {
 
 /// Text inside the raw HTML `<summary>` tag.
 fn html_text(s: &str) -> String {
-    s.replace('&', "&amp;")
+    text::escaped(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
@@ -219,6 +225,22 @@ mod tests {
         assert_eq!(code_span("a`b"), "``a`b``");
         assert_eq!(code_span("piscale sweep"), "`piscale sweep`");
         assert_eq!(href("plots/a b(1).svg"), "plots/a%20b%281%29.svg");
+    }
+
+    #[test]
+    fn terminal_escapes_in_text_and_code_are_shown_not_kept() {
+        // The `Command:` line of a sweep whose --out held an OSC and a CSI.
+        let out = "o\u{1b}]0;pwned\u{7}\u{1b}[31m";
+        assert_eq!(escape(out), r"o\\u{1b}\]0;pwned\\u{7}\\u{1b}\[31m");
+        assert_eq!(
+            code_span(&format!("piscale sweep --out '{out}'\n")),
+            r"`piscale sweep --out 'o\u{1b}]0;pwned\u{7}\u{1b}[31m' `"
+        );
+        assert_eq!(
+            escape("a\nb \u{9b}2J \u{202e}"),
+            r"a\\nb \\u{9b}2J \\u{202e}"
+        );
+        assert_eq!(html_text("<\u{1b}>"), r"&lt;\u{1b}&gt;");
     }
 
     #[test]

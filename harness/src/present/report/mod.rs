@@ -25,11 +25,19 @@ use anyhow::{Context, Result};
 
 use self::doc::Figure;
 use super::Inputs;
+use crate::results::out_dir::PlotKind;
 use crate::results::{write_atomic, OutDir};
 
 /// Plot kinds in the order the report shows them (file names
-/// `<kind>-<method>.svg`); other kinds follow, by name.
-pub const PLOT_KINDS: [&str; 5] = ["speedup", "efficiency", "weak", "time", "phases"];
+/// `<kind>-<method>.svg`, see [`crate::results::out_dir::PlotName`]); other
+/// kinds follow, by name.
+pub const PLOT_KINDS: [PlotKind; 5] = [
+    PlotKind::Speedup,
+    PlotKind::Efficiency,
+    PlotKind::Weak,
+    PlotKind::Time,
+    PlotKind::Phases,
+];
 
 /// A plot for the report: an SVG file (`plots/<kind>-<method>.svg`), and
 /// its PNG twin when one lies next to it.
@@ -87,18 +95,18 @@ impl PlotFile {
     fn order_key(&self) -> (usize, &str, &str) {
         let rank = PLOT_KINDS
             .iter()
-            .position(|k| *k == self.kind)
+            .position(|k| k.name() == self.kind)
             .unwrap_or(PLOT_KINDS.len());
         (rank, &self.kind, &self.method)
     }
 
     /// `speed-up, mc`.
     fn title(&self) -> String {
-        let kind = match self.kind.as_str() {
-            "speedup" => "speed-up",
-            "weak" => "weak scaling",
-            "phases" => "phases (spawn, compute, reduce)",
-            other => other,
+        let kind = match PlotKind::from_name(&self.kind) {
+            Some(PlotKind::Speedup) => "speed-up",
+            Some(PlotKind::Weak) => "weak scaling",
+            Some(PlotKind::Phases) => "phases (spawn, compute, reduce)",
+            _ => &self.kind,
         };
         format!("{kind}, {}", self.method)
     }
