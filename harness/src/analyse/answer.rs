@@ -15,7 +15,7 @@
 use piscale_kernels::Method;
 
 use super::stats::{self, NOISY_CV};
-use crate::results::{Mode, SummaryRow};
+use crate::results::{Machine, Mode, SummaryRow};
 
 /// One method's answer: a row of the summary, and what qualifies it.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +126,41 @@ impl Completeness {
     }
 }
 
+/// A machine too busy for its figures to be trusted: more load at the start
+/// than CPUs, or more than [`BUSY_SHARE`] of the repetitions disturbed
+/// (see `measure::disturbance`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Busy {
+    /// The 1-minute load average at the start and the usable CPUs, when
+    /// the load was above the CPUs.
+    pub load: Option<(f64, usize)>,
+    /// Repetitions recorded disturbed, of all recorded.
+    pub disturbed: (usize, usize),
+}
+
+/// The share of disturbed repetitions above which a sweep's figures are
+/// called unreliable: one in ten, the share at which a median of 3 or 5
+/// repetitions starts to be hit more than rarely.
+pub const BUSY_SHARE: f64 = 0.10;
+
+impl Busy {
+    /// Whether `summary`, measured on `machine`, ran on a busy machine.
+    pub fn of(summary: &[SummaryRow], machine: Option<&Machine>) -> Option<Busy> {
+        let load = machine.and_then(|m| {
+            let one = m.load_average.as_ref()?.one;
+            let cpus = m.usable_cpu_count?;
+            (one > cpus as f64).then_some((one, cpus))
+        });
+        let disturbed = summary.iter().map(|r| r.disturbed).sum();
+        let reps = summary.iter().map(|r| r.reps).sum::<usize>();
+        let many = reps > 0 && disturbed as f64 > BUSY_SHARE * reps as f64;
+        (load.is_some() || many).then_some(Busy {
+            load,
+            disturbed: (disturbed, reps),
+        })
+    }
+}
+
 /// The fewest repetitions per point that give a speed-up's interval (the
 /// product of two medians' coverages) at least `confidence`.
 pub fn reps_for_speedup(confidence: f64) -> usize {
@@ -225,5 +260,38 @@ mod tests {
         assert!(c.is_partial());
         assert!(!Completeness::of(&s, 2).is_partial());
         assert_eq!(reps_for_speedup(0.95), 7);
+    }
+
+    #[test]
+    fn a_busy_machine_is_a_high_start_load_or_many_disturbed_repetitions() {
+        let mut s = summary(&[
+            (Method::Mc, "threads", S, 1, N, &[2.0; 10]),
+            (Method::Mc, "threads", S, 2, N, &[1.0; 10]),
+        ]);
+        let mut machine = Machine {
+            usable_cpu_count: Some(2),
+            load_average: Some(crate::results::LoadAverage {
+                one: 0.4,
+                five: 0.2,
+                fifteen: 0.1,
+            }),
+            ..Machine::default()
+        };
+        assert_eq!(Busy::of(&s, Some(&machine)), None);
+        s[0].disturbed = 2;
+        assert_eq!(Busy::of(&s, Some(&machine)), None, "2 of 20: not many");
+        s[1].disturbed = 1;
+        assert_eq!(
+            Busy::of(&s, Some(&machine)),
+            Some(Busy {
+                load: None,
+                disturbed: (3, 20)
+            })
+        );
+        s[0].disturbed = 0;
+        s[1].disturbed = 0;
+        machine.load_average.as_mut().unwrap().one = 4.6;
+        assert_eq!(Busy::of(&s, Some(&machine)).unwrap().load, Some((4.6, 2)));
+        assert_eq!(Busy::of(&s, None), None);
     }
 }

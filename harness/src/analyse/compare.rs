@@ -3,13 +3,24 @@
 //!
 //! Points are matched by their [`PointId`] between the `raw.csv` of two
 //! sweep folders, using their `ok` repetitions. For each shared point the
-//! ratio NEW/BASE of the median wall times gets a percentile-bootstrap 95 %
-//! confidence interval, both sides resampled independently from a fixed
-//! seed (so the verdict is the same on every run). A point is a
-//! *regression* when the whole interval lies above `1 + threshold/100`,
-//! *faster* when it lies below `1 / (1 + threshold/100)` (the same factor
-//! the other way), and *ok* otherwise: noise alone should not fail a build,
-//! and neither should a slow-down smaller than the threshold.
+//! ratio NEW/BASE of the median wall times gets an interval from the two
+//! medians' order-statistic intervals (see [`stats::ratio_interval`]): with
+//! 3 repetitions a side, from NEW's fastest over BASE's slowest to NEW's
+//! slowest over BASE's fastest.
+//!
+//! Two sweeps of the same code on a shared VM differ by more than their
+//! repetitions do: the whole machine runs faster or slower from one minute
+//! to the next (other tenants, vCPUs on busier cores). That *drift* moves
+//! every point alike, so it is measured as the median of all the points'
+//! ratios (with at least [`DRIFT_MIN_POINTS`] shared points; a change that
+//! slows a minority of points barely moves a median) and divided out: a
+//! point is a *regression* when its whole interval, over the drift, lies
+//! above `1 + threshold/100`, and *faster* when it lies below
+//! `1 / (1 + threshold/100)`. A drift itself beyond
+//! [`GLOBAL_THRESHOLD_PCT`] fails the comparison as a regression of the
+//! whole run: more than the machine's own drift (measured on the
+//! development VM: see `scripts/gate-check.sh`), it is a change that slowed
+//! every point, or a slower machine.
 //!
 //! This module only decides; `present::compare` writes the markdown.
 
@@ -18,12 +29,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::stats::{self, CI_CONFIDENCE, CI_RESAMPLES};
+use super::stats::{self, CI_CONFIDENCE};
 use crate::error::UsageError;
 use crate::results::{read_raw, Machine, OutDir, PointId};
 
-/// Seed of the bootstrap: fixed, so a comparison always gives one answer.
-const SEED: u64 = 0x0070_6973_6361_6c65; // "piscale"
+/// The fewest shared points from which the machine's drift is estimated;
+/// with fewer, ratios are taken as they are.
+pub const DRIFT_MIN_POINTS: usize = 5;
+
+/// A drift (every point slower alike) beyond this many percent is a
+/// regression of the whole run.
+pub const GLOBAL_THRESHOLD_PCT: f64 = 25.0;
 
 /// What the comparison says about one shared point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display)]
@@ -52,9 +68,11 @@ pub struct PointComparison {
     pub new_median_s: f64,
     /// `new_median_s / base_median_s`: above 1 is slower.
     pub ratio: f64,
-    /// Bootstrap 95 % confidence interval of the ratio.
+    /// The ratio's interval (before the drift is divided out).
     pub ci: (f64, f64),
-    /// What that means, given the threshold.
+    /// A lower bound of the probability that `ci` holds the true ratio.
+    pub coverage: f64,
+    /// What that means, given the threshold and the drift.
     pub verdict: Verdict,
 }
 
@@ -82,6 +100,14 @@ pub struct Comparison {
     pub only_base: Vec<Unmatched>,
     /// Points only the new run measured successfully.
     pub only_new: Vec<Unmatched>,
+    /// The machine's drift: the median of the shared points' ratios, which
+    /// every verdict is relative to (1 with fewer than
+    /// [`DRIFT_MIN_POINTS`] points).
+    pub drift: f64,
+    /// The drift's own interval (order statistics of the points' ratios):
+    /// a verdict divides by its far end, so that a drift misjudged by
+    /// chance cannot make a regression.
+    pub drift_interval: (f64, f64),
     /// Reasons to read the ratios with care (different machines, a
     /// missing machine.json).
     pub warnings: Vec<String>,
@@ -105,14 +131,18 @@ pub fn compare(base: &Path, new: &Path, threshold_pct: f64) -> Result<Comparison
     let base_run = Run::read(base)?;
     let new_run = Run::read(new)?;
     let limit = 1.0 + threshold_pct / 100.0;
-    let points: Vec<PointComparison> = base_run
+    let mut points: Vec<PointComparison> = base_run
         .times
         .iter()
         .filter_map(|(id, base_times)| {
             let new_times = new_run.times.get(id)?;
-            Some(compare_point(id, base_times, new_times, limit))
+            Some(compare_point(id, base_times, new_times))
         })
         .collect();
+    let (drift, drift_interval) = drift(&points);
+    for p in &mut points {
+        p.verdict = verdict(p.ci, (drift, drift), limit);
+    }
     if points.is_empty() {
         return Err(UsageError(format!(
             "nothing to compare: no point of {} ({} measured) was measured in {} ({}); \
@@ -129,6 +159,8 @@ pub fn compare(base: &Path, new: &Path, threshold_pct: f64) -> Result<Comparison
         new: new.to_path_buf(),
         threshold_pct,
         points,
+        drift,
+        drift_interval,
         only_base: base_run.unmatched(&new_run),
         only_new: new_run.unmatched(&base_run),
         warnings: machine_warning(base, &base_run, new, &new_run)
@@ -139,20 +171,15 @@ pub fn compare(base: &Path, new: &Path, threshold_pct: f64) -> Result<Comparison
     })
 }
 
-/// One shared point: medians, the ratio's interval and the verdict
-/// against `limit` (1 + threshold).
-fn compare_point(id: &PointId, base: &[f64], new: &[f64], limit: f64) -> PointComparison {
+/// One shared point: medians and the ratio's interval (the verdict comes
+/// once the drift is known).
+fn compare_point(id: &PointId, base: &[f64], new: &[f64]) -> PointComparison {
     // Both lists hold at least one time: only points with one are kept.
     let b = stats::median(base).unwrap_or(f64::NAN);
     let n = stats::median(new).unwrap_or(f64::NAN);
-    let ci = stats::bootstrap_ratio_ci(base, new, CI_RESAMPLES, CI_CONFIDENCE, SEED);
-    let verdict = if ci.0 > limit {
-        Verdict::Regression
-    } else if ci.1 < 1.0 / limit {
-        Verdict::Faster
-    } else {
-        Verdict::Ok
-    };
+    let interval = stats::median_interval(base, CI_CONFIDENCE)
+        .zip(stats::median_interval(new, CI_CONFIDENCE))
+        .map(|(b, n)| stats::ratio_interval(&n, &b, 1.0));
     PointComparison {
         id: id.clone(),
         base_reps: base.len(),
@@ -160,15 +187,53 @@ fn compare_point(id: &PointId, base: &[f64], new: &[f64], limit: f64) -> PointCo
         base_median_s: b,
         new_median_s: n,
         ratio: n / b,
-        ci,
-        verdict,
+        ci: interval.map_or((f64::NAN, f64::NAN), |i| (i.low, i.high)),
+        coverage: interval.map_or(0.0, |i| i.coverage),
+        verdict: Verdict::Ok,
+    }
+}
+
+/// The machine's drift between the two runs, the median ratio of the
+/// shared points, and its interval; exactly 1 with too few points to tell
+/// drift from change.
+fn drift(points: &[PointComparison]) -> (f64, (f64, f64)) {
+    let ratios: Vec<f64> = points
+        .iter()
+        .map(|p| p.ratio)
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .collect();
+    if ratios.len() < DRIFT_MIN_POINTS {
+        return (1.0, (1.0, 1.0));
+    }
+    let median = stats::median(&ratios).unwrap_or(1.0);
+    let interval = stats::median_interval(&ratios, CI_CONFIDENCE)
+        .map_or((median, median), |i| (i.low, i.high));
+    (median, interval)
+}
+
+/// A point's verdict: its interval, over the drift, against `limit`. The
+/// point regresses only if it does over the drift's highest plausible
+/// value, and is faster only if it is over the lowest.
+fn verdict(ci: (f64, f64), drift: (f64, f64), limit: f64) -> Verdict {
+    if ci.0 / drift.1 > limit {
+        Verdict::Regression
+    } else if ci.1 / drift.0 < 1.0 / limit {
+        Verdict::Faster
+    } else {
+        Verdict::Ok
     }
 }
 
 impl Comparison {
-    /// Whether any shared point is a [`Verdict::Regression`].
+    /// Whether any shared point is a [`Verdict::Regression`], or the whole
+    /// run drifted past [`GLOBAL_THRESHOLD_PCT`].
     pub fn has_regression(&self) -> bool {
-        self.regressions().next().is_some()
+        self.regressions().next().is_some() || self.global_regression()
+    }
+
+    /// Whether every point got slower alike, by more than a machine drifts.
+    pub fn global_regression(&self) -> bool {
+        self.drift > 1.0 + GLOBAL_THRESHOLD_PCT / 100.0
     }
 
     /// The regressed points.
@@ -363,6 +428,50 @@ mod tests {
             .expect("a regression row");
         assert!(line.contains("| threads "), "{line}");
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    /// Every time of a sweep scaled by `factor` (the machine's drift).
+    fn drifted(rows: Vec<RawRow>, factor: f64) -> Vec<RawRow> {
+        rows.into_iter()
+            .map(|mut r| {
+                r.wall_s = r.wall_s.map(|t| t * factor);
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_machine_drift_is_no_regression_but_a_slow_backend_on_it_is() {
+        // The whole new sweep 12 % slower: beyond a 5 % threshold, but every
+        // point alike, so it is the machine.
+        let (b, n) = folders(&sweep(None), &drifted(sweep(None), 1.12), MACHINE);
+        let c = compare(b.path(), n.path(), 5.0).unwrap();
+        assert!((c.drift - 1.12).abs() < 1e-9, "{}", c.drift);
+        assert!(!c.has_regression(), "{:?}", c.points);
+        assert!(markdown(&c).contains("Drift: the new sweep took 1.12× the base's time"));
+        // On that drift, threads twice as slow still stands out.
+        let (b, n) = folders(
+            &sweep(None),
+            &drifted(sweep(Some(("threads", 2.0))), 1.12),
+            MACHINE,
+        );
+        let c = compare(b.path(), n.path(), 5.0).unwrap();
+        let regressed: Vec<_> = c.regressions().map(|p| p.id.kernel.clone()).collect();
+        assert_eq!(regressed, [THREADS, THREADS]);
+        assert!(!c.global_regression());
+    }
+
+    #[test]
+    fn every_point_slower_past_the_global_threshold_is_a_regression() {
+        let (b, n) = folders(&sweep(None), &drifted(sweep(None), 1.4), MACHINE);
+        let c = compare(b.path(), n.path(), 5.0).unwrap();
+        assert!(c.global_regression() && c.has_regression());
+        assert_eq!(
+            c.regressions().count(),
+            0,
+            "no point stands out of the drift"
+        );
+        assert!(markdown(&c).contains("**Every point is slower: the new sweep took 1.40×"));
     }
 
     #[test]

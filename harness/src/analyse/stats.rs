@@ -1,14 +1,11 @@
 //! Pure statistics on slices of timings — the one home of every statistic
 //! piscale prints: location and spread, distribution-free confidence
-//! intervals of a median and of a speed-up (with their actual coverage), a
-//! percentile-bootstrap interval of a ratio of medians (`compare`), and the
-//! scaling figures (speed-up, efficiency, Karp–Flatt serial fraction).
+//! intervals of a median and of a ratio of medians (a speed-up, `compare`'s
+//! new/base), with their actual coverage, and the scaling figures
+//! (speed-up, efficiency, Karp–Flatt serial fraction).
 //!
 //! Nothing here knows about rows, files or backends. Functions that are
 //! undefined for too few values return `None` rather than a made-up number.
-
-use rand_core::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Sorted copy; NaNs (which no timing should produce) sort last.
 fn sorted(xs: &[f64]) -> Vec<f64> {
@@ -65,81 +62,11 @@ pub fn cv(xs: &[f64]) -> Option<f64> {
     (m != 0.0).then(|| s / m)
 }
 
-/// Bootstrap resamples behind `compare`'s intervals.
-pub const CI_RESAMPLES: usize = 2000;
 /// The confidence every interval aims at (see [`MedianInterval`] for what
 /// a small sample can reach instead).
 pub const CI_CONFIDENCE: f64 = 0.95;
 /// A point whose coefficient of variation exceeds this is flagged noisy.
 pub const NOISY_CV: f64 = 0.05;
-
-/// Percentile-bootstrap interval of median(new) / median(base): each of
-/// `resamples` rounds draws both sides with replacement from one
-/// xoshiro256++ stream seeded with `seed`. One value on each side gives
-/// the single point ratio; no value on either side `(NaN, NaN)`.
-pub fn bootstrap_ratio_ci(
-    base: &[f64],
-    new: &[f64],
-    resamples: usize,
-    confidence: f64,
-    seed: u64,
-) -> (f64, f64) {
-    let (Some(b), Some(n)) = (median(base), median(new)) else {
-        return (f64::NAN, f64::NAN);
-    };
-    if (base.len() == 1 && new.len() == 1) || resamples == 0 {
-        return (n / b, n / b);
-    }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut draw_b = vec![0.0; base.len()];
-    let mut draw_n = vec![0.0; new.len()];
-    let mut ratios: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let mb = resampled_median(base, &mut draw_b, &mut rng);
-            let mn = resampled_median(new, &mut draw_n, &mut rng);
-            mn / mb
-        })
-        .collect();
-    percentile_interval(&mut ratios, confidence)
-}
-
-/// The median of one resample of `xs` with replacement, drawn into `draw`
-/// (as long as `xs`).
-fn resampled_median(xs: &[f64], draw: &mut [f64], rng: &mut Xoshiro256PlusPlus) -> f64 {
-    let n = xs.len();
-    for d in draw.iter_mut() {
-        // Multiply-shift maps a 64-bit draw onto 0..n; the bias is below
-        // n / 2^64, far under anything an interval could show.
-        let i = ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize;
-        *d = xs[i];
-    }
-    draw.sort_by(f64::total_cmp);
-    median_sorted(draw)
-}
-
-/// The central `confidence` interval of bootstrap statistics: their
-/// `(1 − confidence)/2` and `(1 + confidence)/2` quantiles.
-fn percentile_interval(stats: &mut [f64], confidence: f64) -> (f64, f64) {
-    stats.sort_by(f64::total_cmp);
-    let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
-    (
-        quantile_sorted(stats, alpha),
-        quantile_sorted(stats, 1.0 - alpha),
-    )
-}
-
-/// The `q` quantile of a sorted, non-empty slice, interpolating linearly
-/// between order statistics (Hyndman & Fan type 7, R's and NumPy's default).
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    if lo == hi || v[lo] == v[hi] {
-        v[lo]
-    } else {
-        v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
-    }
-}
 
 /// A distribution-free confidence interval of a median: two order
 /// statistics of the sample, and the probability that they enclose the
@@ -249,6 +176,8 @@ pub fn karp_flatt(speedup: f64, p: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_core::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1.0)
@@ -294,21 +223,6 @@ mod tests {
         assert!(close(karp_flatt(1.0, 4).unwrap(), 1.0));
         assert_eq!(karp_flatt(1.0, 1), None);
         assert_eq!(karp_flatt(1.0, 0), None);
-    }
-
-    #[test]
-    fn ratio_ci_brackets_the_ratio_and_is_deterministic() {
-        let base = [1.0, 1.1, 0.9, 1.05, 0.95];
-        let new = base.map(|t| 1.5 * t);
-        let (lo, hi) = bootstrap_ratio_ci(&base, &new, 2000, 0.95, 3);
-        assert!(lo < 1.5 && 1.5 < hi, "{lo} {hi}");
-        assert!(lo > 1.0, "a 50 % slow-down stands out of this noise: {lo}");
-        assert_eq!(bootstrap_ratio_ci(&base, &new, 2000, 0.95, 3), (lo, hi));
-        assert_eq!(
-            bootstrap_ratio_ci(&[2.0], &[3.0], 2000, 0.95, 3),
-            (1.5, 1.5)
-        );
-        assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0], 0.25), 1.5);
     }
 
     #[test]

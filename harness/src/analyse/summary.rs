@@ -17,6 +17,8 @@ struct Reps {
     /// Wall times of the successful ones.
     times: Vec<f64>,
     failed: usize,
+    /// Successful ones the noise guard marked disturbed.
+    disturbed: usize,
 }
 
 /// Summarises raw rows into one row per point, in [`PointId`] order. Each
@@ -43,7 +45,10 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
             continue;
         }
         match ok {
-            Some(wall_s) => reps.times.push(wall_s),
+            Some(wall_s) => {
+                reps.times.push(wall_s);
+                reps.disturbed += usize::from(row.disturbed);
+            }
             None => reps.failed += 1,
         }
     }
@@ -157,6 +162,7 @@ fn row(
         karp_flatt: speedup.and_then(|s| stats::karp_flatt(s, id.workers)),
         samples_per_ns_per_core: median.map(|m| id.samples as f64 / m / 1e9 / id.workers as f64),
         noisy: cv.map(|c| c > NOISY_CV),
+        disturbed: reps.disturbed,
     }
 }
 

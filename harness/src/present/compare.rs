@@ -7,8 +7,9 @@ use std::path::Path;
 use super::format;
 use super::report::doc::{code, strong, text, Block, Inline, Table};
 use super::report::markdown;
-use crate::analyse::compare::{Comparison, PointComparison, Unmatched, Verdict};
-use crate::analyse::stats::{CI_CONFIDENCE, CI_RESAMPLES};
+use crate::analyse::compare::{
+    Comparison, PointComparison, Unmatched, Verdict, DRIFT_MIN_POINTS, GLOBAL_THRESHOLD_PCT,
+};
 use crate::results::{Machine, PointId};
 
 /// The comparison as markdown (a level-2 heading, so it can follow
@@ -31,16 +32,28 @@ pub fn markdown(c: &Comparison) -> String {
         ]));
     }
     blocks.push(Block::Para(verdict(c)));
-    blocks.push(Block::Table(points_table(&c.points)));
+    blocks.push(Block::Table(points_table(&c.points, c.drift_interval)));
     let limit = 1.0 + c.threshold_pct / 100.0;
+    let coverage = c
+        .points
+        .iter()
+        .map(|p| p.coverage)
+        .min_by(f64::total_cmp)
+        .unwrap_or(0.0);
     blocks.push(Block::Para(vec![text(format!(
-        "ratio = new / base median wall time, with a bootstrap {:.0} % confidence \
-         interval ({CI_RESAMPLES} resamples of each run). A point regresses when the \
-         whole interval lies above {limit:.2} (threshold {}%), and is faster when it \
-         lies below {:.2}.",
-        CI_CONFIDENCE * 100.0,
+        "ratio = new / base median wall time. Its interval divides the ends of the two \
+         medians' intervals (order statistics of the repetitions) and holds the true \
+         ratio with probability ≥ {:.0} %. drift = the median ratio of all shared \
+         points (from {DRIFT_MIN_POINTS} points on), with its own interval: how much \
+         faster or slower the machine ran the new sweep. \"over drift\" divides the \
+         interval's low end by the drift's high end and its high end by the drift's \
+         low end. A point regresses when that whole interval lies above {limit:.2} \
+         (threshold {}%), and is faster when it lies below {:.2}; a drift above {:.2} \
+         is a regression of every point.",
+        coverage * 100.0,
         c.threshold_pct,
         1.0 / limit,
+        1.0 + GLOBAL_THRESHOLD_PCT / 100.0,
     ))]));
     for (title, list, other) in [
         ("Only in base", &c.only_base, "new"),
@@ -87,11 +100,30 @@ fn verdict(c: &Comparison) -> Vec<Inline> {
             .collect();
         verdict.push(text(format!(": {}.", list.join("; "))));
     }
+    if c.global_regression() {
+        verdict.push(text(" "));
+        verdict.push(strong(format!(
+            "Every point is slower: the new sweep took {} the base's time (drift above {:.2}×)",
+            format::times(c.drift),
+            1.0 + GLOBAL_THRESHOLD_PCT / 100.0
+        )));
+        verdict.push(text(
+            " — a change that slowed everything, or a slower machine.",
+        ));
+    } else if c.points.len() >= DRIFT_MIN_POINTS {
+        verdict.push(text(format!(
+            " Drift: the new sweep took {} the base's time across all points ({:.2}–{:.2}); \
+             verdicts are relative to it.",
+            format::times(c.drift),
+            c.drift_interval.0,
+            c.drift_interval.1
+        )));
+    }
     verdict
 }
 
 /// One line per shared point.
-fn points_table(points: &[PointComparison]) -> Table {
+fn points_table(points: &[PointComparison], drift: (f64, f64)) -> Table {
     let mut table = Table::labelled(
         [
             "method",
@@ -102,14 +134,15 @@ fn points_table(points: &[PointComparison]) -> Table {
             "base median",
             "new median",
             "ratio",
-            "95% CI",
+            "interval",
+            "over drift",
             "verdict",
         ]
         .map(String::from)
         .to_vec(),
     );
     table.numeric = vec![
-        false, false, false, true, true, true, true, true, true, false,
+        false, false, false, true, true, true, true, true, true, true, false,
     ];
     for p in points {
         table.rows.push(vec![
@@ -122,6 +155,7 @@ fn points_table(points: &[PointComparison]) -> Table {
             format::time(p.new_median_s),
             format::times(p.ratio),
             format!("{:.2}–{:.2}", p.ci.0, p.ci.1),
+            format!("{:.2}–{:.2}", p.ci.0 / drift.1, p.ci.1 / drift.0),
             p.verdict.to_string(),
         ]);
     }

@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 
 use std::collections::BTreeMap;
 
-use crate::analyse::answer::Completeness;
+use crate::analyse::answer::{Busy, Completeness};
 use crate::analyse::phases::{phase_medians, PhaseMedians};
 use crate::analyse::summary::summarize;
 use crate::error::UsageError;
@@ -127,7 +127,9 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
         ));
     }
     say(format_args!("{}", table::speedup_table(summary)));
-    if let Some(answer) = table::answer_text(summary, Some(completeness)) {
+    let machine = Machine::read_json(&out.machine()).ok();
+    let busy = Busy::of(summary, machine.as_ref());
+    if let Some(answer) = table::answer_text(summary, Some(completeness), busy) {
         for line in answer.lines() {
             say(format_args!("{line}"));
         }

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use piscale_kernels::Method;
 
 use super::format::{percent, times, work};
-use crate::analyse::answer::{answers, reps_for_speedup, Answer, Completeness};
+use crate::analyse::answer::{answers, reps_for_speedup, Answer, Busy, Completeness};
 use crate::analyse::stats::CI_CONFIDENCE;
 use crate::results::{Kernel, Mode, SummaryRow};
 
@@ -218,6 +218,8 @@ pub struct AnswerText {
     pub partial: Option<String>,
     /// One line per method.
     pub answers: Vec<String>,
+    /// Said after the answers when the machine was busy.
+    pub busy: Option<String>,
     /// What the bracketed interval means.
     pub note: Option<String>,
 }
@@ -228,6 +230,7 @@ impl AnswerText {
         self.partial
             .iter()
             .chain(&self.answers)
+            .chain(&self.busy)
             .chain(&self.note)
             .map(String::as_str)
             .collect()
@@ -238,6 +241,7 @@ impl AnswerText {
 pub fn answer_text(
     summary: &[SummaryRow],
     completeness: Option<Completeness>,
+    busy: Option<Busy>,
 ) -> Option<AnswerText> {
     let answers = answers(summary);
     if answers.is_empty() {
@@ -265,8 +269,31 @@ pub fn answer_text(
             .iter()
             .map(|a| answer_line(a, several_works(a)))
             .collect(),
+        busy: busy.map(|b| busy_line(&b)),
         note: coverage.map(|c| interval_note(c, max_reps(summary))),
     })
+}
+
+/// `busy machine: load average 4.6 on 2 CPUs at the start; … unreliable`.
+pub fn busy_line(b: &Busy) -> String {
+    let mut parts = Vec::new();
+    if let Some((load, cpus)) = b.load {
+        parts.push(format!(
+            "load average {load:.1} on {cpus} CPU{} at the start",
+            if cpus == 1 { "" } else { "s" }
+        ));
+    }
+    let (disturbed, reps) = b.disturbed;
+    if disturbed > 0 {
+        parts.push(format!(
+            "{disturbed} of {reps} repetitions disturbed (stolen or stalled CPU time, or a \
+             crowded start) even after their retries"
+        ));
+    }
+    format!(
+        "busy machine: {}; these figures are unreliable — measure again on a quiet machine",
+        parts.join(", ")
+    )
 }
 
 /// `speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc)`.
@@ -395,7 +422,7 @@ mod tests {
 
     #[test]
     fn the_answer_is_the_table_entry_with_its_interval() {
-        let text = answer_text(&summary(), None).unwrap();
+        let text = answer_text(&summary(), None, None).unwrap();
         assert_eq!(text.partial, None);
         // mc: threads at 2 workers and the larger N, 2 / 1.05 over its own
         // 1-worker run (python-pi1's 1.67× is lower; rayon failed); the
@@ -425,7 +452,7 @@ mod tests {
             points: 12,
         };
         assert_eq!(
-            answer_text(&summary(), Some(partial))
+            answer_text(&summary(), Some(partial), None)
                 .unwrap()
                 .partial
                 .as_deref(),
@@ -444,15 +471,15 @@ mod tests {
             .filter(|r| r.mode == Mode::Weak)
             .collect();
         assert_eq!(
-            answer_text(&weak, None).unwrap().answers,
+            answer_text(&weak, None, None).unwrap().answers,
             ["scaled speed-up on this system at 2 workers: 1.82× (threads, mc, weak scaling, 1e8 per worker)"]
         );
         let failed: Vec<SummaryRow> = summary()
             .into_iter()
             .filter(|r| r.backend.name() == "rayon" && r.workers == 2)
             .collect();
-        assert_eq!(answer_text(&failed, None), None);
-        assert_eq!(answer_text(&[], None), None);
+        assert_eq!(answer_text(&failed, None, None), None);
+        assert_eq!(answer_text(&[], None, None), None);
         assert_eq!(speedup_table(&[]), "");
     }
 }

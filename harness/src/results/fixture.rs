@@ -40,6 +40,11 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         error: String::new(),
         isa: (!command).then_some(Isa::Avx2),
         hosts: String::new(),
+        steal_s: None,
+        stall_s: None,
+        runnable: None,
+        disturbed: false,
+        attempts: Some(1),
     }
 }
 

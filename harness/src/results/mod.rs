@@ -22,6 +22,8 @@ pub mod raw;
 pub mod summary;
 
 pub use csv_file::starts_like_formula;
+#[cfg(test)]
+pub use machine::LoadAverage;
 pub use machine::Machine;
 pub use out_dir::{write_atomic, OutDir};
 pub use point::{Kernel, Mode, PointId};

@@ -28,7 +28,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 27] = [
+pub const RAW_COLUMNS: [&str; 32] = [
     "run_id",
     "timestamp",
     "method",
@@ -56,11 +56,16 @@ pub const RAW_COLUMNS: [&str; 27] = [
     "error",
     "isa",
     "hosts",
+    "steal_s",
+    "stall_s",
+    "runnable",
+    "disturbed",
+    "attempts",
 ];
 
-/// Columns every `raw.csv` has: `isa` and `hosts` came later, and files
-/// without them still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 2;
+/// Columns every `raw.csv` has: `isa`, `hosts` and the noise guard's came
+/// later, and files without them still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 7;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -126,6 +131,24 @@ pub struct RawRow {
     /// before the column existed.
     #[serde(default)]
     pub hosts: String,
+    /// Steal time of the workers' CPUs during the run, seconds (see
+    /// [`crate::measure::disturbance`]); empty in older files.
+    #[serde(default)]
+    pub steal_s: Option<f64>,
+    /// CPU pressure stall of the machine during the run, seconds; empty
+    /// without PSI and in older files.
+    #[serde(default)]
+    pub stall_s: Option<f64>,
+    /// Other runnable tasks at the start; empty in older files.
+    #[serde(default)]
+    pub runnable: Option<u32>,
+    /// The noise guard found this run disturbed (after every retry).
+    #[serde(default)]
+    pub disturbed: bool,
+    /// Measurements it took: 1, or more when disturbed ones were retried;
+    /// empty in older files.
+    #[serde(default)]
+    pub attempts: Option<u32>,
 }
 
 impl RawRow {
@@ -394,7 +417,7 @@ mod tests {
     }
 
     #[test]
-    fn files_written_before_the_hosts_column_still_read() {
+    fn files_written_before_the_hosts_and_noise_columns_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("raw.csv");
         let rows = fixture();
@@ -403,15 +426,26 @@ mod tests {
             writer.write(r).unwrap();
         }
         drop(writer);
-        // Drop the last column (`hosts`, empty in the fixture) from every line.
+        // Drop the last 6 columns (`hosts`, empty in the fixture, and the
+        // noise guard's) from every line.
         let old: String = fs::read_to_string(&path)
             .unwrap()
             .lines()
-            .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+            .map(|l| {
+                let fields: Vec<&str> = l.split(',').collect();
+                format!("{}\n", fields[..fields.len() - 6].join(","))
+            })
             .collect();
-        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 1].join(",")));
+        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 6].join(",")));
         fs::write(&path, old).unwrap();
-        assert_eq!(read_raw(&path).unwrap(), rows);
+        let unguarded: Vec<RawRow> = rows
+            .into_iter()
+            .map(|r| RawRow {
+                attempts: None,
+                ..r
+            })
+            .collect();
+        assert_eq!(read_raw(&path).unwrap(), unguarded);
     }
 
     #[test]

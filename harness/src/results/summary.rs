@@ -12,7 +12,7 @@ use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
 /// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
-pub const SUMMARY_COLUMNS: [&str; 25] = [
+pub const SUMMARY_COLUMNS: [&str; 26] = [
     "method",
     "backend",
     "mode",
@@ -38,6 +38,7 @@ pub const SUMMARY_COLUMNS: [&str; 25] = [
     "karp_flatt",
     "samples_per_ns_per_core",
     "noisy",
+    "disturbed",
 ];
 
 /// One point of a sweep, summarised over its repetitions: a line of
@@ -99,6 +100,10 @@ pub struct SummaryRow {
     pub samples_per_ns_per_core: Option<f64>,
     /// `cv` above the noise threshold: treat this point's figures with care.
     pub noisy: Option<bool>,
+    /// Repetitions recorded disturbed by the noise guard (stolen or stalled
+    /// CPU time, a crowded start), after their retries.
+    #[serde(default)]
+    pub disturbed: usize,
 }
 
 impl SummaryRow {

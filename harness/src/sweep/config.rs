@@ -200,6 +200,12 @@ pub struct SweepConfig {
     #[serde(with = "whole")]
     #[default(5)]
     pub reps: u32,
+    /// Times a disturbed repetition (stolen or stalled CPU time, a crowded
+    /// start) is measured again before it is recorded as disturbed.
+    #[arg(long, value_name = "N", value_parser = utf8(flags::warmup), required = false, allow_negative_numbers = true)]
+    #[serde(with = "whole")]
+    #[default(2)]
+    pub retries: u32,
     /// Unrecorded warm-up runs before each point's first repetition.
     #[arg(long, value_name = "W", value_parser = utf8(flags::warmup), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]

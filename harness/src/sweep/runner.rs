@@ -22,6 +22,7 @@ use super::signals::HardStop;
 use crate::analyse::answer::Completeness;
 use crate::analyse::summary::summarize;
 use crate::error::UsageError;
+use crate::measure::disturbance::{Counters, Disturbance};
 use crate::measure::placement::{mpi_placement_ok, placement_ok};
 use crate::measure::{probe, Executor, MeasureError, Measured, RunSpec};
 use crate::present::note;
@@ -292,11 +293,32 @@ impl Sweep<'_> {
             }
             self.warmed[i] = true;
         }
-        let outcome = self.measure(&point.id, cpus);
+        // The noise guard: a run the machine disturbed is measured again,
+        // up to `retries` times; the last one is recorded, marked.
+        let mut attempts = 0;
+        let (outcome, disturbance) = loop {
+            attempts += 1;
+            let before = Counters::now();
+            let outcome = self.measure(&point.id, cpus);
+            let disturbance = Disturbance::between(&before, &Counters::now(), cpus);
+            let disturbed = outcome
+                .as_ref()
+                .is_ok_and(|m| disturbance.is_disturbed(m.wall_s, point.id.workers, self.usable));
+            if !disturbed || attempts > self.config.retries {
+                break (outcome, disturbance);
+            }
+        };
         // Stamped now: when the repetition finished.
         let mut row = self.row(point, rep, cpus);
+        row.steal_s = Some(disturbance.steal_s);
+        row.stall_s = disturbance.stall_s;
+        row.runnable = Some(disturbance.runnable);
+        row.attempts = Some(attempts);
         match outcome {
-            Ok(m) => fill_ok(&mut row, &m, cpus, point.id.workers),
+            Ok(m) => {
+                row.disturbed = disturbance.is_disturbed(m.wall_s, point.id.workers, self.usable);
+                fill_ok(&mut row, &m, cpus, point.id.workers);
+            }
             Err(MeasureError::Cancelled) => return None,
             Err(e) => {
                 row.status = Status::Failed;
@@ -350,6 +372,11 @@ impl Sweep<'_> {
             error: String::new(),
             isa: builtin.then(|| self.config.isa.resolve()),
             hosts: String::new(),
+            steal_s: None,
+            stall_s: None,
+            runnable: None,
+            disturbed: false,
+            attempts: None,
         }
     }
 }

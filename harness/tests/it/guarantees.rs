@@ -441,7 +441,7 @@ fn kills_at_random_moments_lose_no_row_and_leave_no_process() {
     // Every (point, rep) once, every line whole: 2 worker counts × 3
     // backends + serial = 7 points, 3 reps.
     let all = rows(&out);
-    assert!(all.iter().all(|r| r.split(',').count() == 27), "{all:?}");
+    assert!(all.iter().all(|r| r.split(',').count() == 32), "{all:?}");
     let mut keys: Vec<String> = all
         .iter()
         .map(|r| {
@@ -535,7 +535,7 @@ fn a_full_disk_loses_no_row_and_leaves_nothing_half_made() {
     assert!(resumed.status.success(), "{resumed:?}");
     let all = rows(&out);
     assert_eq!(all.len(), 3 * 10, "{all:?}");
-    assert!(all.iter().all(|r| r.split(',').count() == 27));
+    assert!(all.iter().all(|r| r.split(',').count() == 32));
 }
 
 #[test]

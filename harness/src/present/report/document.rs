@@ -4,9 +4,12 @@
 
 use super::doc::{code, strong, text, Block, Document, Figure, Inline, Table};
 use super::{machine, models};
+use crate::analyse::answer::Busy;
 use crate::analyse::models::{gustafson_serial_fraction, karp_flatt};
 use crate::present::format;
-use crate::present::table::{answer_text, groups, kernels, speedup_cell, worker_counts, Group};
+use crate::present::table::{
+    answer_text, busy_line, groups, kernels, speedup_cell, worker_counts, Group,
+};
 use crate::present::Inputs;
 use crate::results::{OutDir, SummaryRow};
 
@@ -19,7 +22,14 @@ pub(super) const NONE: &str = "—";
 pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
     let summary = &results.summary;
     let mut blocks = Vec::new();
-    match answer_text(summary, results.completeness) {
+    let busy = Busy::of(summary, results.machine.as_ref());
+    if let Some(busy) = &busy {
+        blocks.push(Block::Callout(vec![
+            strong("Warning:"),
+            text(format!(" {}.", capitalize(&busy_line(busy)))),
+        ]));
+    }
+    match answer_text(summary, results.completeness, None) {
         Some(answer) => {
             if let Some(partial) = answer.partial {
                 blocks.push(Block::Para(vec![strong(capitalize(&partial))]));
