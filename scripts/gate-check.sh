@@ -23,7 +23,7 @@ shift $(( $# > 2 ? 2 : $# ))
 compare_args=("$@")
 
 cargo build --release --quiet
-piscale=target/release/piscale
+piscale=${PISCALE:-target/release/piscale}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -115,7 +115,16 @@ pub fn run_to_end(name: &str, cmd: &mut Command, stop: Stop) -> Result<Finished,
             cmd.get_program().to_string_lossy()
         ))
     })?;
-    let readers = Readers::start(&mut child, stop.keep);
+    let readers = match Readers::start(&mut child, stop.keep) {
+        Ok(readers) => readers,
+        Err(e) => {
+            kill_group(&mut child, Duration::ZERO);
+            tag.kill_all();
+            return Err(MeasureError::Failed(format!(
+                "{name}: cannot start a thread to read its output: {e}"
+            )));
+        }
+    };
     let mut watch = StopWatch::new(child.id(), FIRST_STOP_CHECK);
     let waited = wait(&mut child, deadline, &mut watch);
     let wall_s = start.elapsed().as_secs_f64();
@@ -218,7 +227,8 @@ struct Readers {
 }
 
 impl Readers {
-    fn start(child: &mut Child, keep: usize) -> Readers {
+    /// Starts both readers; fails if the system refuses a thread.
+    fn start(child: &mut Child, keep: usize) -> std::io::Result<Readers> {
         let (tx, output) = mpsc::channel();
         let pipes: [Option<Box<dyn Read + Send>>; 2] = [
             child
@@ -235,7 +245,7 @@ impl Readers {
             .enumerate()
             .map(|(i, pipe)| {
                 let tx = tx.clone();
-                thread::spawn(move || {
+                thread::Builder::new().spawn(move || {
                     let mut tail = Tail::new(keep);
                     if let Some(mut pipe) = pipe {
                         tail.read_all(&mut pipe);
@@ -243,8 +253,8 @@ impl Readers {
                     let _ = tx.send((i, tail.into_bytes()));
                 })
             })
-            .collect();
-        Readers { threads, output }
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(Readers { threads, output })
     }
 
     /// Stdout and stderr, once both pipes are closed; `None` if that does
@@ -309,12 +319,15 @@ impl Tail {
         }
     }
 
-    /// The kept bytes; when some were dropped, from the first whole line on
-    /// (if the tail holds a line break), so that no line is quoted cut.
+    /// The kept bytes; when some were dropped, from the first whole line on,
+    /// so that no line is quoted cut — unless the tail is all one line (its
+    /// end: where a program prints its estimate), or its first line break
+    /// ends it (the last line, longer than the tail: its end is kept).
     fn into_bytes(mut self) -> Vec<u8> {
         self.trim();
         if self.cut {
-            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+            let body = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            if let Some(nl) = body.iter().position(|&b| b == b'\n') {
                 self.buf.drain(..=nl);
             }
         }
@@ -438,6 +451,15 @@ mod tests {
         let text = String::from_utf8(tail.into_bytes()).unwrap();
         assert!(text.len() <= 100 && text.ends_with("line 9999\n"), "{text}");
         assert!(text.starts_with("line "), "{text}");
+        // One line longer than the tail: its end is kept, with or without
+        // its line break.
+        for end in ["", "\n"] {
+            let mut long = Tail::new(100);
+            long.push(format!("{} pi = 3.14159{end}", "x".repeat(1000)).as_bytes());
+            let text = String::from_utf8(long.into_bytes()).unwrap();
+            assert!(text.ends_with(&format!("pi = 3.14159{end}")), "{text:?}");
+            assert!(text.len() <= 100);
+        }
         // Nothing dropped: everything kept, first line included.
         let mut short = Tail::new(100);
         short.push(b"a\nb");

@@ -12,6 +12,7 @@ pub mod config;
 pub mod plan;
 pub mod prepare;
 mod progress;
+pub mod recorded;
 pub mod runner;
 pub mod signals;
 

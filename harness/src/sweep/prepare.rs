@@ -10,6 +10,7 @@ use piscale_kernels::CpuList;
 
 use super::config::SweepConfig;
 use super::plan::{plan, Point};
+use super::recorded::Recorded;
 use crate::cli::SettingFlags;
 use crate::error::UsageError;
 use crate::measure::placement::{cpus_for, Topology};
@@ -189,8 +190,9 @@ fn check_resume_keeps_settings(config: &SweepConfig, out: &OutDir) -> Result<(),
 
 /// The rows already in `raw.csv` are the record of what the first part
 /// measured, whatever `config.toml` says now (it can be edited): each must
-/// have the seed and block this config runs with and be one of its planned
-/// points, or the resume would mix two studies in one summary.
+/// have recorded the settings this config runs with ([`Recorded`]: seed,
+/// block, pin, isa) and be one of its planned points, or the resume would
+/// mix two studies in one summary.
 fn check_rows_fit_the_plan(
     config: &SweepConfig,
     points: &[Point],
@@ -208,20 +210,11 @@ fn check_rows_fit_the_plan(
         )
     };
     for row in &rows {
-        if row.seed != config.seed {
+        let expected = Recorded::of(config, &row.id());
+        if let Some((key, now, was)) = expected.difference(&Recorded::of_row(row)) {
             return Err(refuse(format!(
-                "seed is {}, but {} was measured with seed {}",
-                config.seed,
-                out.raw().display(),
-                row.seed
-            )));
-        }
-        if row.block != config.block {
-            return Err(refuse(format!(
-                "block is {}, but {} was measured with block {}",
-                config.block,
-                out.raw().display(),
-                row.block
+                "{key} is {now}, but {} was measured with {key} {was}",
+                out.raw().display()
             )));
         }
         let id = row.id();

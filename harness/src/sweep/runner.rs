@@ -18,6 +18,7 @@ use super::config::SweepConfig;
 use super::plan::{schedule, Point};
 use super::prepare::Prepared;
 use super::progress::Progress;
+use super::recorded::Recorded;
 use super::signals::HardStop;
 use crate::analyse::answer::Completeness;
 use crate::analyse::summary::summarize;
@@ -338,12 +339,7 @@ impl Sweep<'_> {
     /// its workers were to run on `cpus`.
     fn row(&self, p: &Point, rep: u32, cpus: Option<&CpuList>) -> RawRow {
         let id = &p.id;
-        let builtin = id.kernel.is_builtin();
-        let pin = match (&id.kernel, &self.config.mpi.bind_to) {
-            (Kernel::Mpi, Some(bind)) => format!("bind-to {bind}"),
-            _ if builtin => self.config.pin.to_string(),
-            _ => "none".into(),
-        };
+        let recorded = Recorded::of(self.config, id);
         RawRow {
             run_id: self.run_id.clone(),
             timestamp: timestamp(),
@@ -353,10 +349,10 @@ impl Sweep<'_> {
             workers: id.workers,
             samples: id.samples,
             samples_per_worker: p.samples_per_worker,
-            block: self.config.block,
+            block: recorded.block,
             chunksize: self.config.chunksize.filter(|_| is_pool_map(&id.kernel)),
-            pin,
-            seed: self.config.seed,
+            pin: recorded.pin,
+            seed: recorded.seed,
             rep,
             wall_s: None,
             spawn_s: None,
@@ -370,7 +366,7 @@ impl Sweep<'_> {
             oversubscribed: id.workers > room(cpus, self.usable),
             status: Status::Ok,
             error: String::new(),
-            isa: builtin.then(|| self.config.isa.resolve()),
+            isa: recorded.isa,
             hosts: String::new(),
             steal_s: None,
             stall_s: None,

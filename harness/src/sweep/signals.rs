@@ -50,7 +50,9 @@ impl HardStop {
         let grace = if out.is_some() { GRACE } else { Duration::ZERO };
         let (done, ended) = mpsc::channel::<()>();
         let out = out.cloned();
-        let thread = thread::spawn(move || {
+        // A thread the system refuses (out of memory or threads) leaves the
+        // run without its hard stop, not without its result.
+        let thread = thread::Builder::new().spawn(move || {
             if !wait_for_cancel(&ended) {
                 return;
             }
@@ -70,7 +72,7 @@ impl HardStop {
         });
         HardStop {
             done: Some(done),
-            thread: Some(thread),
+            thread: thread.ok(),
         }
     }
 }

@@ -164,7 +164,13 @@ fn a_resume_with_other_settings_is_refused_naming_the_key() {
     // already measured are the record, and they disagree.
     let config = out.join("config.toml");
     let recorded = fs::read_to_string(&config).unwrap();
-    for (key, value) in [("seed", "4"), ("block", "65536"), ("samples", "2097152")] {
+    for (key, value) in [
+        ("seed", "4"),
+        ("block", "65536"),
+        ("samples", "2097152"),
+        ("pin", "\"scatter\""),
+        ("isa", "\"scalar\""),
+    ] {
         let edited: String = recorded
             .lines()
             .map(|l| {

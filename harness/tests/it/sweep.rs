@@ -445,3 +445,37 @@ fn workers_pinned_to_one_cpu_are_recorded_oversubscribed() {
     assert_eq!(threads[col("cpus")], "0;0");
     assert_eq!(threads[col("oversubscribed")], "true");
 }
+
+/// The GitHub Actions recipe the README points to parses, saves the
+/// baseline on main only, restores it on pull requests only, and runs the
+/// script that exists.
+#[test]
+fn the_ci_recipe_saves_the_baseline_on_main_and_restores_it_on_pull_requests() {
+    use yaml_rust2::YamlLoader;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("scripts/github-actions-scaling.yml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).expect("the recipe is YAML");
+    let steps = docs[0]["jobs"]["scaling"]["steps"]
+        .as_vec()
+        .expect("a scaling job with steps");
+    let step = |action: &str| {
+        steps
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("no {action} step"))
+    };
+    let restore = step("actions/cache/restore@");
+    let save = step("actions/cache/save@");
+    assert!(restore["if"].as_str().unwrap().contains("pull_request"));
+    assert!(save["if"].as_str().unwrap().contains("refs/heads/main"));
+    let key = |s: &yaml_rust2::Yaml| s["with"]["key"].as_str().unwrap().to_owned();
+    let prefix = restore["with"]["restore-keys"].as_str().unwrap();
+    assert!(key(save).starts_with(prefix) && key(restore).starts_with(prefix));
+    assert_eq!(
+        restore["with"]["path"].as_str(),
+        save["with"]["path"].as_str()
+    );
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.iter().any(|r| r.contains("scripts/ci-scaling.sh")));
+    assert!(root.join("scripts/ci-scaling.sh").is_file());
+}
