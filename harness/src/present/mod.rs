@@ -130,7 +130,9 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
     let machine = Machine::read_json(&out.machine()).ok();
     let busy = Busy::of(summary, machine.as_ref());
     if let Some(answer) = table::answer_text(summary, Some(completeness), busy) {
-        for line in answer.lines() {
+        // The tables just said what the brackets mean: not twice.
+        let note = answer.note.as_deref();
+        for line in answer.lines().into_iter().filter(|l| Some(*l) != note) {
             say(format_args!("{line}"));
         }
     }
