@@ -22,6 +22,11 @@
 //! development VM: see `scripts/gate-check.sh`), it is a change that slowed
 //! every point, or a slower machine.
 //!
+//! Repetitions the noise guard marked disturbed (`measure::disturbance`)
+//! are left out where a point has clean ones; a point that would regress
+//! on disturbed repetitions alone gets no verdict ([`Verdict::Disturbed`]),
+//! not a failure: the machine, not the code, is what they measured.
+//!
 //! This module only decides; `present::compare` writes the markdown.
 
 use std::collections::BTreeMap;
@@ -51,6 +56,9 @@ pub enum Verdict {
     Regression,
     /// The whole interval lies below 1 / (1 + threshold).
     Faster,
+    /// It would be a regression, but the noise guard found every
+    /// repetition of the point disturbed in one of the runs: no verdict.
+    Disturbed,
 }
 
 /// One point measured in both runs.
@@ -72,6 +80,9 @@ pub struct PointComparison {
     pub ci: (f64, f64),
     /// A lower bound of the probability that `ci` holds the true ratio.
     pub coverage: f64,
+    /// Every repetition of the point was disturbed in one of the runs (see
+    /// [`Run`]).
+    pub disturbed: bool,
     /// What that means, given the threshold and the drift.
     pub verdict: Verdict,
 }
@@ -136,12 +147,17 @@ pub fn compare(base: &Path, new: &Path, threshold_pct: f64) -> Result<Comparison
         .iter()
         .filter_map(|(id, base_times)| {
             let new_times = new_run.times.get(id)?;
-            Some(compare_point(id, base_times, new_times))
+            let mut p = compare_point(id, base_times, new_times);
+            p.disturbed = base_run.disturbed.contains(id) || new_run.disturbed.contains(id);
+            Some(p)
         })
         .collect();
     let (drift, drift_interval) = drift(&points);
     for p in &mut points {
-        p.verdict = verdict(p.ci, (drift, drift), limit);
+        p.verdict = match verdict(p.ci, (drift, drift), limit) {
+            Verdict::Regression if p.disturbed => Verdict::Disturbed,
+            v => v,
+        };
     }
     if points.is_empty() {
         return Err(UsageError(format!(
@@ -189,6 +205,7 @@ fn compare_point(id: &PointId, base: &[f64], new: &[f64]) -> PointComparison {
         ratio: n / b,
         ci: interval.map_or((f64::NAN, f64::NAN), |i| (i.low, i.high)),
         coverage: interval.map_or(0.0, |i| i.coverage),
+        disturbed: false,
         verdict: Verdict::Ok,
     }
 }
@@ -244,11 +261,15 @@ impl Comparison {
     }
 }
 
-/// One sweep folder, as the comparison needs it.
+/// One sweep folder, as the comparison needs it. The repetitions the noise
+/// guard marked disturbed are left out of a point that has others; a point
+/// with nothing else keeps them, and is noted as disturbed.
 #[derive(Debug)]
 struct Run {
     /// Wall times of the ok repetitions of each point that has any.
     times: BTreeMap<PointId, Vec<f64>>,
+    /// Points whose every ok repetition was disturbed.
+    disturbed: Vec<PointId>,
     /// Points whose every repetition failed.
     all_failed: Vec<PointId>,
     machine: Option<Machine>,
@@ -267,12 +288,22 @@ impl Run {
             .into());
         }
         let rows = read_raw(&path).map_err(|e| UsageError(format!("{e:#}")))?;
-        let mut times: BTreeMap<PointId, Vec<f64>> = BTreeMap::new();
+        let mut clean: BTreeMap<PointId, Vec<f64>> = BTreeMap::new();
+        let mut disturbed_times: BTreeMap<PointId, Vec<f64>> = BTreeMap::new();
         let mut seen: Vec<PointId> = Vec::new();
         for row in &rows {
             match row.ok_wall_s() {
-                Some(t) => times.entry(row.id()).or_default().push(t),
+                Some(t) if row.disturbed => disturbed_times.entry(row.id()).or_default().push(t),
+                Some(t) => clean.entry(row.id()).or_default().push(t),
                 None => seen.push(row.id()),
+            }
+        }
+        let mut disturbed = Vec::new();
+        let mut times = clean;
+        for (id, t) in disturbed_times {
+            if let std::collections::btree_map::Entry::Vacant(slot) = times.entry(id.clone()) {
+                slot.insert(t);
+                disturbed.push(id);
             }
         }
         let mut all_failed: Vec<PointId> = seen
@@ -288,6 +319,7 @@ impl Run {
             .flatten();
         Ok(Run {
             times,
+            disturbed,
             all_failed,
             machine,
         })
@@ -459,6 +491,35 @@ mod tests {
         let regressed: Vec<_> = c.regressions().map(|p| p.id.kernel.clone()).collect();
         assert_eq!(regressed, [THREADS, THREADS]);
         assert!(!c.global_regression());
+    }
+
+    #[test]
+    fn a_slow_point_whose_every_repetition_was_disturbed_gets_no_verdict() {
+        // threads twice as slow, but the noise guard marked all its runs.
+        let marked = |rows: Vec<RawRow>, keep_one_clean: bool| -> Vec<RawRow> {
+            let mut clean_left = keep_one_clean;
+            rows.into_iter()
+                .map(|mut r| {
+                    if r.backend == THREADS {
+                        r.disturbed = !std::mem::take(&mut clean_left);
+                    }
+                    r
+                })
+                .collect()
+        };
+        let slow = sweep(Some(("threads", 2.0)));
+        let (b, n) = folders(&sweep(None), &marked(slow.clone(), false), MACHINE);
+        let c = compare(b.path(), n.path(), 10.0).unwrap();
+        assert!(!c.has_regression(), "{:?}", c.points);
+        let threads: Vec<_> = c.points.iter().filter(|p| p.id.kernel == THREADS).collect();
+        assert!(threads
+            .iter()
+            .all(|p| p.disturbed && p.verdict == Verdict::Disturbed));
+        assert!(markdown(&c).contains("2 points without a verdict"));
+        // One clean repetition left: it alone speaks, and it is slow.
+        let (b, n) = folders(&sweep(None), &marked(slow, true), MACHINE);
+        let c = compare(b.path(), n.path(), 10.0).unwrap();
+        assert_eq!(c.regressions().count(), 1);
     }
 
     #[test]

@@ -73,6 +73,11 @@ fn verdict(c: &Comparison) -> Vec<Inline> {
         .filter(|p| p.verdict == Verdict::Faster)
         .count();
     let shared = c.points.len();
+    let disturbed = c
+        .points
+        .iter()
+        .filter(|p| p.verdict == Verdict::Disturbed)
+        .count();
     let mut verdict: Vec<Inline> = vec![if regressions.is_empty() {
         strong("No regression")
     } else {
@@ -91,6 +96,14 @@ fn verdict(c: &Comparison) -> Vec<Inline> {
             String::new()
         }
     )));
+    if disturbed > 0 {
+        verdict.push(text(format!(
+            " ({disturbed} point{} without a verdict: slower, but the noise guard found every \
+             repetition of {} disturbed — run again on a quieter machine)",
+            if disturbed == 1 { "" } else { "s" },
+            if disturbed == 1 { "it" } else { "them" }
+        )));
+    }
     if regressions.is_empty() {
         verdict.push(text("."));
     } else {
