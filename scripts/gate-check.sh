@@ -11,6 +11,7 @@
 #
 # PAIRS (default 20); BACKEND (default threads): the backend slowed down;
 # COMPARE_ARGS: passed to `piscale compare` (e.g. --threshold 10).
+# KEEP (environment): a folder where each false alarm's comparison is kept.
 # Prints one line per pair and the two rates; exit status 0.
 set -euo pipefail
 
@@ -45,7 +46,10 @@ for i in $(seq 1 "$pairs"); do
     rm -rf "$work/slow" && cp -r "$work/b" "$work/slow" && plant "$work/b" "$work/slow"
     planted=0
     "$piscale" compare "$work/a" "$work/slow" ${compare_args[@]+"${compare_args[@]}"} >"$work/slow.md" || planted=$?
-    [[ $status -eq 1 ]] && alarms=$((alarms + 1))
+    if [[ $status -eq 1 ]]; then
+        alarms=$((alarms + 1))
+        if [[ -n "${KEEP:-}" ]]; then cp "$work/same.md" "$KEEP/alarm-$i.md"; fi
+    fi
     [[ $planted -ne 1 ]] && misses=$((misses + 1))
     drift="$(grep -o 'took [0-9.]*× the base' "$work/same.md" | head -n 1 | grep -o '[0-9.]*×' || true)"
     echo "pair $i: identical -> exit $status (drift ${drift:-n/a}); $backend x2 -> exit $planted"

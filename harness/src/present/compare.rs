@@ -98,8 +98,8 @@ fn verdict(c: &Comparison) -> Vec<Inline> {
     )));
     if disturbed > 0 {
         verdict.push(text(format!(
-            " ({disturbed} point{} without a verdict: slower, but the noise guard found every \
-             repetition of {} disturbed — run again on a quieter machine)",
+            " ({disturbed} point{} without a verdict: slower, but the noise guard found most \
+             repetitions of {} disturbed — run again on a quieter machine)",
             if disturbed == 1 { "" } else { "s" },
             if disturbed == 1 { "it" } else { "them" }
         )));
