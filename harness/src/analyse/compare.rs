@@ -116,9 +116,8 @@ pub struct Comparison {
     /// every verdict is relative to (1 with fewer than
     /// [`DRIFT_MIN_POINTS`] points).
     pub drift: f64,
-    /// The drift's own interval (order statistics of the points' ratios):
-    /// a verdict divides by its far end, so that a drift misjudged by
-    /// chance cannot make a regression.
+    /// The drift's own interval (order statistics of the points' ratios),
+    /// shown beside it: how sure the median of the ratios is.
     pub drift_interval: (f64, f64),
     /// Reasons to read the ratios with care (different machines, a
     /// missing machine.json).
@@ -155,7 +154,7 @@ pub fn compare(base: &Path, new: &Path, threshold_pct: f64) -> Result<Comparison
         .collect();
     let (drift, drift_interval) = drift(&points);
     for p in &mut points {
-        p.verdict = match verdict(p.ci, (drift, drift), limit) {
+        p.verdict = match verdict(p.ci, drift, limit) {
             Verdict::Regression if p.disturbed => Verdict::Disturbed,
             v => v,
         };
@@ -229,13 +228,11 @@ fn drift(points: &[PointComparison]) -> (f64, (f64, f64)) {
     (median, interval)
 }
 
-/// A point's verdict: its interval, over the drift, against `limit`. The
-/// point regresses only if it does over the drift's highest plausible
-/// value, and is faster only if it is over the lowest.
-fn verdict(ci: (f64, f64), drift: (f64, f64), limit: f64) -> Verdict {
-    if ci.0 / drift.1 > limit {
+/// A point's verdict: its interval, over the drift, against `limit`.
+fn verdict(ci: (f64, f64), drift: f64, limit: f64) -> Verdict {
+    if ci.0 / drift > limit {
         Verdict::Regression
-    } else if ci.1 / drift.0 < 1.0 / limit {
+    } else if ci.1 / drift < 1.0 / limit {
         Verdict::Faster
     } else {
         Verdict::Ok

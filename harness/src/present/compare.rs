@@ -32,7 +32,7 @@ pub fn markdown(c: &Comparison) -> String {
         ]));
     }
     blocks.push(Block::Para(verdict(c)));
-    blocks.push(Block::Table(points_table(&c.points, c.drift_interval)));
+    blocks.push(Block::Table(points_table(&c.points, c.drift)));
     let limit = 1.0 + c.threshold_pct / 100.0;
     let coverage = c
         .points
@@ -44,10 +44,9 @@ pub fn markdown(c: &Comparison) -> String {
         "ratio = new / base median wall time. Its interval divides the ends of the two \
          medians' intervals (order statistics of the repetitions) and holds the true \
          ratio with probability ≥ {:.0} %. drift = the median ratio of all shared \
-         points (from {DRIFT_MIN_POINTS} points on), with its own interval: how much \
-         faster or slower the machine ran the new sweep. \"over drift\" divides the \
-         interval's low end by the drift's high end and its high end by the drift's \
-         low end. A point regresses when that whole interval lies above {limit:.2} \
+         points (from {DRIFT_MIN_POINTS} points on): how much faster or slower the \
+         machine ran the new sweep; \"over drift\" is the interval divided by it. A \
+         point regresses when that whole interval lies above {limit:.2} \
          (threshold {}%), and is faster when it lies below {:.2}; a drift above {:.2} \
          is a regression of every point.",
         coverage * 100.0,
@@ -136,7 +135,7 @@ fn verdict(c: &Comparison) -> Vec<Inline> {
 }
 
 /// One line per shared point.
-fn points_table(points: &[PointComparison], drift: (f64, f64)) -> Table {
+fn points_table(points: &[PointComparison], drift: f64) -> Table {
     let mut table = Table::labelled(
         [
             "method",
@@ -168,7 +167,7 @@ fn points_table(points: &[PointComparison], drift: (f64, f64)) -> Table {
             format::time(p.new_median_s),
             format::times(p.ratio),
             format!("{:.2}–{:.2}", p.ci.0, p.ci.1),
-            format!("{:.2}–{:.2}", p.ci.0 / drift.1, p.ci.1 / drift.0),
+            format!("{:.2}–{:.2}", p.ci.0 / drift, p.ci.1 / drift),
             p.verdict.to_string(),
         ]);
     }
