@@ -297,7 +297,7 @@ impl Sweep<'_> {
         // The noise guard: a run the machine disturbed is measured again,
         // up to `retries` times; the last one is recorded, marked.
         let mut attempts = 0;
-        let (outcome, disturbance) = loop {
+        let (outcome, disturbance, disturbed) = loop {
             attempts += 1;
             let before = Counters::now();
             let outcome = self.measure(&point.id, cpus);
@@ -306,7 +306,7 @@ impl Sweep<'_> {
                 .as_ref()
                 .is_ok_and(|m| disturbance.is_disturbed(m.wall_s, point.id.workers, self.usable));
             if !disturbed || attempts > self.config.retries {
-                break (outcome, disturbance);
+                break (outcome, disturbance, disturbed);
             }
         };
         // Stamped now: when the repetition finished.
@@ -317,7 +317,7 @@ impl Sweep<'_> {
         row.attempts = Some(attempts);
         match outcome {
             Ok(m) => {
-                row.disturbed = disturbance.is_disturbed(m.wall_s, point.id.workers, self.usable);
+                row.disturbed = disturbed;
                 fill_ok(&mut row, &m, cpus, point.id.workers);
             }
             Err(MeasureError::Cancelled) => return None,
