@@ -12,6 +12,7 @@
 
 pub mod child;
 pub mod command;
+pub mod cores;
 pub mod disturbance;
 pub mod isa;
 pub mod local;

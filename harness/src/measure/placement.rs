@@ -2,7 +2,8 @@
 //! policy for `piscale run` and `piscale sweep`.
 //!
 //! [`Topology`] is read from `/sys/devices/system/cpu/cpu*/topology/` for
-//! the CPUs this process may use, or built from a fixed description in tests.
+//! the CPUs this process may use, with how fast each core is
+//! ([`cores`](super::cores)), or built from a fixed description in tests.
 //! [`PinPolicy`] is the `pin` setting of a sweep; [`cpus_for`] turns it into
 //! the CPU list a team of workers pins to (worker `i` on `list[i % len]`),
 //! and [`placement_ok`] checks afterwards that the workers ran there.
@@ -16,8 +17,12 @@ use std::str::FromStr;
 use piscale_kernels::CpuList;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// Where Linux describes the CPUs.
-pub const SYSFS_CPU: &str = "/sys/devices/system/cpu";
+use super::cores::{self, Speeds};
+use crate::results::machine::{CoreKind, CpuCore, SpeedSource};
+
+/// Where Linux describes devices: the CPUs under `system/cpu`, the hybrid
+/// core types' PMUs (`cpu_core`, `cpu_atom`) beside it.
+pub const SYSFS_DEVICES: &str = "/sys/devices";
 
 /// One logical CPU and the physical core and package it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,10 +35,12 @@ pub struct Cpu {
     pub core: usize,
 }
 
-/// The usable CPUs, with their cores and packages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The usable CPUs, with their cores, packages and speeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     cpus: Vec<Cpu>,
+    /// Empty (all uniform) unless read from sysfs.
+    speeds: Speeds,
 }
 
 impl Topology {
@@ -45,14 +52,15 @@ impl Topology {
             let n = std::thread::available_parallelism().map_or(1, |n| n.get());
             CpuList((0..n).collect())
         });
-        Topology::from_sysfs(Path::new(SYSFS_CPU), &usable)
+        Topology::from_sysfs(Path::new(SYSFS_DEVICES), &usable)
     }
 
-    /// Reads `root/cpuN/topology/{physical_package_id,core_id}` for each CPU
-    /// of `usable`. A CPU whose files are missing or unreadable counts as its
+    /// Reads `devices/system/cpu/cpuN/topology/{physical_package_id,core_id}`
+    /// and the speed files ([`cores::read`]) for each CPU of `usable`. A CPU whose files are missing or unreadable counts as its
     /// own core (core id = CPU id) in package 0 — meant for systems without
     /// the files at all, where no real core ids can clash with it.
-    pub fn from_sysfs(root: &Path, usable: &CpuList) -> Topology {
+    pub fn from_sysfs(devices: &Path, usable: &CpuList) -> Topology {
+        let root = devices.join("system/cpu");
         let read = |cpu: usize, file: &str| -> Option<usize> {
             let path = root.join(format!("cpu{cpu}/topology/{file}"));
             fs::read_to_string(path).ok()?.trim().parse().ok()
@@ -71,7 +79,42 @@ impl Topology {
                 },
             )
             .collect();
-        Topology { cpus }
+        Topology {
+            cpus,
+            speeds: cores::read(devices, &usable.0),
+        }
+    }
+
+    /// The source that told the cores apart, if any did.
+    pub fn speed_source(&self) -> Option<SpeedSource> {
+        self.speeds.source
+    }
+
+    /// The kind of core `cpu` is (uniform for an unknown CPU).
+    pub fn kind(&self, cpu: usize) -> CoreKind {
+        self.speeds.kind(cpu)
+    }
+
+    /// Every usable CPU as `machine.json` records it, in CPU id order.
+    pub fn cpu_cores(&self) -> Vec<CpuCore> {
+        let mut cpus: Vec<CpuCore> = self
+            .cpus
+            .iter()
+            .map(|c| {
+                let speed = self.speeds.cpus.get(&c.id);
+                CpuCore {
+                    cpu: c.id,
+                    package: c.package,
+                    core: c.core,
+                    kind: self.kind(c.id),
+                    capacity: speed.and_then(|s| s.capacity),
+                    highest_perf: speed.and_then(|s| s.highest_perf),
+                    max_frequency_mhz: speed.and_then(|s| s.max_frequency_mhz),
+                }
+            })
+            .collect();
+        cpus.sort_unstable_by_key(|c| c.cpu);
+        cpus
     }
 
     /// The usable CPU ids.
@@ -97,12 +140,16 @@ impl Topology {
         packages
     }
 
-    /// Compact order: package by package, the first hardware thread of each
-    /// core (cores by lowest CPU id), then the second threads of the same
-    /// cores, and so on — physical cores fill before their SMT siblings and
-    /// a package fills before the next one is used.
+    /// Compact order: the fastest cores first — speed tier by tier
+    /// (performance cores, then efficiency cores), and within a tier package
+    /// by package, cores by lowest CPU id — their first hardware threads,
+    /// then the second threads of the same cores, and so on. Every core's
+    /// own thread comes before any SMT sibling, because a sibling shares its
+    /// core's execution units and so is slower than even an efficiency core.
     pub fn compact_order(&self) -> Vec<usize> {
-        let cores: Vec<Vec<usize>> = self.by_package().into_values().flatten().collect();
+        let mut cores: Vec<Vec<usize>> = self.by_package().into_values().flatten().collect();
+        // Stable: within a tier the package order above stays.
+        cores.sort_by_key(|ids| ids.iter().map(|&id| self.speeds.tier(id)).min());
         let depth = cores.iter().map(Vec::len).max().unwrap_or(0);
         (0..depth)
             .flat_map(|t| cores.iter().filter_map(move |ids| ids.get(t).copied()))
@@ -281,7 +328,10 @@ mod tests {
         /// A topology from an explicit list of CPUs (kept in the given order),
         /// for tests that must not depend on the machine they run on.
         pub fn from_cpus(cpus: Vec<Cpu>) -> Topology {
-            Topology { cpus }
+            Topology {
+                cpus,
+                speeds: Speeds::default(),
+            }
         }
 
         /// A regular machine numbered the way Linux usually numbers one:
@@ -305,7 +355,7 @@ mod tests {
                     }
                 }
             }
-            Topology { cpus }
+            Topology::from_cpus(cpus)
         }
 
         /// The usable CPUs, in the order they were read.
@@ -445,7 +495,7 @@ mod tests {
     fn sysfs_is_read_and_missing_files_fall_back_to_one_core_per_cpu() {
         let dir = std::env::temp_dir().join(format!("piscale-topology-{}", std::process::id()));
         for (cpu, package, core) in [(0, 0, 0), (1, 0, 0)] {
-            let t = dir.join(format!("cpu{cpu}/topology"));
+            let t = dir.join(format!("system/cpu/cpu{cpu}/topology"));
             fs::create_dir_all(&t).unwrap();
             fs::write(t.join("physical_package_id"), format!("{package}\n")).unwrap();
             fs::write(t.join("core_id"), format!("{core}\n")).unwrap();
@@ -462,6 +512,111 @@ mod tests {
             }
         );
         assert_eq!(t.compact_order(), [0, 3, 1]);
+    }
+
+    /// A sysfs tree under a temp dir: `(cpu, package, core)` for each CPU,
+    /// then `(path under the devices dir, content)` files.
+    fn sysfs(cpus: &[(usize, usize, usize)], files: &[(String, String)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, format!("{text}\n")).unwrap();
+        };
+        for &(cpu, package, core) in cpus {
+            let t = format!("system/cpu/cpu{cpu}/topology");
+            write(&format!("{t}/physical_package_id"), &package.to_string());
+            write(&format!("{t}/core_id"), &core.to_string());
+        }
+        for (path, text) in files {
+            write(path, text);
+        }
+        dir
+    }
+
+    /// `(system/cpu/cpuN/FILE, value)` for each CPU of `ids`.
+    fn per_cpu(ids: impl Iterator<Item = usize>, file: &str, value: u64) -> Vec<(String, String)> {
+        ids.map(|id| (format!("system/cpu/cpu{id}/{file}"), value.to_string()))
+            .collect()
+    }
+
+    fn kinds(t: &Topology) -> Vec<CoreKind> {
+        t.cpu_cores().iter().map(|c| c.kind).collect()
+    }
+
+    #[test]
+    fn compact_takes_intel_performance_cores_then_efficiency_then_siblings() {
+        // Alder Lake 8P+16E: P-core threads 0-15, siblings (0,1), (2,3)…;
+        // E-cores 16-31, one thread each.
+        let cpus: Vec<_> = (0..32)
+            .map(|id| (id, 0, if id < 16 { id / 2 } else { id - 8 }))
+            .collect();
+        let mut files = vec![
+            ("cpu_core/cpus".to_string(), "0-15".to_string()),
+            ("cpu_atom/cpus".to_string(), "16-31".to_string()),
+        ];
+        files.extend(per_cpu(0..16, "cpufreq/cpuinfo_max_freq", 4_900_000));
+        files.extend(per_cpu(16..32, "cpufreq/cpuinfo_max_freq", 3_800_000));
+        let dir = sysfs(&cpus, &files);
+        let t = Topology::from_sysfs(dir.path(), &CpuList((0..32).collect()));
+        let mut expected: Vec<usize> = (0..16).step_by(2).collect();
+        expected.extend(16..32);
+        expected.extend((1..16).step_by(2));
+        assert_eq!(t.compact_order(), expected);
+        assert_eq!(t.speed_source(), Some(SpeedSource::HybridPmu));
+        assert_eq!(t.kind(1), CoreKind::Performance);
+        assert_eq!(t.kind(16), CoreKind::Efficiency);
+        assert_eq!(t.cpu_cores()[20].max_frequency_mhz, Some(3800));
+        // Four workers: the first four P-cores, no sibling, no E-core.
+        assert_eq!(
+            cpus_for(&PinPolicy::Compact, 4, &t).unwrap(),
+            Some(list(&[0, 2, 4, 6]))
+        );
+    }
+
+    #[test]
+    fn compact_takes_arm_big_cores_first() {
+        // big.LITTLE 4+4: the LITTLE cores come first in CPU numbering.
+        let cpus: Vec<_> = (0..8).map(|id| (id, 0, id)).collect();
+        let mut files = per_cpu(0..4, "cpu_capacity", 446);
+        files.extend(per_cpu(4..8, "cpu_capacity", 1024));
+        let dir = sysfs(&cpus, &files);
+        let t = Topology::from_sysfs(dir.path(), &CpuList((0..8).collect()));
+        assert_eq!(t.compact_order(), [4, 5, 6, 7, 0, 1, 2, 3]);
+        assert_eq!(t.speed_source(), Some(SpeedSource::CpuCapacity));
+        use CoreKind::{Efficiency as E, Performance as P};
+        assert_eq!(kinds(&t), [E, E, E, E, P, P, P, P]);
+        assert_eq!(t.cpu_cores()[0].capacity, Some(446));
+        // Scatter does not rank by speed.
+        assert_eq!(t.scatter_order(), [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn compact_on_a_uniform_two_socket_server_is_unchanged() {
+        // 2 sockets × 4 cores × 2 threads, numbered the way Linux does; two
+        // favoured cores (Turbo Boost Max 3.0) report a highest_perf 4 %
+        // higher, which must not make them a tier of their own.
+        let reference = Topology::uniform(2, 4, 2);
+        let cpus: Vec<_> = reference
+            .cpus()
+            .iter()
+            .map(|c| (c.id, c.package, c.core))
+            .collect();
+        let mut files = per_cpu(0..16, "acpi_cppc/highest_perf", 46);
+        files.extend(per_cpu(
+            [3, 5, 11, 13].into_iter(),
+            "acpi_cppc/highest_perf",
+            48,
+        ));
+        files.extend(per_cpu(0..16, "cpufreq/cpuinfo_max_freq", 3_500_000));
+        let dir = sysfs(&cpus, &files);
+        let t = Topology::from_sysfs(dir.path(), &CpuList((0..16).collect()));
+        assert_eq!(t.compact_order(), (0..16).collect::<Vec<_>>());
+        assert_eq!(t.compact_order(), reference.compact_order());
+        assert_eq!(t.scatter_order(), reference.scatter_order());
+        assert_eq!(t.speed_source(), Some(SpeedSource::HighestPerf));
+        assert_eq!(kinds(&t), [CoreKind::Uniform; 16]);
+        assert_eq!(t.cpu_cores()[5].highest_perf, Some(48));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::process::Command;
 use piscale_kernels::{CpuList, Isa};
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
+use super::placement::Topology;
 use crate::results::machine::{Cache, LoadAverage};
 use crate::results::{timestamp, Machine};
 
@@ -66,6 +67,9 @@ pub fn describe(config: serde_json::Value, command_line: Vec<String>, isa: Isa) 
         ..Machine::default()
     };
     describe_cpus(&sys, &mut machine);
+    let topology = Topology::read();
+    machine.core_speed_source = topology.speed_source();
+    machine.cpu_cores = topology.cpu_cores();
     machine
 }
 
@@ -233,7 +237,7 @@ mod tests {
     use super::*;
 
     /// Every key `machine.json` must carry, `null` or not.
-    const KEYS: [&str; 30] = [
+    const KEYS: [&str; 32] = [
         "started_at",
         "piscale_version",
         "git_revision",
@@ -250,6 +254,8 @@ mod tests {
         "logical_cpus",
         "usable_cpus",
         "usable_cpu_count",
+        "core_speed_source",
+        "cpu_cores",
         "frequency_mhz",
         "min_frequency_mhz",
         "max_frequency_mhz",
@@ -295,6 +301,8 @@ mod tests {
         assert_eq!(m.command_line, ["piscale", "sweep"]);
         assert!(m.caches.iter().all(|c| c.level.is_some()));
         assert!(m.load_average.is_some());
+        let cores: Vec<usize> = m.cpu_cores.iter().map(|c| c.cpu).collect();
+        assert_eq!(cores, usable.0);
         if let Some(rustc) = &m.rustc_version {
             assert!(rustc.starts_with("rustc "), "{rustc}");
         }

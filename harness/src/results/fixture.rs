@@ -45,6 +45,7 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         runnable: None,
         disturbed: false,
         attempts: Some(1),
+        core_kinds: String::new(),
     }
 }
 

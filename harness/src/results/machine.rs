@@ -54,6 +54,11 @@ pub struct Machine {
     pub usable_cpus: Option<String>,
     /// How many CPUs this process may run on.
     pub usable_cpu_count: Option<usize>,
+    /// Which sysfs source told the cores' kinds apart (`null`: none described
+    /// every usable CPU, so all count as uniform).
+    pub core_speed_source: Option<SpeedSource>,
+    /// Each usable CPU: its core, package, kind and the speed facts read.
+    pub cpu_cores: Vec<CpuCore>,
     /// Current frequency of each logical CPU, MHz.
     pub frequency_mhz: Vec<u64>,
     /// Lowest frequency of CPU 0 (`cpufreq/cpuinfo_min_freq`), MHz.
@@ -98,6 +103,79 @@ pub struct Cache {
     pub size_bytes: Option<u64>,
     /// CPUs sharing this cache (`0-1`).
     pub shared_cpu_list: Option<String>,
+}
+
+/// What kind of core a CPU is: the fastest tier of a hybrid machine, a
+/// slower one, or a machine whose cores do not differ.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreKind {
+    /// The fastest tier (Intel P-core, ARM big core).
+    Performance,
+    /// A slower tier (Intel E-core, ARM LITTLE core).
+    Efficiency,
+    /// All usable cores are alike, or nothing tells them apart.
+    Uniform,
+}
+
+impl CoreKind {
+    /// `performance`, `efficiency`, `uniform`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreKind::Performance => "performance",
+            CoreKind::Efficiency => "efficiency",
+            CoreKind::Uniform => "uniform",
+        }
+    }
+}
+
+/// The sysfs facts that ranked the cores, in the order they are tried.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedSource {
+    /// Intel hybrid: `/sys/devices/cpu_core/cpus` and `cpu_atom/cpus`.
+    HybridPmu,
+    /// `cpuN/cpu_capacity` (ARM; 1024 = the fastest core).
+    CpuCapacity,
+    /// `cpuN/acpi_cppc/highest_perf`.
+    HighestPerf,
+    /// `cpuN/cpufreq/cpuinfo_max_freq`.
+    MaxFrequency,
+}
+
+impl SpeedSource {
+    /// The sysfs file (or files) it comes from, for the report.
+    pub fn file(self) -> &'static str {
+        match self {
+            SpeedSource::HybridPmu => "cpu_core/cpu_atom",
+            SpeedSource::CpuCapacity => "cpu_capacity",
+            SpeedSource::HighestPerf => "acpi_cppc/highest_perf",
+            SpeedSource::MaxFrequency => "cpuinfo_max_freq",
+        }
+    }
+}
+
+/// One usable logical CPU in `machine.json`; the speed facts are `null`
+/// where sysfs does not have them.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuCore {
+    /// The logical CPU id.
+    pub cpu: usize,
+    /// `physical_package_id`.
+    pub package: usize,
+    /// `core_id`; CPUs with the same package and core are SMT siblings.
+    pub core: usize,
+    /// Performance, efficiency or uniform.
+    pub kind: CoreKind,
+    /// `cpu_capacity`.
+    #[serde(default)]
+    pub capacity: Option<u64>,
+    /// `acpi_cppc/highest_perf`.
+    #[serde(default)]
+    pub highest_perf: Option<u64>,
+    /// `cpufreq/cpuinfo_max_freq`, MHz.
+    #[serde(default)]
+    pub max_frequency_mhz: Option<u64>,
 }
 
 /// The 1, 5 and 15 minute load averages (`/proc/loadavg`).

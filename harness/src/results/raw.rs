@@ -15,6 +15,7 @@ use piscale_kernels::{Isa, Method};
 use serde::{Deserialize, Serialize};
 
 use super::csv_file::{formula_safe, non_negative, read_csv, starts_like_formula, CheckedRow};
+use super::machine::CoreKind;
 use super::point::{Kernel, Mode, PointId};
 
 /// How a repetition ended.
@@ -28,7 +29,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 32] = [
+pub const RAW_COLUMNS: [&str; 33] = [
     "run_id",
     "timestamp",
     "method",
@@ -61,11 +62,12 @@ pub const RAW_COLUMNS: [&str; 32] = [
     "runnable",
     "disturbed",
     "attempts",
+    "core_kinds",
 ];
 
-/// Columns every `raw.csv` has: `isa`, `hosts` and the noise guard's came
-/// later, and files without them still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 7;
+/// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's and
+/// `core_kinds` came later, and files without them still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 8;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -149,6 +151,11 @@ pub struct RawRow {
     /// empty in older files.
     #[serde(default)]
     pub attempts: Option<u32>,
+    /// The kind of core each worker ran on, `;`-separated like `cpus` (see
+    /// [`format_core_kinds`]); empty on a machine whose cores are alike, for
+    /// ranks on other hosts, and in older files.
+    #[serde(default)]
+    pub core_kinds: String,
 }
 
 impl RawRow {
@@ -219,6 +226,21 @@ pub fn format_cpus(cpus: &[Option<usize>]) -> String {
         .map(|c| c.map_or_else(|| "?".to_string(), |c| c.to_string()))
         .collect();
     ids.join(";")
+}
+
+/// `performance;efficiency;?`: the kind of each worker's CPU, `?` where
+/// the CPU is unknown; empty when every core is uniform, so that rows of a
+/// machine whose cores are alike carry no column to read.
+pub fn format_core_kinds(cpus: &[Option<usize>], kind: impl Fn(usize) -> CoreKind) -> String {
+    let kinds: Vec<Option<CoreKind>> = cpus.iter().map(|c| c.map(&kind)).collect();
+    if kinds.iter().flatten().all(|&k| k == CoreKind::Uniform) {
+        return String::new();
+    }
+    let names: Vec<&str> = kinds
+        .iter()
+        .map(|k| k.map_or("?", CoreKind::name))
+        .collect();
+    names.join(";")
 }
 
 /// Appends [`RawRow`]s to `raw.csv`, flushing each one.
@@ -395,6 +417,23 @@ mod tests {
     }
 
     #[test]
+    fn format_core_kinds_names_each_worker_and_is_empty_when_uniform() {
+        let kind = |cpu: usize| match cpu {
+            0..=15 => CoreKind::Performance,
+            _ => CoreKind::Efficiency,
+        };
+        assert_eq!(
+            format_core_kinds(&[Some(0), Some(16), None], kind),
+            "performance;efficiency;?"
+        );
+        assert_eq!(
+            format_core_kinds(&[Some(0), None], |_| CoreKind::Uniform),
+            ""
+        );
+        assert_eq!(format_core_kinds(&[], kind), "");
+    }
+
+    #[test]
     fn format_cpus_marks_unknown_cpus() {
         assert_eq!(format_cpus(&[Some(0), Some(1)]), "0;1");
         assert_eq!(format_cpus(&[Some(3), None]), "3;?");
@@ -426,17 +465,17 @@ mod tests {
             writer.write(r).unwrap();
         }
         drop(writer);
-        // Drop the last 6 columns (`hosts`, empty in the fixture, and the
-        // noise guard's) from every line.
+        // Drop the last 7 columns (`hosts`, empty in the fixture, the noise
+        // guard's and `core_kinds`) from every line.
         let old: String = fs::read_to_string(&path)
             .unwrap()
             .lines()
             .map(|l| {
                 let fields: Vec<&str> = l.split(',').collect();
-                format!("{}\n", fields[..fields.len() - 6].join(","))
+                format!("{}\n", fields[..fields.len() - 7].join(","))
             })
             .collect();
-        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 6].join(",")));
+        assert!(old.starts_with(&RAW_COLUMNS[..RAW_COLUMNS.len() - 7].join(",")));
         fs::write(&path, old).unwrap();
         let unguarded: Vec<RawRow> = rows
             .into_iter()

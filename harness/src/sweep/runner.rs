@@ -24,13 +24,14 @@ use crate::analyse::answer::Completeness;
 use crate::analyse::summary::summarize;
 use crate::error::UsageError;
 use crate::measure::disturbance::{Counters, Disturbance};
-use crate::measure::placement::{mpi_placement_ok, placement_ok};
+use crate::measure::mpi::launch::host_name;
+use crate::measure::placement::{mpi_placement_ok, placement_ok, Topology};
 use crate::measure::{probe, Executor, MeasureError, Measured, RunSpec};
 use crate::present::note;
 use crate::results::out_dir::{DirLock, LockError};
 use crate::results::{
-    format_cpus, read_raw, timestamp, write_atomic, write_summary, Kernel, OutDir, PointId, RawRow,
-    RawWriter, Status, SummaryRow,
+    format_core_kinds, format_cpus, read_raw, timestamp, write_atomic, write_summary, Kernel,
+    OutDir, PointId, RawRow, RawWriter, Status, SummaryRow,
 };
 
 /// How a sweep ended.
@@ -112,6 +113,7 @@ pub fn execute_with(
         spec: run_spec(&config),
         run_id: out.run_id(),
         usable,
+        topology: Topology::read(),
         executor,
         warmed: vec![false; points.len()],
     };
@@ -273,6 +275,8 @@ struct Sweep<'a> {
     spec: RunSpec,
     run_id: String,
     usable: usize,
+    /// Where the workers' CPUs' core kinds are looked up.
+    topology: Topology,
     executor: &'a mut dyn Executor,
     /// Points whose warm-up runs are done.
     warmed: Vec<bool>,
@@ -318,7 +322,7 @@ impl Sweep<'_> {
         match outcome {
             Ok(m) => {
                 row.disturbed = disturbed;
-                fill_ok(&mut row, &m, cpus, point.id.workers);
+                fill_ok(&mut row, &m, cpus, point.id.workers, &self.topology);
             }
             Err(MeasureError::Cancelled) => return None,
             Err(e) => {
@@ -373,6 +377,7 @@ impl Sweep<'_> {
             runnable: None,
             disturbed: false,
             attempts: None,
+            core_kinds: String::new(),
         }
     }
 }
@@ -392,8 +397,15 @@ fn is_pool_map(kernel: &Kernel) -> bool {
     *kernel == Kernel::Local(piscale_kernels::BackendKind::PoolMap)
 }
 
-/// Fills a row from a successful run; `asked` is where the workers were to run.
-fn fill_ok(row: &mut RawRow, m: &Measured, asked: Option<&CpuList>, workers: usize) {
+/// Fills a row from a successful run; `asked` is where the workers were to
+/// run, `topology` this machine's (for the kinds of core they ran on).
+fn fill_ok(
+    row: &mut RawRow,
+    m: &Measured,
+    asked: Option<&CpuList>,
+    workers: usize,
+    topology: &Topology,
+) {
     row.wall_s = Some(m.wall_s);
     row.estimate = Some(m.estimate);
     row.abs_error = Some((m.estimate - std::f64::consts::PI).abs());
@@ -405,6 +417,14 @@ fn fill_ok(row: &mut RawRow, m: &Measured, asked: Option<&CpuList>, workers: usi
     row.chunksize = r.chunksize.or(row.chunksize);
     row.cpus = format_cpus(&r.cpus);
     row.hosts = r.hosts.join(";");
+    // Ranks on other hosts ran on CPUs this machine's topology does not know.
+    let local = r.hosts.is_empty() || {
+        let here = host_name();
+        r.hosts.iter().all(|h| *h == here)
+    };
+    if local {
+        row.core_kinds = format_core_kinds(&r.cpus, |cpu| topology.kind(cpu));
+    }
     row.placement_ok = if r.hosts.is_empty() {
         placement_ok(asked, workers, &r.cpus)
     } else {

@@ -447,7 +447,11 @@ fn kills_at_random_moments_lose_no_row_and_leave_no_process() {
     // Every (point, rep) once, every line whole: 2 worker counts × 3
     // backends + serial = 7 points, 3 reps.
     let all = rows(&out);
-    assert!(all.iter().all(|r| r.split(',').count() == 32), "{all:?}");
+    assert!(
+        all.iter()
+            .all(|r| r.split(',').count() == crate::sweep::RAW_COLUMNS.split(',').count()),
+        "{all:?}"
+    );
     let mut keys: Vec<String> = all
         .iter()
         .map(|r| {
@@ -541,7 +545,9 @@ fn a_full_disk_loses_no_row_and_leaves_nothing_half_made() {
     assert!(resumed.status.success(), "{resumed:?}");
     let all = rows(&out);
     assert_eq!(all.len(), 3 * 10, "{all:?}");
-    assert!(all.iter().all(|r| r.split(',').count() == 32));
+    assert!(all
+        .iter()
+        .all(|r| r.split(',').count() == crate::sweep::RAW_COLUMNS.split(',').count()));
 }
 
 #[test]

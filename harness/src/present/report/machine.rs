@@ -2,9 +2,12 @@
 //! left out, keys this version does not know are listed under their own
 //! name.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::Value;
 
 use crate::present::format;
+use crate::results::machine::CoreKind;
 use crate::results::Machine;
 
 /// The machine as `(what, value)` lines.
@@ -17,6 +20,7 @@ pub(super) fn rows(m: &Machine) -> Vec<(String, String)> {
     };
     push("CPU", cpu(m));
     push("CPUs", cpus(m));
+    push("Core kinds", core_kinds(m));
     push("Frequency", frequency(m));
     push("Caches", caches(m));
     push("Memory", m.memory_total_bytes.map(format::bytes));
@@ -86,6 +90,32 @@ fn cpus(m: &Machine) -> Option<String> {
         cpus.push(format!("{c} physical cores"));
     }
     (!cpus.is_empty()).then(|| cpus.join(", "))
+}
+
+/// `8 performance (16 threads), 16 efficiency (from cpu_core/cpu_atom)`;
+/// nothing on a uniform machine, where every core is alike.
+fn core_kinds(m: &Machine) -> Option<String> {
+    let mut by_kind: BTreeMap<CoreKind, (BTreeSet<(usize, usize)>, usize)> = BTreeMap::new();
+    for c in &m.cpu_cores {
+        let (cores, threads) = by_kind.entry(c.kind).or_default();
+        cores.insert((c.package, c.core));
+        *threads += 1;
+    }
+    if by_kind.keys().all(|&k| k == CoreKind::Uniform) {
+        return None;
+    }
+    let parts: Vec<String> = by_kind
+        .iter()
+        .map(|(kind, (cores, threads))| match cores.len() {
+            n if n == *threads => format!("{n} {}", kind.name()),
+            n => format!("{n} {} ({threads} threads)", kind.name()),
+        })
+        .collect();
+    let source = m
+        .core_speed_source
+        .map(|s| format!(" (from {})", s.file()))
+        .unwrap_or_default();
+    Some(format!("{}{source}", parts.join(", ")))
 }
 
 /// `0.1.0, git abc1234 (uncommitted changes)`.
@@ -165,4 +195,47 @@ fn features(m: &Machine) -> Option<String> {
 /// The sweep's command line, quoted for a shell.
 pub(super) fn command_line(m: &Machine) -> Option<String> {
     (!m.command_line.is_empty()).then(|| shell_words::join(&m.command_line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::machine::{CpuCore, SpeedSource};
+
+    fn cpu(cpu: usize, core: usize, kind: CoreKind) -> CpuCore {
+        CpuCore {
+            cpu,
+            package: 0,
+            core,
+            kind,
+            capacity: None,
+            highest_perf: None,
+            max_frequency_mhz: None,
+        }
+    }
+
+    #[test]
+    fn core_kinds_count_cores_and_threads_and_stay_quiet_when_uniform() {
+        // 8P+16E with SMT on the P-cores.
+        let mut cpu_cores: Vec<CpuCore> = (0..16)
+            .map(|id| cpu(id, id / 2, CoreKind::Performance))
+            .collect();
+        cpu_cores.extend((16..32).map(|id| cpu(id, id - 8, CoreKind::Efficiency)));
+        let m = Machine {
+            core_speed_source: Some(SpeedSource::HybridPmu),
+            cpu_cores,
+            ..Machine::default()
+        };
+        assert_eq!(
+            core_kinds(&m).as_deref(),
+            Some("8 performance (16 threads), 16 efficiency (from cpu_core/cpu_atom)")
+        );
+        assert!(rows(&m).iter().any(|(what, _)| what == "Core kinds"));
+        let uniform = Machine {
+            cpu_cores: vec![cpu(0, 0, CoreKind::Uniform), cpu(1, 1, CoreKind::Uniform)],
+            ..Machine::default()
+        };
+        assert_eq!(core_kinds(&uniform), None);
+        assert!(rows(&uniform).iter().all(|(what, _)| what != "Core kinds"));
+    }
 }
