@@ -28,6 +28,15 @@ impl CpuList {
         ))
     }
 
+    /// The distinct CPUs of the list, ascending: where workers pinned by it
+    /// can run (`0,0` is one CPU).
+    pub fn distinct(&self) -> Vec<usize> {
+        let mut cpus = self.0.clone();
+        cpus.sort_unstable();
+        cpus.dedup();
+        cpus
+    }
+
     /// The CPU worker `worker` pins to.
     pub fn for_worker(&self, worker: usize) -> Option<usize> {
         (!self.0.is_empty()).then(|| self.0[worker % self.0.len()])

@@ -111,12 +111,7 @@ impl Disturbance {
             at(after).saturating_sub(at(before))
         };
         let ticks: u64 = match cpus {
-            Some(list) => {
-                let mut distinct = list.0.clone();
-                distinct.sort_unstable();
-                distinct.dedup();
-                distinct.into_iter().map(steal).sum()
-            }
+            Some(list) => list.distinct().into_iter().map(steal).sum(),
             None => (0..after.steal_ticks.len()).map(steal).sum(),
         };
         Disturbance {

@@ -76,6 +76,17 @@ pub(crate) fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)
 }
 
+/// A probability or a share in words: `56 %`, `95 %` (rounded down, so
+/// never more than it is), one decimal below 10 % (`7.8 %`).
+pub(crate) fn probability(fraction: f64) -> String {
+    let pct = fraction * 100.0;
+    if pct < 10.0 {
+        format!("{pct:.1} %")
+    } else {
+        format!("{} %", pct.floor() as u64)
+    }
+}
+
 /// A serial fraction: `0.031`, `-0.050` (a negative one means super-linear).
 pub(crate) fn fraction(f: f64) -> String {
     let s = format!("{f:.3}");

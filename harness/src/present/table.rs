@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use piscale_kernels::Method;
 
-use super::format::{percent, times, work};
+use super::format::{percent, probability, times, work};
 use crate::analyse::answer::{answers, reps_for_speedup, Answer, Busy, Completeness};
 use crate::analyse::stats::CI_CONFIDENCE;
 use crate::results::{Kernel, Mode, SummaryRow};
@@ -317,10 +317,7 @@ fn answer_line(a: &Answer<'_>, name_work: bool) -> String {
     }
     line.push(')');
     if let Some(cv) = a.noisy_cv {
-        line.push_str(&format!(
-            "; noisy: repetitions vary by {}",
-            percent_spaced(cv)
-        ));
+        line.push_str(&format!("; noisy: repetitions vary by {}", probability(cv)));
     }
     let low = a.interval.map_or(a.speedup, |i| i.0);
     if low > p as f64 {
@@ -337,13 +334,13 @@ fn interval_note(coverage: f64, reps: usize) -> String {
     let enough = reps_for_speedup(CI_CONFIDENCE);
     let mut note = format!(
         "[low–high]: the speed-up's interval, which holds the true speed-up with probability ≥ {}",
-        percent_spaced(coverage)
+        probability(coverage)
     );
     if reps < enough {
         note.push_str(&format!(
             " ({reps} repetition{} per point; --reps {enough} gives ≥ {})",
             if reps == 1 { "" } else { "s" },
-            percent_spaced(CI_CONFIDENCE)
+            probability(CI_CONFIDENCE)
         ));
     }
     note
@@ -375,16 +372,6 @@ fn partial_line(c: &Completeness) -> String {
 /// The most successful repetitions of any point.
 fn max_reps(summary: &[SummaryRow]) -> usize {
     summary.iter().map(|r| r.reps).max().unwrap_or(0)
-}
-
-/// `56 %`, `95 %`: a probability, to the percent (one decimal below 10 %).
-fn percent_spaced(fraction: f64) -> String {
-    let pct = fraction * 100.0;
-    if pct < 10.0 {
-        format!("{pct:.1} %")
-    } else {
-        format!("{} %", pct.floor() as u64)
-    }
 }
 
 #[cfg(test)]

@@ -385,12 +385,7 @@ impl Sweep<'_> {
 /// How many workers fit without sharing a CPU: the distinct CPUs they are
 /// pinned to (`--pin 1` with 2 workers: 1), else every usable one.
 fn room(cpus: Option<&CpuList>, usable: usize) -> usize {
-    cpus.map_or(usable, |c| {
-        let mut distinct = c.0.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        distinct.len().min(usable)
-    })
+    cpus.map_or(usable, |c| c.distinct().len().min(usable))
 }
 
 fn is_pool_map(kernel: &Kernel) -> bool {
