@@ -44,10 +44,16 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
         ))
         .into());
     }
-    let inputs = Inputs::read(&out).map_err(|e| UsageError(format!("{e:#}")))?;
+    let inputs = Inputs::read(&out, None).map_err(|e| UsageError(format!("{e:#}")))?;
     if inputs.phases.is_some() {
         write_summary(&out.summary(), &inputs.summary)?;
     }
+    draw(&out, &inputs)
+}
+
+/// Draws `out`'s plots and writes both reports from `inputs`; returns the
+/// files written.
+fn draw(out: &OutDir, inputs: &Inputs) -> Result<Vec<PathBuf>> {
     // The plots need every file: a missing one is the user's to fix
     // (exit status 2, as for `compare`), not a failed drawing.
     for (missing, path) in [
@@ -58,11 +64,12 @@ pub fn build(dir: &Path) -> Result<Vec<PathBuf>> {
             return Err(UsageError(format!("{}: no such file", path.display())).into());
         }
     }
-    let mut files = plots::write_plots(&out, &inputs)
-        .with_context(|| format!("cannot draw the plots of {}", dir.display()))?;
-    let plot_files = report::PlotFile::discover(&out)?;
-    report::write_reports(&out, &plot_files, &inputs)
-        .with_context(|| format!("cannot write the reports of {}", dir.display()))?;
+    let dir = out.path().display();
+    let mut files = plots::write_plots(out, inputs)
+        .with_context(|| format!("cannot draw the plots of {dir}"))?;
+    let plot_files = report::PlotFile::discover(out)?;
+    report::write_reports(out, &plot_files, inputs)
+        .with_context(|| format!("cannot write the reports of {dir}"))?;
     files.push(out.report_md());
     files.push(out.report_html());
     Ok(files)
@@ -86,14 +93,20 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Reads `out`'s files; a file that exists but cannot be read is an error
-    /// naming it.
-    pub fn read(out: &OutDir) -> Result<Inputs> {
+    /// Reads `out`'s files, taking `summary` when the caller already has
+    /// it (a sweep that has just summarised its rows); a file that exists
+    /// but cannot be read is an error naming it.
+    pub fn read(out: &OutDir, summary: Option<Vec<SummaryRow>>) -> Result<Inputs> {
         let (summary, phases) = if out.raw().exists() {
             let rows = read_raw(&out.raw())?;
-            (summarize(&rows), Some(phase_medians(&rows)))
+            let summary = summary.unwrap_or_else(|| summarize(&rows));
+            (summary, Some(phase_medians(&rows)))
         } else {
-            (read_summary(&out.summary())?, None)
+            let summary = match summary {
+                Some(summary) => summary,
+                None => read_summary(&out.summary())?,
+            };
+            (summary, None)
         };
         let machine = if out.machine().exists() {
             Some(Machine::read_json(&out.machine())?)
@@ -118,7 +131,9 @@ impl Inputs {
 /// and `piscale plot DIR` retries; the error is on stderr, and the last
 /// line names only the files that are there).
 pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
-    let built = build(out.path());
+    let inputs = Inputs::read(out, Some(summary.to_vec()));
+    let machine = inputs.as_ref().ok().and_then(|i| i.machine.clone());
+    let built = inputs.and_then(|inputs| draw(out, &inputs));
     let dir = out.path().display().to_string();
     let dir = text::escaped(&dir);
     if let Err(e) = &built {
@@ -127,7 +142,6 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
         ));
     }
     say(format_args!("{}", table::speedup_table(summary)));
-    let machine = Machine::read_json(&out.machine()).ok();
     let busy = Busy::of(summary, machine.as_ref());
     if let Some(answer) = table::answer_text(summary, Some(completeness), busy) {
         // The tables just said what the brackets mean: not twice.

@@ -312,7 +312,7 @@ mod tests {
 
     fn plots_of(dir: &Path) -> Result<Vec<PathBuf>> {
         let out = OutDir(dir.to_path_buf());
-        write_plots(&out, &Inputs::read(&out)?)
+        write_plots(&out, &Inputs::read(&out, None)?)
     }
 
     fn names(files: &[PathBuf]) -> BTreeSet<String> {

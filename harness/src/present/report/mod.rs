@@ -300,7 +300,7 @@ pub(crate) mod tests {
 
     fn build(dir: &Path) -> (String, String) {
         let out = OutDir(dir.to_path_buf());
-        let inputs = Inputs::read(&out).unwrap();
+        let inputs = Inputs::read(&out, None).unwrap();
         write_reports(&out, &PlotFile::discover(&out).unwrap(), &inputs).unwrap();
         (
             fs::read_to_string(out.report_md()).unwrap(),
@@ -342,7 +342,7 @@ pub(crate) mod tests {
         let out = OutDir(dir.path().to_path_buf());
         let mut plots = PlotFile::discover(&out).unwrap();
         plots.push(PlotFile::from_path(dir.path().join("plots/weak-mc.svg")).unwrap());
-        write_reports(&out, &plots, &Inputs::read(&out).unwrap()).unwrap();
+        write_reports(&out, &plots, &Inputs::read(&out, None).unwrap()).unwrap();
         let md = fs::read_to_string(out.report_md()).unwrap();
         assert!(md.contains("[SVG](plots/speedup-mc.svg) · [PNG](plots/speedup-mc.png)"));
         assert!(
@@ -477,7 +477,7 @@ pub(crate) mod tests {
     fn missing_summary_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let out = OutDir(dir.path().to_path_buf());
-        let written = Inputs::read(&out).and_then(|inputs| write_reports(&out, &[], &inputs));
+        let written = Inputs::read(&out, None).and_then(|inputs| write_reports(&out, &[], &inputs));
         let err = format!("{:#}", written.unwrap_err());
         assert!(err.contains("summary.csv"), "{err}");
         assert!(!out.report_md().exists());
