@@ -85,6 +85,28 @@ pub mod flags {
         timeout(s).map(|t| t.as_secs_f64())
     }
 
+    /// The longest capacity run: past this it costs more than it tells.
+    pub const MAX_CAPACITY_S: f64 = 60.0;
+
+    /// `--capacity SECS`: 0 (no capacity points), or from [`MIN_TIMEOUT_S`]
+    /// to [`MAX_CAPACITY_S`] seconds.
+    pub fn capacity_s(s: &str) -> Result<f64, String> {
+        let secs: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+        if secs == 0.0 {
+            return Ok(0.0);
+        }
+        if !(MIN_TIMEOUT_S..=MAX_CAPACITY_S).contains(&secs) {
+            return Err(format!(
+                "must be 0 (none) or from {MIN_TIMEOUT_S} to {MAX_CAPACITY_S} seconds, got {}",
+                s.trim()
+            ));
+        }
+        Ok(secs)
+    }
+
     /// `--threshold PCT`: a percentage of at least 0.
     pub fn threshold(s: &str) -> Result<f64, String> {
         match s.trim().parse::<f64>() {

@@ -11,7 +11,7 @@ use piscale_kernels::{CpuList, Job, RunReport, Team};
 use crate::error::UsageError;
 use crate::measure::mpi::MpiSettings;
 use crate::measure::placement::{cpus_for, PinPolicy, Topology};
-use crate::measure::{Executor, IsaChoice, RealExecutor, RunSpec};
+use crate::measure::{Detail, Executor, IsaChoice, RealExecutor, RunSpec, DEFAULT_CAPACITY};
 use crate::present::run::{Format, Placement};
 use crate::results::{Kernel, Mode, PointId};
 
@@ -82,6 +82,7 @@ impl RunRequest {
             isa,
             // Like the other backends, `run` takes any number of workers.
             oversubscribe: workers > usable && mpi.hostfile.is_none(),
+            capacity: DEFAULT_CAPACITY,
         };
         let id = PointId {
             method: job.method,
@@ -165,9 +166,10 @@ impl RunConfig {
         let _watch =
             (!self.id.kernel.uses_processes()).then(|| crate::sweep::signals::HardStop::arm(None));
         let measured = executor.measure(&self.id, self.cpus.as_ref(), &self.spec)?;
-        measured
-            .report
-            .ok_or_else(|| anyhow::anyhow!("{} reported no phases", self.id.kernel))
+        match measured.detail {
+            Detail::Report(report) => Ok(*report),
+            _ => Err(anyhow::anyhow!("{} reported no phases", self.id.kernel)),
+        }
     }
 
     /// Where the workers were asked to run, for the output.

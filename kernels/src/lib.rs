@@ -3,7 +3,8 @@
 //! Two ways to compute pi — Monte Carlo darts ([`mc`]) and the midpoint rule
 //! ([`midpoint`]) — and seven ways to run them in parallel ([`backends`]):
 //! serial, std threads, rayon, fork + pipe, shared-memory reduction, a
-//! process pool and per-core independent streams.
+//! process pool and per-core independent streams. [`capacity`] measures
+//! what the CPUs can give when they all compute at once.
 //!
 //! The total work of a [`Job`] is cut into fixed blocks. Every backend except
 //! `per-core` evaluates exactly those blocks and combines their exact integer
@@ -32,6 +33,7 @@
 
 pub mod backends;
 pub mod cancel;
+pub mod capacity;
 pub mod clock;
 mod error;
 pub mod isa;
@@ -43,6 +45,7 @@ pub mod pin;
 pub mod report;
 
 pub use backends::{Backend, BackendKind, Team, Traits, MAX_WORKERS};
+pub use capacity::{CapacityRun, CapacityWorker};
 pub use error::{Error, Result};
 pub use isa::Isa;
 pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};

@@ -64,6 +64,30 @@ impl WorkerOutcome {
         }
     }
 
+    /// Pins worker `worker`, runs `ready` (a start barrier, outside the
+    /// stamps), then `work(start_ns)`, which returns the units it evaluated;
+    /// the partial is 0. The body of a [`capacity`](crate::capacity) worker.
+    pub(crate) fn timed_after(
+        cpus: Option<&CpuList>,
+        worker: usize,
+        ready: impl FnOnce(),
+        work: impl FnOnce(u64) -> u64,
+    ) -> WorkerOutcome {
+        let cpu = pin_worker(cpus, worker);
+        ready();
+        let start_ns = mono_ns();
+        let units = work(start_ns);
+        let end_ns = mono_ns();
+        WorkerOutcome {
+            partial: 0,
+            start_ns,
+            end_ns,
+            busy_ns: end_ns.saturating_sub(start_ns),
+            cpu,
+            units,
+        }
+    }
+
     /// Little-endian wire form. The last word is a non-zero marker so a
     /// reader can tell a complete record from zeroed memory.
     pub fn to_bytes(&self) -> [u8; OUTCOME_BYTES] {

@@ -6,7 +6,7 @@
 //! (weak-scaling ones, as scaled speed-ups, only for a method without any);
 //! keep those at the largest worker count measured; among them, those of
 //! the largest amount of work (the table least dominated by start-up
-//! costs); and pick the backend with the highest median speed-up over the
+//! costs); and pick the backend (not the capacity, which is the machine's) with the highest median speed-up over the
 //! same backend at 1 worker. The answer is that table entry — the same
 //! number, interval and noise mark — not a new statistic. Choosing the
 //! highest of several noisy medians favours a lucky one; the interval
@@ -15,7 +15,7 @@
 use piscale_kernels::Method;
 
 use super::stats::{self, NOISY_CV};
-use crate::results::{Machine, Mode, SummaryRow};
+use crate::results::{Kernel, Machine, Mode, SummaryRow};
 
 /// One method's answer: a row of the summary, and what qualifies it.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +60,7 @@ fn answer(summary: &[SummaryRow], method: Method) -> Option<Answer<'_>> {
         summary
             .iter()
             .filter(move |r| r.method == method && r.mode == mode)
+            .filter(|r| r.backend != Kernel::Capacity)
             .filter(|r| r.speedup.is_some_and(f64::is_finite))
     };
     let mode = if with_speedup(Mode::Strong).next().is_some() {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use piscale_kernels::BackendKind;
 
+use super::breakdown::{Breakdown, Timing};
 use super::stats::{self, MedianInterval, CI_CONFIDENCE, NOISY_CV};
 use crate::results::{Kernel, Mode, PointId, RawRow, SummaryRow};
 
@@ -16,9 +17,23 @@ const SERIAL: Kernel = Kernel::Local(BackendKind::Serial);
 struct Reps {
     /// Wall times of the successful ones.
     times: Vec<f64>,
+    /// Their workers' mean and longest busy times, where recorded.
+    mean_busy: Vec<f64>,
+    max_busy: Vec<f64>,
     failed: usize,
     /// Successful ones the noise guard marked disturbed.
     disturbed: usize,
+}
+
+impl Reps {
+    /// The medians the breakdown needs; `None` without busy times.
+    fn timing(&self) -> Option<Timing> {
+        Some(Timing {
+            wall_s: stats::median(&self.times)?,
+            mean_busy_s: stats::median(&self.mean_busy)?,
+            max_busy_s: stats::median(&self.max_busy)?,
+        })
+    }
 }
 
 /// Summarises raw rows into one row per point, in [`PointId`] order. Each
@@ -48,6 +63,10 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
             Some(wall_s) => {
                 reps.times.push(wall_s);
                 reps.disturbed += usize::from(row.disturbed);
+                if let Some((mean, max)) = row.busy_s.mean_and_max() {
+                    reps.mean_busy.push(mean);
+                    reps.max_busy.push(max);
+                }
             }
             None => reps.failed += 1,
         }
@@ -59,7 +78,7 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
     points
         .iter()
         .map(|(id, reps)| {
-            let over = |baseline: PointId| {
+            let of = |id: &PointId, baseline: PointId| {
                 let (t1, tp) = (timed.get(&baseline)?, timed.get(id)?);
                 Some(if baseline == *id {
                     Speedup::itself()
@@ -67,11 +86,61 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
                     Speedup::of(id, t1, tp)
                 })
             };
-            let speedup = over(id.own_baseline());
-            let vs_serial = over(id.baseline_on(SERIAL));
-            row(id, reps, speedup, vs_serial.map(|s| s.median))
+            let speedup = of(id, id.own_baseline());
+            let vs_serial = of(id, id.baseline_on(SERIAL));
+            let capacity_id = id.capacity_of();
+            let capacity = of(&capacity_id, capacity_id.own_baseline()).map(|c| Capacity {
+                median: c.median,
+                low: c.interval.low,
+                high: c.interval.high,
+            });
+            let breakdown = if id.kernel == Kernel::Capacity {
+                None
+            } else {
+                let baseline = points.get(&id.own_baseline()).and_then(Reps::timing);
+                reps.timing().zip(baseline).and_then(|(point, baseline)| {
+                    Breakdown::of(
+                        &point,
+                        &baseline,
+                        id.workers,
+                        id.mode == Mode::Weak,
+                        capacity.as_ref().map(|c| c.median),
+                    )
+                })
+            };
+            let mut summary = row(id, reps, speedup, vs_serial.map(|s| s.median));
+            explain(&mut summary, capacity, breakdown);
+            summary
         })
         .collect()
+}
+
+/// C(p) of a point: the capacity point's speed-up and its interval.
+struct Capacity {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+/// Fills the capacity and breakdown columns of `row`: the capacity for
+/// every point at its worker count; the factors where the workers' busy
+/// times are known (built-in kernels); S / C(p) wherever both are known.
+fn explain(row: &mut SummaryRow, capacity: Option<Capacity>, breakdown: Option<Breakdown>) {
+    if let Some(c) = &capacity {
+        row.capacity = Some(c.median);
+        row.capacity_low = Some(c.low);
+        row.capacity_high = Some(c.high);
+        if row.backend != Kernel::Capacity {
+            row.of_capacity = row.speedup.map(|s| s / c.median);
+        }
+    }
+    if let Some(b) = breakdown {
+        row.load_balance = Some(b.load_balance);
+        row.overhead_efficiency = Some(b.overhead_efficiency);
+        row.computation_scalability = Some(b.computation_scalability);
+        row.machine_scalability = b.capacity.map(|c| c.machine);
+        row.code_scalability = b.capacity.map(|c| c.code);
+    }
 }
 
 /// A point's median time and its interval.
@@ -163,6 +232,15 @@ fn row(
         samples_per_ns_per_core: median.map(|m| id.samples as f64 / m / 1e9 / id.workers as f64),
         noisy: cv.map(|c| c > NOISY_CV),
         disturbed: reps.disturbed,
+        capacity: None,
+        capacity_low: None,
+        capacity_high: None,
+        of_capacity: None,
+        load_balance: None,
+        overhead_efficiency: None,
+        computation_scalability: None,
+        machine_scalability: None,
+        code_scalability: None,
     }
 }
 
@@ -171,7 +249,7 @@ mod tests {
     use super::*;
     use crate::results::fixture::{fixture, row as raw_row, N, PER_WORKER};
     use crate::results::summary::summary_csv;
-    use crate::results::{read_summary, write_summary};
+    use crate::results::{read_summary, write_summary, PerWorker};
 
     fn fixture_summary() -> Vec<SummaryRow> {
         summarize(&fixture())
@@ -327,6 +405,70 @@ mod tests {
         assert_eq!(summary.len(), 1);
         assert_eq!((summary[0].reps, summary[0].failed), (3, 1));
         assert_eq!(summary[0].median_s, Some(2.0));
+    }
+
+    /// Three identical repetitions of `backend` at `workers`, each worker
+    /// busy for `busy` seconds.
+    fn busy_reps(backend: &str, workers: usize, wall_s: f64, busy: &[f64]) -> Vec<RawRow> {
+        (0..3)
+            .map(|_| {
+                let mut r = raw_row(backend, Mode::Strong, workers, N, wall_s);
+                r.busy_s = PerWorker(busy.to_vec());
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_point_is_explained_against_the_capacity_and_the_factors_multiply_exactly() {
+        let mut rows = Vec::new();
+        // The capacity: its 1-worker rate gives N in 1.0 s, its 2-worker
+        // aggregate in 0.55 s, so C(2) = 1/0.55.
+        rows.extend(busy_reps("capacity", 1, 1.0, &[0.2]));
+        rows.extend(busy_reps("capacity", 2, 0.55, &[0.2, 0.2]));
+        rows.extend(busy_reps("threads", 1, 2.1, &[2.0]));
+        rows.extend(busy_reps("threads", 2, 1.2, &[1.0, 1.1]));
+        rows.extend(busy_reps("python-pi1", 1, 40.0, &[]));
+        rows.extend(busy_reps("python-pi1", 2, 24.0, &[]));
+        let summary = summarize(&crate::results::fixture::numbered(rows));
+
+        let c2 = find(&summary, "capacity", Mode::Strong, 2);
+        assert!(close(c2.capacity, 1.0 / 0.55));
+        assert_eq!(c2.capacity, c2.speedup);
+        assert_eq!(
+            (c2.capacity_low, c2.capacity_high),
+            (c2.speedup_low, c2.speedup_high)
+        );
+        assert_eq!((c2.of_capacity, c2.load_balance), (None, None));
+
+        let t2 = find(&summary, "threads", Mode::Strong, 2);
+        let s = 2.1 / 1.2;
+        let c = 1.0 / 0.55;
+        assert!(close(t2.speedup, s));
+        assert!(close(t2.capacity, c));
+        assert!(close(t2.of_capacity, s / c));
+        assert!(close(t2.load_balance, 1.05 / 1.1));
+        assert!(close(t2.overhead_efficiency, (1.1 / 1.2) / (2.0 / 2.1)));
+        assert!(close(t2.computation_scalability, 2.0 / (2.0 * 1.05)));
+        assert!(close(t2.machine_scalability, c / 2.0));
+        let f = |x: Option<f64>| x.unwrap();
+        let product = f(t2.load_balance)
+            * f(t2.overhead_efficiency)
+            * f(t2.machine_scalability)
+            * f(t2.code_scalability);
+        assert!(close(Some(product), f(t2.efficiency)));
+        let of_capacity = f(t2.load_balance) * f(t2.overhead_efficiency) * f(t2.code_scalability);
+        assert!(close(Some(of_capacity), f(t2.of_capacity)));
+
+        // One worker loses nothing; a command has no busy times, only S/C.
+        let t1 = find(&summary, "threads", Mode::Strong, 1);
+        assert_eq!(
+            (t1.load_balance, t1.overhead_efficiency, t1.capacity),
+            (Some(1.0), Some(1.0), Some(1.0))
+        );
+        let py = find(&summary, "python-pi1", Mode::Strong, 2);
+        assert!(close(py.of_capacity, (40.0 / 24.0) / c));
+        assert_eq!((py.load_balance, py.code_scalability), (None, None));
     }
 
     #[test]

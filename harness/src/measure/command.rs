@@ -202,8 +202,8 @@ pub fn run_command(
     })?;
     Ok(Measured {
         wall_s,
-        estimate,
-        report: None,
+        estimate: Some(estimate),
+        detail: super::Detail::Whole,
     })
 }
 
@@ -333,11 +333,11 @@ mod tests {
     #[test]
     fn reads_the_estimate_from_stdout() {
         let out = run("echo 3.14159").unwrap();
-        assert_eq!(out.estimate, 3.14159);
+        assert_eq!(out.estimate, Some(3.14159));
         assert!(out.wall_s > 0.0 && out.wall_s < 10.0, "{}", out.wall_s);
         // No shell: the quoted words reach echo as one argument.
-        assert_eq!(run("echo 'pi = 3.25'").unwrap().estimate, 3.25);
-        assert_eq!(run("echo {workers}.5").unwrap().estimate, 2.5);
+        assert_eq!(run("echo 'pi = 3.25'").unwrap().estimate, Some(3.25));
+        assert_eq!(run("echo {workers}.5").unwrap().estimate, Some(2.5));
     }
 
     #[test]
@@ -364,7 +364,7 @@ mod tests {
     fn megabytes_of_output_are_read_fast_and_not_kept() {
         let start = Instant::now();
         let out = run("python3 -c \"print('x'*5_000_000); print(3.14)\"").unwrap();
-        assert_eq!(out.estimate, 3.14);
+        assert_eq!(out.estimate, Some(3.14));
         assert!(start.elapsed() < Duration::from_secs(10));
         let err = run("python3 -c \"print('y'*5_000_000)\"").unwrap_err();
         assert!(err.len() < 1000, "{} bytes of error", err.len());
@@ -409,7 +409,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(out.estimate, 3.5);
+        assert_eq!(out.estimate, Some(3.5));
         assert!(start.elapsed() < Duration::from_secs(5));
     }
 
@@ -425,11 +425,8 @@ mod tests {
             method: Method::Mc,
         };
         let out = run_command(&k, 2, 20_000, 1, Some(Duration::from_secs(60))).unwrap();
-        assert!(
-            (out.estimate - std::f64::consts::PI).abs() < 0.1,
-            "{}",
-            out.estimate
-        );
+        let estimate = out.estimate.unwrap();
+        assert!((estimate - std::f64::consts::PI).abs() < 0.1, "{estimate}");
         // Same seed, same answer.
         let again = run_command(&k, 2, 20_000, 1, Some(Duration::from_secs(60))).unwrap();
         assert_eq!(again.estimate, out.estimate);

@@ -24,7 +24,7 @@ pub mod watchdog;
 
 use std::time::Duration;
 
-use piscale_kernels::{CpuList, Job, RunReport};
+use piscale_kernels::{capacity, CapacityRun, CpuList, Job, RunReport, Team};
 
 use self::command::CommandKernel;
 pub use self::isa::IsaChoice;
@@ -47,7 +47,16 @@ pub struct RunSpec {
     pub isa: IsaChoice,
     /// More MPI ranks than slots (`mpirun --oversubscribe`).
     pub oversubscribe: bool,
+    /// How long a capacity run computes.
+    pub capacity: Duration,
 }
+
+/// A capacity run's duration unless the sweep sets one (`capacity_s`): as
+/// long as a default point's runs at 2 workers (2^30 samples, 0.25–0.3 s),
+/// so that it sees the clock speed they see, and short enough to cost about
+/// a tenth of a default sweep. Its figure does not depend on it otherwise:
+/// rates come from stamps around whole blocks.
+pub const DEFAULT_CAPACITY: Duration = Duration::from_millis(200);
 
 impl RunSpec {
     /// The library job of point `id`.
@@ -64,20 +73,44 @@ impl RunSpec {
 /// One measured run.
 #[derive(Debug)]
 pub struct Measured {
-    /// Wall time, seconds.
+    /// Wall time, seconds; for a capacity run, the time its work N would
+    /// take at the rate measured ([`CapacityRun::equivalent_s`]).
     pub wall_s: f64,
-    /// The pi estimate.
-    pub estimate: f64,
-    /// The full report (built-in kernels only; commands are timed whole).
-    pub report: Option<RunReport>,
+    /// The pi estimate; `None` for a capacity run, which measures the
+    /// machine, not pi.
+    pub estimate: Option<f64>,
+    /// What its workers did (built-in kernels only; commands are timed whole).
+    pub detail: Detail,
+}
+
+/// What a measured run knows of its workers.
+#[derive(Debug)]
+pub enum Detail {
+    /// A command: only its wall time and its output.
+    Whole,
+    /// A backend's or MPI's report: phases, CPUs, busy times.
+    Report(Box<RunReport>),
+    /// A capacity run: phases, CPUs, busy times and rates.
+    Capacity(CapacityRun),
 }
 
 impl From<RunReport> for Measured {
     fn from(report: RunReport) -> Measured {
         Measured {
             wall_s: report.wall_s,
-            estimate: report.estimate,
-            report: Some(report),
+            estimate: Some(report.estimate),
+            detail: Detail::Report(Box::new(report)),
+        }
+    }
+}
+
+impl Measured {
+    /// A capacity run of a point of `samples`.
+    fn capacity(run: CapacityRun, samples: u64) -> Measured {
+        Measured {
+            wall_s: run.equivalent_s(samples),
+            estimate: None,
+            detail: Detail::Capacity(run),
         }
     }
 }
@@ -157,6 +190,11 @@ impl Executor for RealExecutor {
         spec: &RunSpec,
     ) -> Result<Measured, MeasureError> {
         match &id.kernel {
+            Kernel::Capacity => {
+                let team = Team::new(id.workers, cpus.cloned())?;
+                let run = capacity::measure(&spec.job(id), &team, spec.capacity)?;
+                Ok(Measured::capacity(run, id.samples))
+            }
             Kernel::Local(kind) => self
                 .local
                 .run(*kind, id.workers, cpus, &spec.job(id))

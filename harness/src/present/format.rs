@@ -76,6 +76,11 @@ pub(crate) fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)
 }
 
+/// A share of a whole in words, to the nearest per cent: `6 %`, `92 %`.
+pub(crate) fn share(fraction: f64) -> String {
+    format!("{:.0} %", fraction * 100.0)
+}
+
 /// A probability or a share in words: `56 %`, `95 %` (rounded down, so
 /// never more than it is), one decimal below 10 % (`7.8 %`).
 pub(crate) fn probability(fraction: f64) -> String {

@@ -10,6 +10,7 @@
 //! charts; [`compare`] renders `piscale compare`.
 
 pub mod compare;
+pub mod explain;
 pub mod format;
 pub mod plots;
 pub mod report;
@@ -24,6 +25,7 @@ use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 
 use crate::analyse::answer::{Busy, Completeness};
+use crate::analyse::capacity::{cpu_rates, CpuRates};
 use crate::analyse::phases::{phase_medians, PhaseMedians};
 use crate::analyse::summary::summarize;
 use crate::error::UsageError;
@@ -85,6 +87,8 @@ pub struct Inputs {
     pub summary: Vec<SummaryRow>,
     /// `None` without `raw.csv`.
     pub phases: Option<BTreeMap<PointId, PhaseMedians>>,
+    /// Each CPU's rate at every capacity point (empty without `raw.csv`).
+    pub cpu_rates: Vec<CpuRates>,
     /// `None` without `machine.json`.
     pub machine: Option<Machine>,
     /// How much of the planned sweep was measured: `None` without (or with
@@ -97,16 +101,16 @@ impl Inputs {
     /// it (a sweep that has just summarised its rows); a file that exists
     /// but cannot be read is an error naming it.
     pub fn read(out: &OutDir, summary: Option<Vec<SummaryRow>>) -> Result<Inputs> {
-        let (summary, phases) = if out.raw().exists() {
+        let (summary, phases, cpu_rates) = if out.raw().exists() {
             let rows = read_raw(&out.raw())?;
             let summary = summary.unwrap_or_else(|| summarize(&rows));
-            (summary, Some(phase_medians(&rows)))
+            (summary, Some(phase_medians(&rows)), cpu_rates(&rows))
         } else {
             let summary = match summary {
                 Some(summary) => summary,
                 None => read_summary(&out.summary())?,
             };
-            (summary, None)
+            (summary, None, Vec::new())
         };
         let machine = if out.machine().exists() {
             Some(Machine::read_json(&out.machine())?)
@@ -119,6 +123,7 @@ impl Inputs {
         Ok(Inputs {
             summary,
             phases,
+            cpu_rates,
             machine,
             completeness,
         })
@@ -133,6 +138,10 @@ impl Inputs {
 pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Completeness) -> bool {
     let inputs = Inputs::read(out, Some(summary.to_vec()));
     let machine = inputs.as_ref().ok().and_then(|i| i.machine.clone());
+    let rates = inputs
+        .as_ref()
+        .map(|i| i.cpu_rates.clone())
+        .unwrap_or_default();
     let built = inputs.and_then(|inputs| draw(out, &inputs));
     let dir = out.path().display().to_string();
     let dir = text::escaped(&dir);
@@ -143,7 +152,7 @@ pub fn finish_sweep(out: &OutDir, summary: &[SummaryRow], completeness: Complete
     }
     say(format_args!("{}", table::speedup_table(summary)));
     let busy = Busy::of(summary, machine.as_ref());
-    if let Some(answer) = table::answer_text(summary, Some(completeness), busy) {
+    if let Some(answer) = table::answer_text(summary, Some(completeness), busy, &rates) {
         // The tables just said what the brackets mean: not twice.
         let note = answer.note.as_deref();
         for line in answer.lines().into_iter().filter(|l| Some(*l) != note) {

@@ -8,8 +8,10 @@ use std::fmt::Write;
 
 use piscale_kernels::Method;
 
+use super::explain;
 use super::format::{percent, probability, times, work};
 use crate::analyse::answer::{answers, reps_for_speedup, Answer, Busy, Completeness};
+use crate::analyse::capacity::CpuRates;
 use crate::analyse::stats::CI_CONFIDENCE;
 use crate::results::{Kernel, Mode, SummaryRow};
 
@@ -216,8 +218,10 @@ fn render(out: &mut String, grid: &[Vec<String>]) {
 pub struct AnswerText {
     /// Said first when the sweep is partial.
     pub partial: Option<String>,
-    /// One line per method.
-    pub answers: Vec<String>,
+    /// One line per method, each with why it is what it is (the
+    /// machine's capacity and the losses) when the sweep measured the
+    /// capacity.
+    pub answers: Vec<(String, Option<String>)>,
     /// Said after the answers when the machine was busy.
     pub busy: Option<String>,
     /// What the bracketed interval means.
@@ -227,9 +231,13 @@ pub struct AnswerText {
 impl AnswerText {
     /// Every line, in order.
     pub fn lines(&self) -> Vec<&str> {
+        let answers = self
+            .answers
+            .iter()
+            .flat_map(|(line, why)| std::iter::once(line).chain(why));
         self.partial
             .iter()
-            .chain(&self.answers)
+            .chain(answers)
             .chain(&self.busy)
             .chain(&self.note)
             .map(String::as_str)
@@ -242,6 +250,7 @@ pub fn answer_text(
     summary: &[SummaryRow],
     completeness: Option<Completeness>,
     busy: Option<Busy>,
+    rates: &[CpuRates],
 ) -> Option<AnswerText> {
     let answers = answers(summary);
     if answers.is_empty() {
@@ -267,7 +276,12 @@ pub fn answer_text(
             .map(|c| partial_line(&c)),
         answers: answers
             .iter()
-            .map(|a| answer_line(a, several_works(a)))
+            .map(|a| {
+                let capacity = a.row.id().capacity_of();
+                let rates = rates.iter().find(|r| r.point == capacity);
+                let why = explain::why(a.row, rates).map(|why| format!("  {why}"));
+                (answer_line(a, several_works(a)), why)
+            })
             .collect(),
         busy: busy.map(|b| busy_line(&b)),
         note: coverage.map(|c| interval_note(c, max_reps(summary))),
@@ -409,13 +423,15 @@ mod tests {
 
     #[test]
     fn the_answer_is_the_table_entry_with_its_interval() {
-        let text = answer_text(&summary(), None, None).unwrap();
+        let text = answer_text(&summary(), None, None, &[]).unwrap();
         assert_eq!(text.partial, None);
         // mc: threads at 2 workers and the larger N, 2 / 1.05 over its own
         // 1-worker run (python-pi1's 1.67× is lower; rayon failed); the
         // interval is 2.0 / 1.1 .. 2.0 / 1.0. midpoint: 1 / 0.6, noisy.
+        let lines: Vec<&str> = text.answers.iter().map(|(l, _)| l.as_str()).collect();
+        assert!(text.answers.iter().all(|(_, why)| why.is_none()));
         assert_eq!(
-            text.answers,
+            lines,
             [
                 "speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc, N = 2e9)",
                 "speed-up on this system at 2 workers: 1.67× [1.43–2.00] (threads, midpoint); \
@@ -439,7 +455,7 @@ mod tests {
             points: 12,
         };
         assert_eq!(
-            answer_text(&summary(), Some(partial), None)
+            answer_text(&summary(), Some(partial), None, &[])
                 .unwrap()
                 .partial
                 .as_deref(),
@@ -458,15 +474,15 @@ mod tests {
             .filter(|r| r.mode == Mode::Weak)
             .collect();
         assert_eq!(
-            answer_text(&weak, None, None).unwrap().answers,
-            ["scaled speed-up on this system at 2 workers: 1.82× (threads, mc, weak scaling, 1e8 per worker)"]
+            answer_text(&weak, None, None, &[]).unwrap().answers,
+            [("scaled speed-up on this system at 2 workers: 1.82× (threads, mc, weak scaling, 1e8 per worker)".to_string(), None)]
         );
         let failed: Vec<SummaryRow> = summary()
             .into_iter()
             .filter(|r| r.backend.name() == "rayon" && r.workers == 2)
             .collect();
-        assert_eq!(answer_text(&failed, None, None), None);
-        assert_eq!(answer_text(&[], None, None), None);
+        assert_eq!(answer_text(&failed, None, None, &[]), None);
+        assert_eq!(answer_text(&[], None, None, &[]), None);
         assert_eq!(speedup_table(&[]), "");
     }
 }

@@ -3,7 +3,7 @@
 
 use piscale_kernels::{Isa, Method};
 
-use super::{format_cpus, Kernel, Mode, RawRow, Status};
+use super::{format_cpus, Kernel, Mode, PerWorker, RawRow, Status};
 
 /// A successful repetition of `backend` (a kernel's name) at `workers`
 /// workers taking `wall_s`, for mc; its phases are wall/4, wall/2, wall/4
@@ -46,6 +46,8 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         disturbed: false,
         attempts: Some(1),
         core_kinds: String::new(),
+        busy_s: PerWorker::default(),
+        rates: PerWorker::default(),
     }
 }
 

@@ -27,7 +27,7 @@ pub use machine::LoadAverage;
 pub use machine::Machine;
 pub use out_dir::{write_atomic, OutDir};
 pub use point::{Kernel, Mode, PointId};
-pub use raw::{format_core_kinds, format_cpus, read_raw, RawRow, RawWriter, Status};
+pub use raw::{format_core_kinds, format_cpus, read_raw, PerWorker, RawRow, RawWriter, Status};
 pub use summary::{read_summary, write_summary, SummaryRow};
 
 /// Now, local time, RFC 3339 with milliseconds: the one timestamp format of

@@ -48,6 +48,10 @@ impl Named for Mode {
 /// commands by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kernel {
+    /// What the machine can give: pinned workers computing for a fixed time,
+    /// sharing nothing (`piscale_kernels::capacity`). Its speed-up is the
+    /// capacity C(p) every other kernel's is explained against.
+    Capacity,
     /// A backend of `piscale-kernels`.
     Local(BackendKind),
     /// MPI ranks started by `mpirun` or `srun` (`piscale mpi-worker`).
@@ -59,6 +63,9 @@ pub enum Kernel {
 impl Kernel {
     /// The name of [`Kernel::Mpi`].
     pub const MPI: &'static str = "mpi";
+
+    /// The name of [`Kernel::Capacity`].
+    pub const CAPACITY: &'static str = "capacity";
 
     /// The built-in kernels, in display order: the library's backends, then mpi.
     pub fn builtins() -> impl Iterator<Item = Kernel> {
@@ -84,14 +91,19 @@ impl Kernel {
             })
     }
 
-    /// The kernel a result file names: a built-in one, or a command.
+    /// The kernel a result file names: the capacity, a built-in one, or a
+    /// command.
     pub fn from_name(name: &str) -> Kernel {
+        if name == Kernel::CAPACITY {
+            return Kernel::Capacity;
+        }
         Kernel::parse_builtin(name).unwrap_or_else(|_| Kernel::Command(name.to_owned()))
     }
 
     /// Its name: the backend's, `mpi`, or the command's.
     pub fn name(&self) -> &str {
         match self {
+            Kernel::Capacity => Kernel::CAPACITY,
             Kernel::Local(kind) => kind.name(),
             Kernel::Mpi => Kernel::MPI,
             Kernel::Command(name) => name,
@@ -101,17 +113,21 @@ impl Kernel {
     /// A one-line description for `piscale list` (built-in kernels).
     pub fn description(&self) -> &str {
         match self {
+            Kernel::Capacity => "what the CPUs can give: P pinned threads, each computing its own blocks for a fixed time, sharing nothing (capacity_s)",
             Kernel::Local(kind) => kind.description(),
             Kernel::Mpi => "P MPI ranks launched by mpirun or srun, a static share of blocks each, MPI_Reduce to rank 0 (build with --features mpi)",
             Kernel::Command(_) => "an external program",
         }
     }
 
-    /// The library backend, if it is one.
-    pub fn local(&self) -> Option<BackendKind> {
+    /// Whether its workers get equal shares fixed in advance (and so wait
+    /// for the slowest CPU): the library's static backends and MPI ranks;
+    /// not the dynamic ones, nor a command, whose scheme piscale cannot know.
+    pub fn shares_statically(&self) -> bool {
         match self {
-            Kernel::Local(kind) => Some(*kind),
-            _ => None,
+            Kernel::Local(kind) => !kind.traits().dynamic,
+            Kernel::Mpi => true,
+            Kernel::Capacity | Kernel::Command(_) => false,
         }
     }
 
@@ -123,7 +139,11 @@ impl Kernel {
     /// Whether its workers are processes that a timeout can kill mid-run:
     /// the library's process backends, MPI ranks and commands.
     pub fn uses_processes(&self) -> bool {
-        self.local().is_none_or(BackendKind::uses_processes)
+        match self {
+            Kernel::Capacity => false,
+            Kernel::Local(kind) => kind.uses_processes(),
+            Kernel::Mpi | Kernel::Command(_) => true,
+        }
     }
 
     /// The process backends' names, for messages: `fork-pipe, shm-reduce,
@@ -195,6 +215,15 @@ impl PointId {
         }
     }
 
+    /// The capacity point at `id`'s worker count, method, mode and work:
+    /// its speed-up is C(p) for `id`.
+    pub fn capacity_of(&self) -> PointId {
+        PointId {
+            kernel: Kernel::Capacity,
+            ..self.clone()
+        }
+    }
+
     /// Its baseline on its own kernel (see [`baseline_on`](Self::baseline_on)).
     pub fn own_baseline(&self) -> PointId {
         self.baseline_on(self.kernel.clone())
@@ -223,6 +252,9 @@ mod tests {
             Kernel::Local(BackendKind::ForkPipe)
         );
         assert_eq!(Kernel::from_name("mpi"), Kernel::Mpi);
+        assert_eq!(Kernel::from_name("capacity"), Kernel::Capacity);
+        assert!(Kernel::Capacity < Kernel::Local(BackendKind::Serial));
+        assert!(!Kernel::Capacity.uses_processes());
         assert_eq!(
             Kernel::from_name("pi1.py"),
             Kernel::Command("pi1.py".into())

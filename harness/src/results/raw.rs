@@ -29,7 +29,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 33] = [
+pub const RAW_COLUMNS: [&str; 35] = [
     "run_id",
     "timestamp",
     "method",
@@ -63,11 +63,14 @@ pub const RAW_COLUMNS: [&str; 33] = [
     "disturbed",
     "attempts",
     "core_kinds",
+    "busy_s",
+    "rates",
 ];
 
-/// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's and
-/// `core_kinds` came later, and files without them still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 8;
+/// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's,
+/// `core_kinds`, `busy_s` and `rates` came later, and files without them
+/// still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 10;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -156,6 +159,56 @@ pub struct RawRow {
     /// ranks on other hosts, and in older files.
     #[serde(default)]
     pub core_kinds: String,
+    /// Seconds each worker computed, in worker order: what the breakdown's
+    /// load balance and overhead come from. Empty for commands and in
+    /// older files.
+    #[serde(default)]
+    pub busy_s: PerWorker,
+    /// Samples per nanosecond each worker computed: capacity rows only
+    /// (each CPU's rate while all of them compute).
+    #[serde(default)]
+    pub rates: PerWorker,
+}
+
+/// A figure per worker, in worker order, `;`-separated in its cell (to the
+/// nanosecond for seconds); an empty cell is an empty list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerWorker(pub Vec<f64>);
+
+impl PerWorker {
+    /// The mean and the largest value; `None` when empty.
+    pub fn mean_and_max(&self) -> Option<(f64, f64)> {
+        let n = self.0.len();
+        (n > 0).then(|| {
+            let max = self.0.iter().copied().fold(f64::MIN, f64::max);
+            (self.0.iter().sum::<f64>() / n as f64, max)
+        })
+    }
+}
+
+impl Serialize for PerWorker {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let cells: Vec<String> = self.0.iter().map(|v| format!("{v:.9}")).collect();
+        s.serialize_str(&cells.join(";"))
+    }
+}
+
+impl<'de> Deserialize<'de> for PerWorker {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PerWorker, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.trim().is_empty() {
+            return Ok(PerWorker::default());
+        }
+        text.split(';')
+            .map(|cell| match cell.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                _ => Err(serde::de::Error::custom(format!(
+                    "'{cell}' is not a non-negative number (expected numbers separated by ;)"
+                ))),
+            })
+            .collect::<Result<Vec<f64>, D::Error>>()
+            .map(PerWorker)
+    }
 }
 
 impl RawRow {

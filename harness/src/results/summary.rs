@@ -12,7 +12,7 @@ use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
 /// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
-pub const SUMMARY_COLUMNS: [&str; 26] = [
+pub const SUMMARY_COLUMNS: [&str; 35] = [
     "method",
     "backend",
     "mode",
@@ -39,7 +39,19 @@ pub const SUMMARY_COLUMNS: [&str; 26] = [
     "samples_per_ns_per_core",
     "noisy",
     "disturbed",
+    "capacity",
+    "capacity_low",
+    "capacity_high",
+    "of_capacity",
+    "load_balance",
+    "overhead_efficiency",
+    "computation_scalability",
+    "machine_scalability",
+    "code_scalability",
 ];
+
+/// Columns every `summary.csv` has: the breakdown's came later.
+const SUMMARY_REQUIRED: usize = SUMMARY_COLUMNS.len() - 9;
 
 /// One point of a sweep, summarised over its repetitions: a line of
 /// `summary.csv`. Figures that cannot be computed (every repetition
@@ -104,6 +116,41 @@ pub struct SummaryRow {
     /// CPU time, a crowded start), after their retries.
     #[serde(default)]
     pub disturbed: usize,
+    /// C(p): the speed-up this machine can give at this many workers, the
+    /// `capacity` point's (see [`crate::analyse::breakdown`]).
+    #[serde(default)]
+    pub capacity: Option<f64>,
+    /// Lower end of the capacity's interval (the capacity point's speed-up
+    /// interval).
+    #[serde(default)]
+    pub capacity_low: Option<f64>,
+    /// Upper end of the capacity's interval.
+    #[serde(default)]
+    pub capacity_high: Option<f64>,
+    /// `speedup` / `capacity`: the fraction of what the machine can give
+    /// that this kernel reached; = load_balance × overhead_efficiency ×
+    /// code_scalability.
+    #[serde(default)]
+    pub of_capacity: Option<f64>,
+    /// Mean over the longest busy time of the workers (medians).
+    #[serde(default)]
+    pub load_balance: Option<f64>,
+    /// The longest worker's busy share of the wall time, over the 1-worker
+    /// run's.
+    #[serde(default)]
+    pub overhead_efficiency: Option<f64>,
+    /// Total busy time at 1 worker over total busy time here (weak:
+    /// scaled); = machine_scalability × code_scalability.
+    #[serde(default)]
+    pub computation_scalability: Option<f64>,
+    /// capacity / workers: the machine's part of computation scalability.
+    #[serde(default)]
+    pub machine_scalability: Option<f64>,
+    /// computation_scalability × workers / capacity: the code's part.
+    /// load_balance × overhead_efficiency × machine_scalability ×
+    /// code_scalability = efficiency.
+    #[serde(default)]
+    pub code_scalability: Option<f64>,
 }
 
 impl SummaryRow {
@@ -167,5 +214,5 @@ pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<()> {
 
 /// Reads a `summary.csv` back (for reports and plots).
 pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
-    read_csv(path, &SUMMARY_COLUMNS, SUMMARY_COLUMNS.len(), "summary")
+    read_csv(path, &SUMMARY_COLUMNS, SUMMARY_REQUIRED, "summary")
 }

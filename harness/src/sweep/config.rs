@@ -235,6 +235,11 @@ pub struct SweepConfig {
     #[arg(long = "timeout", value_name = "SECS", value_parser = utf8(flags::timeout_s), required = false, allow_negative_numbers = true)]
     #[default(300.0)]
     pub timeout_s: f64,
+    /// Seconds each capacity run computes (what the CPUs can give at each
+    /// worker count, measured beside the backends); 0 measures none.
+    #[arg(long = "capacity", value_name = "SECS", value_parser = utf8(flags::capacity_s), required = false, allow_negative_numbers = true)]
+    #[default(0.2)]
+    pub capacity_s: f64,
     /// Kernel instruction set: auto, avx512, avx2 or scalar.
     #[arg(long, value_name = "ISA", value_parser = utf8(IsaChoice::from_str), required = false)]
     pub isa: IsaChoice,
@@ -324,6 +329,12 @@ impl SweepConfig {
         Duration::try_from_secs_f64(self.timeout_s).unwrap_or(Duration::MAX)
     }
 
+    /// How long each capacity run computes; `None`: no capacity points.
+    pub fn capacity(&self) -> Option<Duration> {
+        (self.capacity_s > 0.0)
+            .then(|| Duration::try_from_secs_f64(self.capacity_s).unwrap_or(Duration::MAX))
+    }
+
     /// Whether the sweep runs the `mpi` backend.
     pub fn has_mpi(&self) -> bool {
         self.backends.contains(&Kernel::Mpi)
@@ -380,6 +391,8 @@ impl SweepConfig {
                 ),
             ));
         }
+        flags::capacity_s(&self.capacity_s.to_string())
+            .map_err(|e| UsageError::flag("capacity_s", e))?;
         Ok(())
     }
 

@@ -44,10 +44,12 @@ pub fn worker_counts(config: &SweepConfig, usable: usize) -> Vec<usize> {
 }
 
 /// Every point of the sweep, in a fixed order: by method, then mode, then
-/// the `serial` baseline, the backends in config order, the commands; within
-/// each, the worker counts in order. `serial` runs only at 1 worker, and at
-/// 1 worker it is always included for every method (also a command's) and
-/// mode, listed or not.
+/// the `serial` baseline, the capacity (unless `capacity_s = 0`), the
+/// backends in config order, the commands; within each, the worker counts
+/// in order. `serial` runs only at 1 worker, and at 1 worker it is always
+/// included for every method (also a command's) and mode, listed or not.
+/// The capacity is planned like a backend — at every worker count, on the
+/// same CPUs, interleaved with the rest — so it sees the machine as they do.
 pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
     let counts = worker_counts(config, usable);
     let mut methods = config.methods.clone();
@@ -70,6 +72,9 @@ pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
     for &method in &methods {
         for &mode in &config.modes {
             let mut kernels = vec![serial.clone()];
+            if config.capacity().is_some() {
+                kernels.push(Kernel::Capacity);
+            }
             if config.methods.contains(&method) {
                 kernels.extend(config.backends.iter().filter(|k| **k != serial).cloned());
             }
@@ -154,8 +159,38 @@ mod tests {
             workers,
             samples: 1000,
             samples_per_worker: 100,
+            capacity_s: 0.0,
             ..SweepConfig::default()
         }
+    }
+
+    #[test]
+    fn the_capacity_is_planned_like_a_backend_for_every_method_and_mode() {
+        let mut c = config(Workers::List(vec![1, 2]));
+        c.capacity_s = 0.2;
+        c.methods = vec![Method::Midpoint];
+        c.backends = vec![Kernel::Local(BackendKind::Threads)];
+        c.modes = vec![Mode::Strong, Mode::Weak];
+        c.command = vec![CommandKernel {
+            name: "pi1.py".into(),
+            run: "python3 scripts/pi1.py".into(),
+            method: Method::Mc,
+        }];
+        let points = plan(&c, 2);
+        let capacity: Vec<(Method, Mode, usize)> = points
+            .iter()
+            .filter(|p| p.id.kernel == Kernel::Capacity)
+            .map(|p| (p.id.method, p.id.mode, p.id.workers))
+            .collect();
+        let mut expected = Vec::new();
+        for method in [Method::Midpoint, Method::Mc] {
+            for mode in [Mode::Strong, Mode::Weak] {
+                expected.extend([(method, mode, 1), (method, mode, 2)]);
+            }
+        }
+        assert_eq!(capacity, expected);
+        c.capacity_s = 0.0;
+        assert!(plan(&c, 2).iter().all(|p| p.id.kernel != Kernel::Capacity));
     }
 
     #[test]

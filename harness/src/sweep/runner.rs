@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
-use piscale_kernels::{cancel, CpuList};
+use piscale_kernels::{cancel, CapacityWorker, CpuList, Phases};
 
 use super::config::SweepConfig;
 use super::plan::{schedule, Point};
@@ -26,12 +26,12 @@ use crate::error::UsageError;
 use crate::measure::disturbance::{Counters, Disturbance};
 use crate::measure::mpi::launch::host_name;
 use crate::measure::placement::{mpi_placement_ok, placement_ok, Topology};
-use crate::measure::{probe, Executor, MeasureError, Measured, RunSpec};
+use crate::measure::{probe, Detail, Executor, MeasureError, Measured, RunSpec, DEFAULT_CAPACITY};
 use crate::present::note;
 use crate::results::out_dir::{DirLock, LockError};
 use crate::results::{
     format_core_kinds, format_cpus, read_raw, timestamp, write_atomic, write_summary, Kernel,
-    OutDir, PointId, RawRow, RawWriter, Status, SummaryRow,
+    OutDir, PerWorker, PointId, RawRow, RawWriter, Status, SummaryRow,
 };
 
 /// How a sweep ended.
@@ -79,6 +79,7 @@ fn run_spec(config: &SweepConfig) -> RunSpec {
         timeout: Some(config.timeout()),
         isa: config.isa,
         oversubscribe: config.oversubscribe,
+        capacity: config.capacity().unwrap_or(DEFAULT_CAPACITY),
     }
 }
 
@@ -378,6 +379,8 @@ impl Sweep<'_> {
             disturbed: false,
             attempts: None,
             core_kinds: String::new(),
+            busy_s: PerWorker::default(),
+            rates: PerWorker::default(),
         }
     }
 }
@@ -402,28 +405,48 @@ fn fill_ok(
     topology: &Topology,
 ) {
     row.wall_s = Some(m.wall_s);
-    row.estimate = Some(m.estimate);
-    row.abs_error = Some((m.estimate - std::f64::consts::PI).abs());
-    let Some(r) = &m.report else { return };
-    row.spawn_s = Some(r.spawn_s);
-    row.compute_s = Some(r.compute_s);
-    row.reduce_s = Some(r.reduce_s);
-    row.std_error = r.std_error;
-    row.chunksize = r.chunksize.or(row.chunksize);
-    row.cpus = format_cpus(&r.cpus);
-    row.hosts = r.hosts.join(";");
+    row.estimate = m.estimate;
+    row.abs_error = m.estimate.map(|e| (e - std::f64::consts::PI).abs());
+    // A capacity run's phases are not its wall_s's (the time its work
+    // would take at its rate): none, so that no phase table shows them.
+    let (phases, cpus, hosts) = match &m.detail {
+        Detail::Whole => return,
+        Detail::Report(r) => {
+            row.std_error = r.std_error;
+            row.chunksize = r.chunksize.or(row.chunksize);
+            row.busy_s = PerWorker(r.worker_compute_s.clone());
+            let phases = Phases {
+                spawn_s: r.spawn_s,
+                compute_s: r.compute_s,
+                reduce_s: r.reduce_s,
+            };
+            (Some(phases), r.cpus.clone(), &r.hosts[..])
+        }
+        Detail::Capacity(c) => {
+            row.busy_s = PerWorker(c.workers.iter().map(|w| w.busy_s).collect());
+            row.rates = PerWorker(c.workers.iter().map(CapacityWorker::rate).collect());
+            (None, c.workers.iter().map(|w| w.cpu).collect(), &[][..])
+        }
+    };
+    if let Some(phases) = phases {
+        row.spawn_s = Some(phases.spawn_s);
+        row.compute_s = Some(phases.compute_s);
+        row.reduce_s = Some(phases.reduce_s);
+    }
+    row.cpus = format_cpus(&cpus);
+    row.hosts = hosts.join(";");
     // Ranks on other hosts ran on CPUs this machine's topology does not know.
-    let local = r.hosts.is_empty() || {
+    let local = hosts.is_empty() || {
         let here = host_name();
-        r.hosts.iter().all(|h| *h == here)
+        hosts.iter().all(|h| *h == here)
     };
     if local {
-        row.core_kinds = format_core_kinds(&r.cpus, |cpu| topology.kind(cpu));
+        row.core_kinds = format_core_kinds(&cpus, |cpu| topology.kind(cpu));
     }
-    row.placement_ok = if r.hosts.is_empty() {
-        placement_ok(asked, workers, &r.cpus)
+    row.placement_ok = if hosts.is_empty() {
+        placement_ok(asked, workers, &cpus)
     } else {
-        mpi_placement_ok(asked, &r.hosts, &r.cpus)
+        mpi_placement_ok(asked, hosts, &cpus)
     };
 }
 
@@ -458,9 +481,9 @@ mod tests {
                 ));
             }
             Ok(Measured {
-                report: None,
+                detail: Detail::Whole,
                 wall_s: fake_time(id.workers),
-                estimate: std::f64::consts::PI,
+                estimate: Some(std::f64::consts::PI),
             })
         }
     }
@@ -481,6 +504,7 @@ mod tests {
             reps: 3,
             warmup: 1,
             oversubscribe: true,
+            capacity_s: 0.0,
             ..SweepConfig::default()
         };
         let points = plan(&config, 4);
@@ -565,9 +589,9 @@ mod tests {
                 self.after_release.push(key);
             }
             Ok(Measured {
-                report: None,
+                detail: Detail::Whole,
                 wall_s: 1.0,
-                estimate: std::f64::consts::PI,
+                estimate: Some(std::f64::consts::PI),
             })
         }
 
@@ -587,6 +611,7 @@ mod tests {
             samples: 1 << 20,
             reps: 3,
             warmup: 0,
+            capacity_s: 0.0,
             ..SweepConfig::default()
         };
         let points = plan(&config, 2);

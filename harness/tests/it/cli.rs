@@ -623,16 +623,18 @@ fn a_sweep_says_how_many_runs_it_planned() {
             "1",
             "--pin",
             "none",
+            "--capacity",
+            "0.01",
             "--out",
         ])
         .arg(&out)
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    // serial@1, threads@1 and threads@2.
+    // serial@1, capacity@1 and @2, threads@1 and threads@2.
     assert_eq!(
         stderr.lines().next(),
-        Some("planned 3 points × 2 repetitions (+ 1 warm-up runs each) = 9 runs"),
+        Some("planned 5 points × 2 repetitions (+ 1 warm-up runs each) = 15 runs"),
         "{stderr}"
     );
 }

@@ -38,6 +38,8 @@ fn sweep_with_reps(out: &Path, reps: u32, extra: &[&str]) -> Command {
         "none",
         "--seed",
         "3",
+        "--capacity",
+        "0",
         "--out",
     ])
     .arg(out)
@@ -63,7 +65,7 @@ fn a_second_sweep_cannot_write_a_folder_in_use() {
     let config = dir.path().join("slow.toml");
     fs::write(
         &config,
-        "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\n\
+        "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\ncapacity_s = 0\n\
          warmup = 0\npin = \"none\"\n[[command]]\nname = \"slow\"\n\
          run = \"python3 -c 'import time; time.sleep(1.5); print(3.14)'\"\n",
     )
@@ -210,7 +212,7 @@ fn failed_repetitions_run_again_on_resume() {
     fs::write(
         &config,
         format!(
-            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\n\
+            "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\nreps = 2\ncapacity_s = 0\n\
              warmup = 0\npin = \"none\"\n[[command]]\nname = \"flaky\"\nrun = \"python3 {}\"\n",
             script.display()
         ),
@@ -406,6 +408,8 @@ fn kills_at_random_moments_lose_no_row_and_leave_no_process() {
             "0",
             "--pin",
             "none",
+            "--capacity",
+            "0",
             "--out",
         ])
         .arg(&out);

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crate::common::{children_of, piscale};
 
 /// The header of `raw.csv`, shared by the tests that count its columns.
-pub(crate) const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts,steal_s,stall_s,runnable,disturbed,attempts,core_kinds";
-const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,ci_coverage,cv,speedup,speedup_low,speedup_high,speedup_coverage,speedup_vs_serial,efficiency,efficiency_low,efficiency_high,karp_flatt,samples_per_ns_per_core,noisy,disturbed";
+pub(crate) const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts,steal_s,stall_s,runnable,disturbed,attempts,core_kinds,busy_s,rates";
+const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,ci_coverage,cv,speedup,speedup_low,speedup_high,speedup_coverage,speedup_vs_serial,efficiency,efficiency_low,efficiency_high,karp_flatt,samples_per_ns_per_core,noisy,disturbed,capacity,capacity_low,capacity_high,of_capacity,load_balance,overhead_efficiency,computation_scalability,machine_scalability,code_scalability";
 
 /// The library's backends, as `piscale list` names them (mpi aside).
 fn library_backends() -> Vec<String> {
@@ -166,8 +166,9 @@ fn a_quick_sweep_writes_every_file_with_every_column() {
     // Every backend of the library (as `piscale list` names them, but mpi).
     let backends = library_backends();
     assert!(backends.len() >= 7, "{backends:?}");
-    // 2 methods × (serial@1 + every other backend × 2 worker counts) × 2 reps.
-    let points = 2 * (1 + (backends.len() - 1) * 2);
+    // 2 methods × (serial@1 + the capacity and every other backend × 2
+    // worker counts) × 2 reps.
+    let points = 2 * (1 + backends.len() * 2);
     assert_eq!(raw.len() - 1, points * 2);
     assert!(raw[1..].iter().all(|r| r.contains(",ok,")), "{raw:?}");
     for backend in &backends {
@@ -180,6 +181,34 @@ fn a_quick_sweep_writes_every_file_with_every_column() {
     let summary = lines(&out.join("summary.csv"));
     assert_eq!(summary[0], SUMMARY_COLUMNS);
     assert_eq!(summary.len() - 1, points);
+    // On real data, every backend's factors multiply back to its
+    // efficiency and to its fraction of the capacity.
+    let column = |name: &str| SUMMARY_COLUMNS.split(',').position(|c| c == name).unwrap();
+    let mut explained = 0;
+    for line in &summary[1..] {
+        let cells: Vec<&str> = line.split(',').collect();
+        let get = |name: &str| cells[column(name)].parse::<f64>().ok();
+        let factors = [
+            "load_balance",
+            "overhead_efficiency",
+            "machine_scalability",
+            "code_scalability",
+        ]
+        .map(get);
+        if cells[column("backend")] == "capacity" || factors.iter().any(Option::is_none) {
+            continue;
+        }
+        let [lb, oe, machine, code] = factors.map(Option::unwrap);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+        assert!(
+            close(lb * oe * machine * code, get("efficiency").unwrap()),
+            "{line}"
+        );
+        assert!(close(lb * oe * code, get("of_capacity").unwrap()), "{line}");
+        explained += 1;
+    }
+    // Every backend but serial at 2 workers, and at 1, for both methods.
+    assert!(explained >= 2 * 2 * (backends.len() - 1), "{summary:?}");
 
     let machine: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("machine.json")).unwrap()).unwrap();
@@ -275,6 +304,8 @@ fn sigint_keeps_finished_rows_and_resume_completes_the_sweep() {
         "0",
         "--pin",
         "none",
+        "--capacity",
+        "0",
         "--out",
     ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_piscale"))

@@ -31,6 +31,7 @@ pub use pool_map::PoolMap;
 pub use rayon_pool::RayonPool;
 pub use serial::Serial;
 pub use shm_reduce::ShmReduce;
+pub(crate) use threads::run_scoped;
 pub use threads::Threads;
 
 /// Largest accepted number of workers.
@@ -158,6 +159,11 @@ pub struct Traits {
     /// Its workers persist between runs (a pool): their start-up is
     /// [`Backend::setup_s`], outside every run's wall time.
     pub persistent: bool,
+    /// Work goes to whichever worker is free (rayon's stealing, a pool's
+    /// chunks), so a faster CPU does more of it; otherwise every worker
+    /// gets an equal share fixed in advance, and the run waits for the
+    /// slowest CPU.
+    pub dynamic: bool,
 }
 
 impl BackendKind {
@@ -169,19 +175,25 @@ impl BackendKind {
     /// How its workers behave. One exhaustive match, so that a new variant
     /// must say.
     pub const fn traits(self) -> Traits {
-        const fn t(processes: bool, block_decomposed: bool, persistent: bool) -> Traits {
+        const fn t(
+            processes: bool,
+            block_decomposed: bool,
+            persistent: bool,
+            dynamic: bool,
+        ) -> Traits {
             Traits {
                 processes,
                 block_decomposed,
                 persistent,
+                dynamic,
             }
         }
         match self {
-            BackendKind::Serial | BackendKind::Threads => t(false, true, false),
-            BackendKind::Rayon => t(false, true, true),
-            BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false),
-            BackendKind::PoolMap => t(true, true, true),
-            BackendKind::PerCore => t(false, false, false),
+            BackendKind::Serial | BackendKind::Threads => t(false, true, false, false),
+            BackendKind::Rayon => t(false, true, true, true),
+            BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false, false),
+            BackendKind::PoolMap => t(true, true, true, true),
+            BackendKind::PerCore => t(false, false, false, false),
         }
     }
 

@@ -29,17 +29,18 @@ pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
             text(format!(" {}.", capitalize(&busy_line(busy)))),
         ]));
     }
-    match answer_text(summary, results.completeness, None) {
+    match answer_text(summary, results.completeness, None, &results.cpu_rates) {
         Some(answer) => {
             if let Some(partial) = answer.partial {
                 blocks.push(Block::Para(vec![strong(capitalize(&partial))]));
             }
-            blocks.extend(
-                answer
-                    .answers
-                    .iter()
-                    .map(|line| Block::Callout(vec![strong(capitalize(line))])),
-            );
+            for (line, why) in &answer.answers {
+                let mut callout = vec![strong(capitalize(line))];
+                if let Some(why) = why {
+                    callout.push(text(format!(". {}.", capitalize(why.trim()))));
+                }
+                blocks.push(Block::Callout(callout));
+            }
             if let Some(note) = answer.note {
                 blocks.push(Block::Para(vec![text(note)]));
             }
