@@ -3,7 +3,7 @@
 //! tables and the models.
 
 use super::doc::{code, strong, text, Block, Document, Figure, Inline, Table};
-use super::{machine, models};
+use super::{capacity, machine, models};
 use crate::analyse::answer::Busy;
 use crate::analyse::models::{gustafson_serial_fraction, karp_flatt};
 use crate::present::format;
@@ -87,6 +87,7 @@ pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
     }
     let groups = groups(summary);
     blocks.extend(results_section(&groups, results));
+    blocks.extend(capacity::section(&groups, &results.cpu_rates));
     blocks.extend(models::section(&groups));
     blocks.push(Block::Para(footer()));
     Document {

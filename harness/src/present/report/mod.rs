@@ -12,6 +12,7 @@
 //! one self-contained HTML file with the plots inlined ([`html`]).
 
 pub(crate) mod doc;
+mod capacity;
 mod document;
 mod html;
 mod machine;
