@@ -19,8 +19,9 @@
 //! overlap (their starts differ by microseconds) and to see the clock
 //! speed the CPUs settle at.
 
-use std::sync::Barrier;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::backends::{run_scoped, Team};
 use crate::cancel;
@@ -86,15 +87,13 @@ pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun
     let (p, cpus) = (team.workers, team.cpus.as_ref());
     let blocks = job.blocks();
     let limit_ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-    let start = Barrier::new(p);
+    let start = StartLine::default();
     let t0 = mono_ns();
     let outcomes = run_scoped(p, |w| {
         WorkerOutcome::timed_after(
             cpus,
             w,
-            || {
-                start.wait();
-            },
+            || start.wait(p, StartLine::PATIENCE),
             |began| {
                 let (mut samples, mut b) = (0u64, w as u64 % blocks);
                 loop {
@@ -133,6 +132,32 @@ pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun
     })
 }
 
+/// Where the workers wait for each other before computing, so that they
+/// all compute at once. Unlike `std::sync::Barrier` it gives up after
+/// [`StartLine::PATIENCE`]: when the system refuses a thread, the ones
+/// already started must still end (and be joined) instead of waiting
+/// forever for it.
+#[derive(Debug, Default)]
+struct StartLine {
+    arrived: AtomicUsize,
+}
+
+impl StartLine {
+    /// Far longer than starting any number of threads takes.
+    const PATIENCE: Duration = Duration::from_secs(2);
+
+    /// Arrives, then waits until `workers` have arrived or `patience`
+    /// runs out. Yields while waiting: with more workers than CPUs, the
+    /// ones still to start need the CPU.
+    fn wait(&self, workers: usize, patience: Duration) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let since = Instant::now();
+        while self.arrived.load(Ordering::SeqCst) < workers && since.elapsed() < patience {
+            thread::yield_now();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +192,18 @@ mod tests {
         let run = measure(&job, &Team::unpinned(2).unwrap(), Duration::ZERO).unwrap();
         let samples: Vec<u64> = run.workers.iter().map(|w| w.samples).collect();
         assert_eq!(samples, [600, 400]);
+    }
+
+    #[test]
+    fn a_worker_that_never_arrives_does_not_hold_the_others_forever() {
+        let (line, patience) = (StartLine::default(), Duration::from_millis(50));
+        let since = Instant::now();
+        line.wait(2, patience);
+        assert!(since.elapsed() >= patience);
+        // The second one to arrive goes at once.
+        let since = Instant::now();
+        line.wait(2, StartLine::PATIENCE);
+        assert!(since.elapsed() < StartLine::PATIENCE);
     }
 
     #[test]

@@ -193,6 +193,11 @@ impl Executor for RealExecutor {
             Kernel::Capacity => {
                 let team = Team::new(id.workers, cpus.cloned())?;
                 let run = capacity::measure(&spec.job(id), &team, spec.capacity)?;
+                if !(run.rate() > 0.0) {
+                    return Err(MeasureError::Failed(format!(
+                        "capacity: no computing was measured ({run:?})"
+                    )));
+                }
                 Ok(Measured::capacity(run, id.samples))
             }
             Kernel::Local(kind) => self
