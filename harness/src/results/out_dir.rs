@@ -208,8 +208,8 @@ impl OutDir {
 }
 
 /// What a plot shows: the first part of its file name in `plots/`. The
-/// names are kebab-case: `speedup`, `efficiency`, `time`, `phases`, `weak`
-/// (what each draws: `present::plots`).
+/// names are kebab-case: `speedup`, `efficiency`, `time`, `phases`, `weak`,
+/// `breakdown` (what each draws: `present::plots`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "kebab-case")]
 pub enum PlotKind {
@@ -223,6 +223,8 @@ pub enum PlotKind {
     Phases,
     /// Weak-scaling efficiency.
     Weak,
+    /// Where the speed-up went: ideal, capacity, then each loss.
+    Breakdown,
 }
 
 impl PlotKind {

@@ -13,7 +13,7 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::data::{Phases, Point, Scaling};
+use super::data::{Loss, Losses, Phases, Point, Scaling, Series};
 use super::style::{self, text, Shape, INK, MUTED};
 use super::{Chart, Context};
 use crate::analyse::models::{amdahl_fit, AmdahlFit};
@@ -54,6 +54,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         Chart::Weak(s) => curves(root, ctx, s, &Curves::weak(s)),
         Chart::Time(s) => time(root, ctx, s),
         Chart::Phases(p) => phases(root, ctx, p),
+        Chart::Breakdown(l) => breakdown(root, ctx, l),
     }?;
     root.present().drawn()
 }
@@ -133,6 +134,8 @@ enum Key {
         colour: RGBColor,
         dashed: bool,
         label: String,
+        /// Smaller lines under the label, `\n` between them.
+        detail: Option<String>,
     },
     /// A filled square (a phase of the stacked bars).
     Swatch { colour: RGBColor, label: String },
@@ -174,6 +177,7 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Re
                 colour,
                 dashed,
                 label: name,
+                detail,
             } => {
                 let style = colour.stroke_width(style::THIN);
                 if *dashed {
@@ -187,6 +191,11 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Re
                 }
                 area.draw(&Text::new(name.as_str(), (tx, y), label.clone()))
                     .drawn()?;
+                for line in detail.iter().flat_map(|d| d.lines()) {
+                    y += 18;
+                    area.draw(&Text::new(line, (tx, y), small.clone()))
+                        .drawn()?;
+                }
                 y += 28;
             }
             Key::Swatch {
@@ -457,11 +466,22 @@ fn curves<DB: DrawingBackend>(
         .drawn()?;
     oversubscribed_line(&mut chart, ctx, &workers, 0.0..y_top)?;
 
+    // The capacity C(p) (or C(p)/p) first, under the backends' curves.
+    let mut capacity = false;
+    for series in s.series.iter().filter(|x| x.backend == Kernel::Capacity) {
+        capacity |= capacity_line(&mut chart, series, how)?;
+    }
+
     let mut keys = Vec::new();
     // Whether any fitted curve was drawn, for its legend key.
     let mut fitted = false;
-    let n = s.series.len();
-    for (k, series) in s.series.iter().enumerate() {
+    let backends: Vec<_> = s
+        .series
+        .iter()
+        .filter(|x| x.backend != Kernel::Capacity)
+        .collect();
+    let n = backends.len();
+    for (k, series) in backends.into_iter().enumerate() {
         let colour = ctx.palette.colour(&series.backend);
         let shape = ctx.palette.shape(&series.backend);
         let shift = dodge(k, n) * span;
@@ -514,17 +534,58 @@ fn curves<DB: DrawingBackend>(
         colour: style::IDEAL,
         dashed: false,
         label: how.ideal_label.into(),
+        detail: None,
     });
+    if capacity {
+        keys.push(Key::Line {
+            colour: style::CAPACITY,
+            dashed: true,
+            label: "capacity".into(),
+            detail: Some("(what the CPUs\ncan give)".into()),
+        });
+    }
     if fitted {
         keys.push(Key::Line {
             colour: INK,
             dashed: true,
             label: "Amdahl fit".into(),
+            detail: None,
         });
     }
     keys.push(Key::Note("bars: 95 % CI".into()));
     keys.push(Key::Note("of the median".into()));
     legend(&frame.legend, &keys)
+}
+
+/// The capacity's curve: a grey dashed line through its points, without
+/// markers or CI bars, so that it reads as a limit, not a backend. Whether
+/// there was anything to draw.
+fn capacity_line<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    series: &Series,
+    how: &Curves,
+) -> Result<bool>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let points: Vec<(f64, f64)> = series
+        .points
+        .iter()
+        .filter_map(|p| Some((p.workers as f64, (how.value)(p)?)))
+        .collect();
+    if points.is_empty() {
+        return Ok(false);
+    }
+    chart
+        .draw_series(DashedLineSeries::new(
+            points,
+            7,
+            5,
+            style::CAPACITY.stroke_width(style::LINE),
+        ))
+        .drawn()?;
+    Ok(true)
 }
 
 /// One backend's points: the line through them, their CI bars and markers.
@@ -703,6 +764,7 @@ fn time<DB: DrawingBackend>(
             colour: style::IDEAL,
             dashed: false,
             label: "ideal (t₁/p)".into(),
+            detail: None,
         });
         keys.push(Key::Note("t₁: serial, 1 worker".into()));
     }
@@ -784,12 +846,12 @@ fn phases<DB: DrawingBackend>(
         }
         let total = bar.phases.total_s();
         if total > 0.0 {
-            let share = 100.0 * (bar.phases.spawn_s + bar.phases.reduce_s) / total;
+            let share = (bar.phases.spawn_s + bar.phases.reduce_s) / total;
             chart
                 .draw_series(std::iter::once(
                     EmptyElement::at((x, y))
                         + Text::new(
-                            format!("{share:.0} %"),
+                            format::share(share),
                             (0, -6),
                             text(style::LABEL_SIZE, &INK).pos(Pos::new(HPos::Center, VPos::Bottom)),
                         ),
@@ -817,6 +879,204 @@ fn phases<DB: DrawingBackend>(
         Key::Note("repetitions".into()),
     ];
     legend(&frame.legend, &keys)
+}
+
+/// The colour and legend label of a loss.
+fn loss_style(loss: Loss) -> (RGBColor, &'static str) {
+    match loss {
+        Loss::Machine => (style::LOST_MACHINE, "machine (C/p)"),
+        Loss::Code => (style::LOST_CODE, "code"),
+        Loss::Imbalance => (style::LOST_IMBALANCE, "imbalance (LB)"),
+        Loss::Overhead => (style::LOST_OVERHEAD, "overhead (OE)"),
+        Loss::Unsplit => (style::LOST_UNSPLIT, "not split"),
+    }
+}
+
+/// Where the speed-up went: one horizontal bar per kernel, as long as the
+/// ideal p (a tick marks it), cut into what it reached (from 0) and what
+/// each step from p down lost — the machine (p → C), the code, the
+/// imbalance and the overhead — each labelled with its share where it is
+/// wide enough. A step that gained (a factor above 1) is an outlined
+/// strip over the bar, from the level before to the level after.
+fn breakdown<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Context,
+    l: &Losses,
+) -> Result<()> {
+    let title = format!(
+        "{}: where the speed-up went at p = {} (N = {})",
+        l.method,
+        l.workers,
+        work(l.work)
+    );
+    let frame = frame(root, &title, &ctx.caption)?;
+    let n = l.falls.len().max(1);
+    let top = l
+        .falls
+        .iter()
+        .flat_map(|f| std::iter::once(f.ideal).chain(f.steps.iter().map(|&(_, v)| v)))
+        .fold(1.0, f64::max);
+    // Room on the right of the longest bar for its label.
+    let x_top = top * 1.2;
+    // The first kernel on top.
+    let row_y = |i: usize| (n - 1 - i) as f64;
+    let names: Vec<String> = l.falls.iter().map(|f| short(f.backend.name())).collect();
+    let label = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-6 && (0.0..n as f64).contains(&i) {
+            names.get(n - 1 - i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let mut builder = builder(&frame.chart);
+    builder.y_label_area_size(150);
+    let mut chart = builder
+        .build_cartesian_2d(
+            0.0..x_top,
+            Ticked::new(-0.5..n as f64 - 0.5, (0..n).map(|i| i as f64).collect()),
+        )
+        .drawn()?;
+    let mut mesh = chart.configure_mesh();
+    style_mesh(&mut mesh, "speed-up over 1 worker (×)", "");
+    mesh.disable_y_mesh()
+        .x_label_formatter(&|v: &f64| tick(*v))
+        .y_label_formatter(&label)
+        .draw()
+        .drawn()?;
+
+    let half = if n > 6 { 0.36 } else { 0.3 };
+    let mut used: Vec<Loss> = Vec::new();
+    let mut gained = false;
+    for (i, fall) in l.falls.iter().enumerate() {
+        let y = row_y(i);
+        let rect = |x0: f64, x1: f64, h: f64| [(x0, y - h), (x1, y + h)];
+        let achieved = fall.achieved();
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                rect(0.0, achieved, half),
+                style::ACHIEVED.filled(),
+            )))
+            .drawn()?;
+        // Losses first, full height; gains over them, as outlined strips.
+        for (loss, before, after) in fall.drops().filter(|d| d.2 < d.1) {
+            let (colour, _) = loss_style(loss);
+            if !used.contains(&loss) {
+                used.push(loss);
+            }
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    rect(after, before, half),
+                    colour.filled(),
+                )))
+                .drawn()?;
+            share_label(&mut chart, (after, before), y, 1.0 - after / before)?;
+        }
+        for (loss, before, after) in fall.drops().filter(|d| d.2 > d.1) {
+            let (colour, _) = loss_style(loss);
+            gained = true;
+            chart
+                .draw_series([
+                    Rectangle::new(rect(before, after, half / 2.0), WHITE.filled()),
+                    Rectangle::new(
+                        rect(before, after, half / 2.0),
+                        colour.stroke_width(style::THIN),
+                    ),
+                ])
+                .drawn()?;
+            if !used.contains(&loss) {
+                used.push(loss);
+            }
+        }
+        // The ideal p, a tick across the bar.
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(fall.ideal, y - half - 0.08), (fall.ideal, y + half + 0.08)],
+                INK.stroke_width(style::THIN),
+            )))
+            .drawn()?;
+        let end = std::iter::once(fall.ideal)
+            .chain(fall.steps.iter().map(|&(_, v)| v))
+            .fold(0.0, f64::max);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((end, y))
+                    + Text::new(
+                        format::times(achieved),
+                        (8, 0),
+                        text(style::LABEL_SIZE, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
+                    ),
+            ))
+            .drawn()?;
+    }
+
+    let mut keys = vec![Key::Swatch {
+        colour: style::ACHIEVED,
+        label: "achieved S".into(),
+    }];
+    // Left to right on the bars: overhead, imbalance, code, machine.
+    for loss in [
+        Loss::Unsplit,
+        Loss::Overhead,
+        Loss::Imbalance,
+        Loss::Code,
+        Loss::Machine,
+    ] {
+        if used.contains(&loss) {
+            let (colour, label) = loss_style(loss);
+            keys.push(Key::Swatch {
+                colour,
+                label: label.into(),
+            });
+        }
+    }
+    keys.push(Key::Line {
+        colour: INK,
+        dashed: false,
+        label: "ideal p".into(),
+        detail: None,
+    });
+    keys.push(Key::Note("steps from p down:".into()));
+    keys.push(Key::Note("p → C(p), the capacity,".into()));
+    keys.push(Key::Note("× code × LB × OE = S".into()));
+    if used.contains(&Loss::Unsplit) {
+        keys.push(Key::Note(String::new()));
+        keys.push(Key::Note("not split: C → S for a".into()));
+        keys.push(Key::Note("kernel without busy".into()));
+        keys.push(Key::Note("times (a command)".into()));
+    }
+    if gained {
+        keys.push(Key::Note(String::new()));
+        keys.push(Key::Note("outlined: a step that".into()));
+        keys.push(Key::Note("gained (factor > 1)".into()));
+    }
+    legend(&frame.legend, &keys)
+}
+
+/// Writes the `share` a step lost (`−12 %`) inside its segment `x0..x1`
+/// of the bar at row `y`, when the segment is wide enough on screen.
+fn share_label<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    (x0, x1): (f64, f64),
+    y: f64,
+    share: f64,
+) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let width = chart.backend_coord(&(x1, y)).0 - chart.backend_coord(&(x0, y)).0;
+    if width < 48 {
+        return Ok(());
+    }
+    chart
+        .draw_series(std::iter::once(Text::new(
+            format!("−{}", format::share(share)),
+            ((x0 + x1) / 2.0, y),
+            text(style::CAPTION_SIZE, &INK).pos(Pos::new(HPos::Center, VPos::Center)),
+        )))
+        .drawn()?;
+    Ok(())
 }
 
 #[cfg(test)]

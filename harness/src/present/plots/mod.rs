@@ -7,11 +7,12 @@
 //!
 //! | name | shows | written when |
 //! |---|---|---|
-//! | `speedup-M` | speed-up over the same backend at 1 worker against workers: a line per backend with 95 % CI bars, its fitted Amdahl curve dashed (where at least three worker counts allow a fit and f is physical), and the ideal y = p | some strong-scaling point has a speed-up |
-//! | `efficiency-M` | parallel efficiency (speed-up / p) against workers, ideal 100 % | as `speedup-M` |
-//! | `time-M` | median wall time with CI bars against workers, log–log, and the ideal serial t₁/p | some strong-scaling point has a time |
-//! | `phases-M` | stacked bars of the median spawn, compute and reduce times per backend at the largest worker count that recorded them (command kernels record none) | some strong-scaling repetition has phase times |
-//! | `weak-M` | weak-scaling efficiency t₁/tₚ against workers, ideal 100 % | some weak-scaling point has an efficiency |
+//! | `speedup-M` | speed-up over the same backend at 1 worker against workers: a line per backend with 95 % CI bars, its fitted Amdahl curve dashed (where at least three worker counts allow a fit and f is physical), the ideal y = p, and the capacity C(p) (what the CPUs can give) as a grey dashed line without markers | some strong-scaling point has a speed-up |
+//! | `efficiency-M` | parallel efficiency (speed-up / p) against workers, ideal 100 %, the capacity's C(p)/p grey dashed | as `speedup-M` |
+//! | `time-M` | median wall time with CI bars against workers, log–log, and the ideal serial t₁/p; not the capacity (its time is what the work would take at its rate) | some strong-scaling point has a time |
+//! | `phases-M` | stacked bars of the median spawn, compute and reduce times per backend at the largest worker count that recorded them (command kernels record none; the capacity, which computes for a fixed time, is left out) | some strong-scaling repetition has phase times |
+//! | `breakdown-M` | where the speed-up went: a horizontal bar per kernel (not the capacity, not `serial`) at the largest worker count p above 1 with a capacity, as long as p, cut into the speed-up S reached and what each step lost: p → C(p) the machine, then × code scalability, × load balance, × overhead efficiency = S (a command, without busy times: C(p) → S in one step) | some strong-scaling point above 1 worker has a capacity and a speed-up |
+//! | `weak-M` | weak-scaling efficiency t₁/tₚ against workers, ideal 100 %, and the capacity's | some weak-scaling point has an efficiency |
 //!
 //! Each name gives `NAME.svg` and `NAME.png` (800 × 600); the names are
 //! defined once, as [`PlotName`]. When a sweep
@@ -42,7 +43,7 @@ use super::Inputs;
 use crate::analyse::phases::PhaseMedians;
 use crate::results::out_dir::{PlotFormat, PlotKind, PlotName};
 use crate::results::{write_atomic, Machine, Mode, OutDir, PointId, SummaryRow};
-use data::{Phases, Scaling};
+use data::{Losses, Phases, Scaling};
 use style::Palette;
 
 /// Draws every plot of the sweep in `out` and writes each as `NAME.svg` and
@@ -75,6 +76,7 @@ enum Chart {
     Time(Scaling),
     Phases(Phases),
     Weak(Scaling),
+    Breakdown(Losses),
 }
 
 /// A plot: what it shows, of which method, and how it is drawn.
@@ -156,12 +158,16 @@ fn plan(summary: &[SummaryRow], phases: &BTreeMap<PointId, PhaseMedians>) -> Vec
                     Chart::Efficiency(strong.clone()),
                 ));
             }
-            if strong.has_times() {
-                plots.push(plot(PlotKind::Time, Chart::Time(strong)));
+            let times = strong.without_capacity();
+            if times.has_times() {
+                plots.push(plot(PlotKind::Time, Chart::Time(times)));
             }
             if let Some(phases) = phases {
                 plots.push(plot(PlotKind::Phases, Chart::Phases(phases)));
             }
+        }
+        if let Some(losses) = Losses::select(summary, method) {
+            plots.push(plot(PlotKind::Breakdown, Chart::Breakdown(losses)));
         }
         if let Some(weak) = Scaling::select(summary, method, Mode::Weak) {
             if weak.has_speedups() {
@@ -247,7 +253,7 @@ mod tests {
     use super::*;
     use crate::analyse::summary::summarize;
     use crate::results::fixture::{failed, numbered, row, with_method, N, PER_WORKER};
-    use crate::results::{write_summary, RawRow, RawWriter};
+    use crate::results::{write_summary, PerWorker, RawRow, RawWriter};
     use std::collections::BTreeSet;
 
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -329,6 +335,12 @@ mod tests {
             .collect()
     }
 
+    /// Whether an SVG as plotters writes it has a text element saying
+    /// exactly `words`.
+    fn text(svg: &str, words: &str) -> bool {
+        svg.contains(&format!(">\n{words}\n</text>"))
+    }
+
     fn check_files(files: &[PathBuf]) {
         for file in files {
             let bytes = fs::read(file).unwrap();
@@ -403,6 +415,150 @@ mod tests {
         assert!(!names(&files).iter().any(|n| n.starts_with("weak-")));
         assert!(!dir.path().join(OutDir::PLOTS).join("weak-mc.png").exists());
         assert!(dir.path().join(OutDir::PLOTS).join("notes.txt").exists());
+    }
+
+    /// The C(p) of [`with_capacity`]: 0.95 p above 1 worker.
+    fn capacity_at(p: usize) -> f64 {
+        if p == 1 {
+            1.0
+        } else {
+            0.95 * p as f64
+        }
+    }
+
+    /// `rows` of a sweep that measured the capacity: capacity points of mc
+    /// at 1, 2, 4 and 8 workers (C(p) = [`capacity_at`]), the built-in
+    /// kernels' workers busy 90 % of the wall time less 3 % per worker
+    /// index (uneven), and the command at 4 and 8 workers too.
+    fn with_capacity(rows: Vec<RawRow>) -> Vec<RawRow> {
+        let s = Mode::Strong;
+        let mut rows: Vec<RawRow> = rows
+            .into_iter()
+            .map(|mut r| {
+                if let (true, Some(wall)) = (r.backend.is_builtin(), r.wall_s) {
+                    let busy = (0..r.workers).map(|i| 0.9 * wall * (1.0 - 0.03 * i as f64));
+                    r.busy_s = PerWorker(busy.collect());
+                }
+                r
+            })
+            .collect();
+        for rep in 0..3 {
+            let jitter = 1.0 + 0.01 * rep as f64;
+            for p in [1, 2, 4, 8] {
+                let mut r = row("capacity", s, p, N, jitter / capacity_at(p));
+                r.busy_s = PerWorker(vec![0.2; p]);
+                rows.push(r);
+            }
+            rows.push(row("python-pi1", s, 4, N, 13.0 * jitter));
+            rows.push(row("python-pi1", s, 8, N, 8.0 * jitter));
+        }
+        numbered(rows)
+    }
+
+    #[test]
+    fn with_a_capacity_the_speedup_plot_draws_it_and_a_breakdown_is_written() {
+        let dir = folder(&with_capacity(rows(false)));
+        let files = plots_of(dir.path()).unwrap();
+        let all = names(&files);
+        assert!(
+            all.contains("breakdown-mc.svg") && all.contains("breakdown-mc.png"),
+            "{all:?}"
+        );
+        // midpoint measured no capacity: no breakdown of it.
+        assert!(
+            !all.iter().any(|n| n.starts_with("breakdown-midpoint")),
+            "{all:?}"
+        );
+        check_files(&files);
+        let svg = |name: &str| {
+            fs::read_to_string(dir.path().join(OutDir::PLOTS).join(format!("{name}.svg"))).unwrap()
+        };
+        let breakdown = svg("breakdown-mc");
+        assert!(text(
+            &breakdown,
+            "mc: where the speed-up went at p = 8 (N = 2e9)"
+        ));
+        for key in ["achieved S", "imbalance (LB)", "code", "machine (C/p)"] {
+            assert!(text(&breakdown, key), "{key}");
+        }
+        assert!(text(&breakdown, "not split"), "the command is not split");
+        for backend in ["threads", "fork-pipe", "python-pi1"] {
+            assert!(text(&breakdown, backend), "{backend}");
+        }
+        assert!(!text(&breakdown, "capacity") && !text(&breakdown, "serial"));
+        for name in ["speedup-mc", "efficiency-mc"] {
+            let plot = svg(name);
+            assert!(
+                text(&plot, "capacity") && text(&plot, "(what the CPUs"),
+                "{name}"
+            );
+            // A line without markers or CI bars, in its own grey.
+            assert!(plot.contains("#606060"), "{name}");
+        }
+        // The time and phase plots leave the capacity out.
+        for name in ["time-mc", "phases-mc"] {
+            let plot = svg(name);
+            assert!(
+                !text(&plot, "capacity") && !plot.contains("#606060"),
+                "{name}"
+            );
+        }
+        assert!(!text(&svg("speedup-midpoint"), "capacity"));
+    }
+
+    #[test]
+    fn the_breakdown_steps_multiply_down_to_the_speedup() {
+        let summary = summarize(&with_capacity(rows(false)));
+        let losses = Losses::select(&summary, Method::Mc).unwrap();
+        assert_eq!((losses.work, losses.workers), (N, 8));
+        let backends: Vec<&str> = losses.falls.iter().map(|f| f.backend.name()).collect();
+        assert_eq!(
+            backends,
+            ["threads", "fork-pipe", "python-pi1"],
+            "no capacity, no serial"
+        );
+        for fall in &losses.falls {
+            let row = summary
+                .iter()
+                .find(|r| r.backend == fall.backend && r.workers == 8 && r.samples == N)
+                .unwrap();
+            assert_eq!(fall.ideal, 8.0);
+            assert_eq!(fall.steps[0], (data::Loss::Machine, row.capacity.unwrap()));
+            assert!((fall.steps[0].1 - capacity_at(8)).abs() < 1e-9);
+            let s = row.speedup.unwrap();
+            assert!((fall.achieved() - s).abs() < 1e-9, "{fall:?} vs {s}");
+            // Each step is the level before times the factor it takes off.
+            let drops: Vec<_> = fall.drops().collect();
+            assert_eq!(drops[0].1, 8.0);
+            for pair in drops.windows(2) {
+                assert_eq!(pair[0].2, pair[1].1);
+            }
+        }
+        let threads = &losses.falls[0];
+        let kinds: Vec<data::Loss> = threads.steps.iter().map(|s| s.0).collect();
+        use data::Loss::*;
+        assert_eq!(kinds, [Machine, Code, Imbalance, Overhead]);
+        // Uneven workers: 8 busy 90 %…69 % of the wall time, mean over max.
+        let lb = (0..8).map(|i| 1.0 - 0.03 * i as f64).sum::<f64>() / 8.0;
+        assert!((threads.steps[3].1 / threads.steps[2].1 - 1.0).abs() < 1e-9);
+        assert!((threads.steps[2].1 / threads.steps[1].1 - lb).abs() < 1e-9);
+        // A command's busy times are unknown: C → S in one step.
+        let kinds: Vec<data::Loss> = losses.falls[2].steps.iter().map(|s| s.0).collect();
+        assert_eq!(kinds, [Machine, Unsplit]);
+    }
+
+    #[test]
+    fn no_breakdown_without_a_capacity() {
+        let summary = summarize(&rows(false));
+        assert_eq!(Losses::select(&summary, Method::Mc), None);
+        let with = summarize(&with_capacity(rows(false)));
+        assert_eq!(Losses::select(&with, Method::Midpoint), None);
+        // Only 1 worker: nothing to lose.
+        let one: Vec<SummaryRow> = with.into_iter().filter(|r| r.workers == 1).collect();
+        assert_eq!(Losses::select(&one, Method::Mc), None);
+        let dir = folder(&rows(false));
+        let files = plots_of(dir.path()).unwrap();
+        assert!(!names(&files).iter().any(|n| n.starts_with("breakdown-")));
     }
 
     #[test]

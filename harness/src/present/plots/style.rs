@@ -37,6 +37,9 @@ pub(super) const INK: RGBColor = RGBColor(0x20, 0x20, 0x20);
 pub(super) const MUTED: RGBColor = RGBColor(0x55, 0x55, 0x55);
 /// The ideal line (y = p, 100 %).
 pub(super) const IDEAL: RGBColor = RGBColor(0x99, 0x99, 0x99);
+/// The capacity C(p), what the CPUs can give: a dashed line darker than
+/// the ideal, and no backend's colour.
+pub(super) const CAPACITY: RGBColor = RGBColor(0x60, 0x60, 0x60);
 /// The grid.
 pub(super) const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
 
@@ -87,7 +90,7 @@ const _: () = assert!(BackendKind::VARIANTS.len() < BUILTIN.len());
 const COMMANDS: [RGBColor; 6] = [
     RGBColor(0x8C, 0x56, 0x4B),
     RGBColor(0x6A, 0x3D, 0x9A),
-    RGBColor(0x7F, 0x7F, 0x7F),
+    RGBColor(0x7C, 0xAE, 0x00),
     RGBColor(0x9E, 0x1B, 0x32),
     RGBColor(0x11, 0x8F, 0x9C),
     RGBColor(0x8A, 0x8A, 0x10),
@@ -97,6 +100,19 @@ const COMMANDS: [RGBColor; 6] = [
 pub(super) const SPAWN: RGBColor = RGBColor(0xE1, 0x57, 0x59);
 pub(super) const COMPUTE: RGBColor = RGBColor(0x4E, 0x79, 0xA7);
 pub(super) const REDUCE: RGBColor = RGBColor(0xED, 0xC9, 0x48);
+
+/// Colours of where the speed-up went (`breakdown-M`): the speed-up
+/// reached and each loss, from Paul Tol's "bright" scheme, which
+/// colour-blind readers can tell apart. The machine's loss is grey, like
+/// the capacity line.
+pub(super) const ACHIEVED: RGBColor = RGBColor(0x44, 0x77, 0xAA);
+pub(super) const LOST_OVERHEAD: RGBColor = RGBColor(0xEE, 0x66, 0x77);
+pub(super) const LOST_IMBALANCE: RGBColor = RGBColor(0xCC, 0xBB, 0x44);
+pub(super) const LOST_CODE: RGBColor = RGBColor(0xAA, 0x33, 0x77);
+pub(super) const LOST_MACHINE: RGBColor = RGBColor(0xBB, 0xBB, 0xBB);
+/// Code, imbalance and overhead together, for a kernel whose workers'
+/// busy times are not known (a command).
+pub(super) const LOST_UNSPLIT: RGBColor = RGBColor(0x66, 0xCC, 0xEE);
 
 /// A marker shape: colour tells the backends apart on screen, the shape in
 /// grey print.
@@ -110,8 +126,9 @@ pub(super) enum Shape {
 }
 
 /// Fixed colours and markers, one per kernel: the same in every plot of a
-/// folder. A built-in kernel always has its own colour; command kernels
-/// take the further colours in the order of their names.
+/// folder. A built-in kernel always has its own colour, the capacity its
+/// grey ([`CAPACITY`]); command kernels take the further colours in the
+/// order of their names.
 #[derive(Debug, Clone)]
 pub(super) struct Palette {
     commands: Vec<String>,
@@ -132,6 +149,9 @@ impl Palette {
 
     /// The colour of `kernel`.
     pub(super) fn colour(&self, kernel: &Kernel) -> RGBColor {
+        if *kernel == Kernel::Capacity {
+            return CAPACITY;
+        }
         match builtin_index(kernel) {
             Some(i) => BUILTIN[i].0,
             None => COMMANDS[self.command_index(kernel) % COMMANDS.len()],
@@ -142,6 +162,10 @@ impl Palette {
     pub(super) fn shape(&self, kernel: &Kernel) -> Shape {
         if let Some(i) = builtin_index(kernel) {
             return BUILTIN[i].1;
+        }
+        if *kernel == Kernel::Capacity {
+            // Drawn as a line without markers; a shape for completeness.
+            return Shape::Circle;
         }
         const SHAPES: [Shape; 5] = [
             Shape::Diamond,
@@ -171,13 +195,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_builtin_kernel_has_its_own_colour() {
+    fn every_builtin_kernel_and_the_capacity_have_their_own_colour() {
         let pi1 = Kernel::Command("python-pi1".into());
         let other = Kernel::Command("a-command".into());
         let palette = Palette::new([&pi1, &other]);
         let mut colours: Vec<RGBColor> = Kernel::builtins().map(|k| palette.colour(&k)).collect();
         colours.push(palette.colour(&other));
         colours.push(palette.colour(&pi1));
+        colours.push(palette.colour(&Kernel::Capacity));
+        colours.push(IDEAL);
         for (i, a) in colours.iter().enumerate() {
             for b in &colours[i + 1..] {
                 assert_ne!(a, b, "two kernels share a colour");
@@ -187,5 +213,13 @@ mod tests {
         let serial = Kernel::Local(BackendKind::Serial);
         let again = Palette::new([&other, &pi1, &serial]);
         assert_eq!(again.colour(&pi1), palette.colour(&pi1));
+        // The capacity is no command: it takes none of their colours.
+        let with_capacity = Palette::new([&other, &pi1, &Kernel::Capacity]);
+        assert_eq!(with_capacity.colour(&pi1), palette.colour(&pi1));
+        assert_eq!(with_capacity.colour(&Kernel::Capacity), CAPACITY);
+        // Every command colour differs from the capacity's and the ideal's.
+        for c in COMMANDS {
+            assert!(c != CAPACITY && c != IDEAL);
+        }
     }
 }
