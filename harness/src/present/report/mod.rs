@@ -11,8 +11,8 @@
 //! GitHub-flavoured markdown fit for a CI job summary ([`markdown`]), and
 //! one self-contained HTML file with the plots inlined ([`html`]).
 
-pub(crate) mod doc;
 mod capacity;
+pub(crate) mod doc;
 mod document;
 mod html;
 mod machine;
@@ -32,9 +32,10 @@ use crate::results::{write_atomic, OutDir};
 /// Plot kinds in the order the report shows them (file names
 /// `<kind>-<method>.svg`, see [`crate::results::out_dir::PlotName`]); other
 /// kinds follow, by name.
-pub const PLOT_KINDS: [PlotKind; 5] = [
+pub const PLOT_KINDS: [PlotKind; 6] = [
     PlotKind::Speedup,
     PlotKind::Efficiency,
+    PlotKind::Breakdown,
     PlotKind::Weak,
     PlotKind::Time,
     PlotKind::Phases,
@@ -44,8 +45,8 @@ pub const PLOT_KINDS: [PlotKind; 5] = [
 /// its PNG twin when one lies next to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlotFile {
-    /// What is plotted: `speedup`, `efficiency`, `weak`, `time`, `phases`
-    /// (the file name up to its first `-`).
+    /// What is plotted: `speedup`, `efficiency`, `breakdown`, `weak`,
+    /// `time`, `phases` (the file name up to its first `-`).
     pub kind: String,
     /// The rest of the file name, normally the method (`mc`).
     pub method: String,
@@ -107,6 +108,9 @@ impl PlotFile {
             Some(PlotKind::Speedup) => "speed-up",
             Some(PlotKind::Weak) => "weak scaling",
             Some(PlotKind::Phases) => "phases (spawn, compute, reduce)",
+            Some(PlotKind::Breakdown) => {
+                "where the speed-up went (machine, code, imbalance, overhead)"
+            }
             _ => &self.kind,
         };
         format!("{kind}, {}", self.method)
