@@ -342,6 +342,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_breakdown_plot_follows_the_efficiency_plot_with_its_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let plots = dir.path().join(OutDir::PLOTS);
+        fs::create_dir(&plots).unwrap();
+        for name in ["weak-mc", "breakdown-mc", "efficiency-mc", "speedup-mc"] {
+            fs::write(plots.join(format!("{name}.svg")), svg(name)).unwrap();
+        }
+        let found = PlotFile::discover(&OutDir(dir.path().to_path_buf())).unwrap();
+        let kinds: Vec<&str> = found.iter().map(|p| p.kind.as_str()).collect();
+        assert_eq!(kinds, ["speedup", "efficiency", "breakdown", "weak"]);
+        assert_eq!(
+            found[2].title(),
+            "where the speed-up went (machine, code, imbalance, overhead), mc"
+        );
+    }
+
+    #[test]
     fn report_md_links_only_plots_that_exist() {
         let dir = folder();
         let out = OutDir(dir.path().to_path_buf());
