@@ -59,9 +59,7 @@ pub fn describe(config: serde_json::Value, command_line: Vec<String>, isa: Isa) 
         target_features_compiled: Some(compiled_features()),
         target_features_detected: detected_features(),
         isa: Some(isa),
-        load_average: fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| parse_loadavg(&s)),
+        load_average: load_average(),
         command_line,
         config,
         ..Machine::default()
@@ -183,6 +181,11 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(scale)
+}
+
+/// The load averages now (`/proc/loadavg`); `None` where unreadable.
+pub fn load_average() -> Option<LoadAverage> {
+    parse_loadavg(&fs::read_to_string("/proc/loadavg").ok()?)
 }
 
 /// `0.41 0.84 1.46 1/83 22524` → 0.41, 0.84, 1.46.
