@@ -27,6 +27,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use piscale_kernels::{CpuList, Job, Method, Named};
 
 use crate::error::UsageError;
+use crate::measure::machine_probe::Settings;
 use crate::measure::mpi::{Launcher, MpiSettings};
 use crate::measure::placement::PinPolicy;
 use crate::measure::IsaChoice;
@@ -66,6 +67,13 @@ pub enum Command {
         Exit status: 0 when every point succeeded, 1 when some failed, 2 for bad input, 130 when interrupted."
     )]
     Sweep(SweepArgs),
+    /// Probe, in a few seconds, what this machine can give: its topology,
+    /// each CPU's rate alone and under full load, and the capacity C(p).
+    #[command(
+        after_help = "Every figure is a capacity run: pinned workers computing the method's blocks for a\n\
+        fixed time, sharing nothing. Exit status: 0 on success, 2 for bad input, 130 when interrupted."
+    )]
+    Machine(MachineArgs),
     /// Rebuild DIR/plots/ and DIR/report.{md,html} from a sweep's CSV files
     /// (runs automatically at the end of every sweep).
     Plot {
@@ -106,6 +114,75 @@ pub enum Command {
         #[arg(long, value_name = "PID", value_parser = utf8(RangedU64ValueParser::<u32>::new()))]
         parent: u32,
     },
+}
+
+/// Flags of `piscale machine`.
+#[derive(Debug, Args)]
+pub struct MachineArgs {
+    /// mc (Monte Carlo darts) or midpoint (midpoint rule): the kernel the workers compute.
+    #[arg(long, value_name = "METHOD", default_value = "mc", value_parser = utf8(Method::parse))]
+    pub method: Method,
+
+    /// Seconds each run of the curve computes (a sweep's capacity_s); each CPU alone
+    /// computes a quarter of it, less past 40 CPUs so that together they take at most
+    /// 10 times it. The probe takes about 1.5 s on 2 CPUs and 7 s on 128.
+    // The default is a sweep's capacity run (`DEFAULT_CAPACITY`, a test
+    // holds them together), so the probe sees the clock speed a sweep's
+    // runs see. With `--reps 3`, 2 CPUs cost 1/20 s of warm-up, 2 × 1/20 s
+    // alone and 3 × 2 × 0.2 s of curve: about 1.4 s; 128 CPUs 2 s alone
+    // and 3 × 8 × 0.2 s of curve: about 7 s.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "0.2",
+        value_parser = utf8(probe_duration),
+        allow_negative_numbers = true
+    )]
+    pub duration: Duration,
+
+    /// Rounds of the curve: C(p) is the median of this many, with its interval.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "3",
+        value_parser = utf8(flags::reps),
+        allow_negative_numbers = true
+    )]
+    pub reps: u32,
+
+    /// Output format: text or json (one object with every figure).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = utf8(Format::parse))]
+    pub format: Format,
+
+    /// Kernel instruction set: auto (the best this CPU supports), avx512, avx2 or scalar.
+    #[arg(long, value_name = "ISA", default_value = "auto", value_parser = utf8(IsaChoice::from_str))]
+    pub isa: IsaChoice,
+}
+
+impl MachineArgs {
+    /// What the probe is to do.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            method: self.method,
+            isa: self.isa,
+            duration: self.duration,
+            reps: self.reps,
+        }
+    }
+}
+
+/// `--duration SECS` of `machine`: from [`flags::MIN_TIMEOUT_S`] to
+/// [`flags::MAX_CAPACITY_S`] seconds, like a sweep's capacity run.
+fn probe_duration(s: &str) -> Result<Duration, String> {
+    let d = flags::timeout(s)?;
+    if d.as_secs_f64() > flags::MAX_CAPACITY_S {
+        return Err(format!(
+            "must be at most {} seconds, got {}",
+            flags::MAX_CAPACITY_S,
+            s.trim()
+        ));
+    }
+    Ok(d)
 }
 
 /// Flags of `piscale mpi-worker`, written by the MPI launcher
@@ -677,6 +754,58 @@ mod tests {
         assert!(checked > 30, "only {checked} flags checked");
         let err = run_args(&["--method", "\u{fffd}"]).unwrap_err().0;
         assert!(err.starts_with("--method: unknown method"), "{err}");
+    }
+
+    fn machine_args(args: &[&str]) -> Result<MachineArgs, UsageError> {
+        let argv = ["piscale", "machine"].iter().chain(args);
+        match try_parse_from(argv).map_err(|e| one_line(&e))?.command {
+            Command::Machine(m) => Ok(m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn machine_defaults_to_a_sweeps_capacity_run_three_times() {
+        let s = machine_args(&[]).unwrap().settings();
+        assert_eq!(
+            (s.method, s.duration, s.reps),
+            (Method::Mc, crate::measure::DEFAULT_CAPACITY, 3)
+        );
+        assert_eq!(machine_args(&[]).unwrap().format, Format::Text);
+        let s = machine_args(&["--method", "midpoint", "--duration", "0.01", "--reps", "1"])
+            .unwrap()
+            .settings();
+        assert_eq!(
+            (s.method, s.duration, s.reps),
+            (Method::Midpoint, Duration::from_millis(10), 1)
+        );
+    }
+
+    #[test]
+    fn machine_flag_errors_name_the_flag() {
+        let cases: [(&[&str], &str); 7] = [
+            (
+                &["--duration", "0"],
+                "--duration: must be more than 0 seconds",
+            ),
+            (
+                &["--duration", "-1"],
+                "--duration: must be more than 0 seconds",
+            ),
+            (
+                &["--duration", "61"],
+                "--duration: must be at most 60 seconds, got 61",
+            ),
+            (&["--duration", "x"], "--duration: 'x' is not a number"),
+            (&["--reps", "0"], "--reps: must be between 1 and"),
+            (&["--method", "pi"], "--method: unknown method 'pi'"),
+            (&["--format", "xml"], "--format: unknown format 'xml'"),
+        ];
+        for (args, want) in cases {
+            let err = machine_args(args).unwrap_err().0;
+            assert!(err.starts_with(want), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "{args:?}: {err}");
+        }
     }
 
     fn sweep_flags(args: &[&str]) -> SettingFlags {

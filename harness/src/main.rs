@@ -42,6 +42,12 @@ fn run() -> Result<ExitCode> {
             let report = config.execute()?;
             present::run::report(&mut out, config.format, config.placement(), &report)?;
         }
+        Command::Machine(args) => {
+            // Ctrl-C stops the capacity runs between blocks; exit 130 (below).
+            sweep::signals::install_handlers()?;
+            let probe = measure::machine_probe::probe(&args.settings())?;
+            present::machine::report(&mut out, args.format, &probe)?;
+        }
         Command::Plot { dir } => {
             for file in present::build(&dir)? {
                 let file = file.display().to_string();

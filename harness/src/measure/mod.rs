@@ -16,6 +16,7 @@ pub mod cores;
 pub mod disturbance;
 pub mod isa;
 pub mod local;
+pub mod machine_probe;
 pub mod mpi;
 pub mod placement;
 pub mod probe;

@@ -12,7 +12,7 @@ use crate::results::SummaryRow;
 /// Below this a loss or a spread is noise, not worth a word.
 const NOTICEABLE: f64 = 0.01;
 /// CPUs within 3 % of each other compute alike (run-to-run noise on a VM).
-const ALIKE: f64 = 0.97;
+pub(crate) const ALIKE: f64 = 0.97;
 
 /// `this machine can give 1.86× [1.80–1.92] at 2 workers (CPU 1 computes
 /// at 0.86× CPU 0's rate when both do); threads reached 92 % of that: 6 %

@@ -6,5 +6,6 @@ mod cli;
 mod common;
 mod faults;
 mod guarantees;
+mod machine;
 mod mpi;
 mod sweep;
