@@ -194,7 +194,7 @@ impl Executor for RealExecutor {
             Kernel::Capacity => {
                 let team = Team::new(id.workers, cpus.cloned())?;
                 let run = capacity::measure(&spec.job(id), &team, spec.capacity)?;
-                if !(run.rate() > 0.0) {
+                if run.rate().is_nan() || run.rate() <= 0.0 {
                     return Err(MeasureError::Failed(format!(
                         "capacity: no computing was measured ({run:?})"
                     )));

@@ -329,6 +329,17 @@ impl SweepConfig {
         Duration::try_from_secs_f64(self.timeout_s).unwrap_or(Duration::MAX)
     }
 
+    /// The pin policy `kernel`'s workers use: `pin`, except that the
+    /// capacity's are pinned compactly when `pin = "none"` — unpinned, two
+    /// of its workers can start on one CPU, and a fixed-time run would
+    /// measure the scheduler instead of the CPUs.
+    pub fn pin_for(&self, kernel: &Kernel) -> PinPolicy {
+        match (kernel, &self.pin) {
+            (Kernel::Capacity, PinPolicy::None) => PinPolicy::Compact,
+            (_, pin) => pin.clone(),
+        }
+    }
+
     /// How long each capacity run computes; `None`: no capacity points.
     pub fn capacity(&self) -> Option<Duration> {
         (self.capacity_s > 0.0)
@@ -929,6 +940,18 @@ mod tests {
         assert!(allowed.validate_for(&cpus(2)).is_ok());
         // auto never asks for more than the usable CPUs.
         assert!(SweepConfig::default().validate_for(&cpus(1)).is_ok());
+    }
+
+    #[test]
+    fn the_capacity_is_pinned_even_when_the_backends_are_not() {
+        let mut c = SweepConfig {
+            pin: PinPolicy::None,
+            ..SweepConfig::default()
+        };
+        assert_eq!(c.pin_for(&Kernel::Capacity), PinPolicy::Compact);
+        assert_eq!(c.pin_for(&Kernel::Mpi), PinPolicy::None);
+        c.pin = PinPolicy::Scatter;
+        assert_eq!(c.pin_for(&Kernel::Capacity), PinPolicy::Scatter);
     }
 
     #[test]

@@ -266,8 +266,9 @@ fn first_difference(
     }
 }
 
-/// The CPUs each point's workers pin to: the `pin` policy's, except for MPI
-/// ranks the launcher places (`[mpi] bind_to`).
+/// The CPUs each point's workers pin to: their pin policy's
+/// ([`SweepConfig::pin_for`]), except for MPI ranks the launcher places
+/// (`[mpi] bind_to`).
 fn placements(config: &SweepConfig, points: &[Point]) -> Result<Vec<Option<CpuList>>> {
     let topology = Topology::read();
     points
@@ -276,7 +277,7 @@ fn placements(config: &SweepConfig, points: &[Point]) -> Result<Vec<Option<CpuLi
             if p.id.kernel == Kernel::Mpi && config.mpi.bind_to.is_some() {
                 return Ok(None);
             }
-            cpus_for(&config.pin, p.id.workers, &topology)
+            cpus_for(&config.pin_for(&p.id.kernel), p.id.workers, &topology)
                 .map_err(|e| UsageError::flag("--pin", e).into())
         })
         .collect()

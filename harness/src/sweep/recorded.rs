@@ -28,7 +28,7 @@ impl Recorded {
         let builtin = id.kernel.is_builtin();
         let pin = match (&id.kernel, &config.mpi.bind_to) {
             (Kernel::Mpi, Some(bind)) => format!("bind-to {bind}"),
-            _ if builtin => config.pin.to_string(),
+            _ if builtin => config.pin_for(&id.kernel).to_string(),
             _ => "none".into(),
         };
         Recorded {
