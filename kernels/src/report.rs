@@ -182,6 +182,10 @@ pub struct RunReport {
     pub cpus: Vec<Option<usize>>,
     /// Seconds each worker spent computing.
     pub worker_compute_s: Vec<f64>,
+    /// How much of the work each worker did, in the backend's units
+    /// (blocks; samples for `per-core`): with `worker_compute_s`, each
+    /// worker's rate relative to the others'.
+    pub worker_units: Vec<u64>,
     /// The host each worker ran on, for backends whose workers may run on
     /// other machines (`mpi`); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -222,7 +226,7 @@ impl RunReport {
         };
         let workers = outcomes
             .iter()
-            .map(|o| (o.cpu, o.busy_ns as f64 * 1e-9, None))
+            .map(|o| (o.cpu, o.busy_ns as f64 * 1e-9, o.units, None))
             .collect();
         RunReport::new(
             job,
@@ -244,21 +248,28 @@ impl RunReport {
         workers: Vec<RemoteWorker>,
     ) -> RunReport {
         let wall_s = phases.spawn_s + phases.compute_s + phases.reduce_s;
+        // Ranks take the static share of their rank, as `threads` does.
+        let ranks = workers.len();
         let workers = workers
             .into_iter()
-            .map(|w| (w.cpu, w.compute_s, Some(w.host)))
+            .enumerate()
+            .map(|(rank, w)| {
+                let units = job.static_share(rank, ranks).count;
+                (w.cpu, w.compute_s, units, Some(w.host))
+            })
             .collect();
         RunReport::new(job, backend, wall_s, phases, partial, workers)
     }
 
-    /// The report of `workers` (CPU, compute seconds, host) over `phases`.
+    /// The report of `workers` (CPU, compute seconds, units, host) over
+    /// `phases`.
     fn new(
         job: &Job,
         backend: &'static str,
         wall_s: f64,
         phases: Phases,
         partial: u128,
-        workers: Vec<(Option<usize>, f64, Option<String>)>,
+        workers: Vec<(Option<usize>, f64, u64, Option<String>)>,
     ) -> RunReport {
         let mut report = RunReport {
             method: job.method,
@@ -286,7 +297,8 @@ impl RunReport {
             },
             cpus: workers.iter().map(|w| w.0).collect(),
             worker_compute_s: workers.iter().map(|w| w.1).collect(),
-            hosts: workers.into_iter().filter_map(|w| w.2).collect(),
+            worker_units: workers.iter().map(|w| w.2).collect(),
+            hosts: workers.into_iter().filter_map(|w| w.3).collect(),
             partial: 0,
         };
         report.set_partial(job, partial);

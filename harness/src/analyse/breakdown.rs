@@ -4,33 +4,79 @@
 //! The factors follow the POP Centre of Excellence's efficiency model
 //! (pop-coe.eu, "POP metrics": global efficiency = parallel efficiency ×
 //! computation scalability; parallel efficiency = load balance ×
-//! communication efficiency), applied to medians of the repetitions, with
-//! the machine's capacity C(p) (`piscale_kernels::capacity`) taking the
-//! machine's share out of computation scalability (heterogeneous speed-up
-//! against the CPUs' summed speeds: Sun, Chen & Wu, ICPP 2005). With T the
-//! median wall time, B̄ the median of the workers' mean busy time, B̂ the
-//! median of their longest, p workers, 1 the kernel's own 1-worker point and
-//! k = 1 (strong) or p (weak, where each worker has the 1-worker point's work):
+//! communication efficiency), applied to medians of the repetitions, and
+//! made to hold on CPUs of uneven speed: load balance compares the longest
+//! worker with the time the same work would take if it were spread so that
+//! every worker finished together at the rate it computed at — not with
+//! the mean busy time, which on uneven CPUs counts an equal split's extra
+//! time on the slow CPU as slower computing. The machine's capacity C(p)
+//! (`piscale_kernels::capacity`) then takes the machine's share out of
+//! computation scalability (heterogeneous speed-up against the CPUs' summed
+//! speeds: Sun, Chen & Wu, ICPP 2005).
 //!
-//! - load balance          LB = B̄p / B̂p — the workers waiting for the slowest;
+//! Per repetition, with worker i computing `work_i` in `busy_i`: B̂ = the
+//! longest busy time, and the balanced time I = Σ work_i / Σ (work_i /
+//! busy_i) (≤ B̂; = the busy time with one worker). With T the median wall
+//! time, Ĩ and B̂ the medians of I and B̂, p workers, "1" the kernel's own
+//! 1-worker point and k = 1 (strong) or p (weak scaling, where each worker
+//! has the 1-worker point's work):
+//!
+//! - load balance          LB = (Ĩp / B̂p) / (Ĩ1 / B̂1) — the workers waiting
+//!   for the last one;
 //! - overhead efficiency   OE = (B̂p / Tp) / (B̂1 / T1) — time not computing
 //!   (start-up, reduce), relative to the 1-worker run's own;
-//! - computation scalability CS = k·B̂1 / (p·B̄p) — the same work taking more
-//!   busy time in all, split into the machine's part C(p)/p and the code's
-//!   part CS·p/C(p) (what is left: memory, caches, a kernel slower beside
-//!   others than the capacity's is).
+//! - computation scalability CS = k·Ĩ1 / (p·Ĩp) — the workers' summed rate
+//!   over p times one worker's, split into the machine's part C(p)/p and
+//!   the code's part CS·p/C(p) (what is left: memory, caches, a kernel
+//!   slower beside others than the capacity's is).
 //!
 //! LB · OE · CS = k·T1 / (p·Tp) = S/p by construction, and so
 //! S / C(p) = LB · OE · code: the fraction of what the machine can give that
 //! the kernel reached.
+
+/// One repetition's workers, as the breakdown sees them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workers {
+    /// The longest busy time, seconds.
+    pub max_busy_s: f64,
+    /// The time their work would take spread so that all finish together,
+    /// each at the rate it computed at: Σ work / Σ (work / busy), seconds.
+    pub balanced_s: f64,
+}
+
+impl Workers {
+    /// From each worker's busy time and work (in any unit, the same for
+    /// all); work unknown (an older file) counts as equal shares. A worker
+    /// that did nothing is left out; `None` when no worker computed.
+    pub fn of(busy_s: &[f64], work: &[f64]) -> Option<Workers> {
+        let equal = vec![1.0; busy_s.len()];
+        let work = if work.len() == busy_s.len() {
+            work
+        } else {
+            &equal
+        };
+        let (mut total, mut rate, mut max_busy) = (0.0, 0.0, 0.0f64);
+        for (&busy, &w) in busy_s.iter().zip(work) {
+            if w > 0.0 && busy > 0.0 {
+                total += w;
+                rate += w / busy;
+            }
+            max_busy = max_busy.max(busy);
+        }
+        (rate > 0.0).then(|| Workers {
+            max_busy_s: max_busy,
+            balanced_s: total / rate,
+        })
+    }
+}
 
 /// The medians of a point the breakdown needs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
     /// Median wall time, seconds.
     pub wall_s: f64,
-    /// Median over repetitions of the workers' mean busy time, seconds.
-    pub mean_busy_s: f64,
+    /// Median over repetitions of [`Workers::balanced_s`].
+    pub balanced_s: f64,
     /// Median over repetitions of the workers' longest busy time, seconds.
     pub max_busy_s: f64,
 }
@@ -38,13 +84,13 @@ pub struct Timing {
 /// A point's efficiency, factor by factor (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Breakdown {
-    /// Mean busy over the longest: 1 when every worker computed as long.
+    /// The balanced time over the longest busy time, relative to one
+    /// worker's: 1 when every worker finished together.
     pub load_balance: f64,
     /// The share of the wall time the longest worker computed, relative to
     /// the 1-worker run's share.
     pub overhead_efficiency: f64,
-    /// Busy time at 1 worker over busy time at p, summed over the workers
-    /// (scaled by p in weak scaling).
+    /// The workers' summed rate over p times one worker's.
     pub computation_scalability: f64,
     /// C(p)/p and CS·p/C(p), when the machine's capacity is known.
     pub capacity: Option<CapacitySplit>,
@@ -72,15 +118,16 @@ impl Breakdown {
         weak: bool,
         capacity: Option<f64>,
     ) -> Option<Breakdown> {
-        let positive = |t: &Timing| t.wall_s > 0.0 && t.mean_busy_s > 0.0 && t.max_busy_s > 0.0;
+        let positive = |t: &Timing| t.wall_s > 0.0 && t.balanced_s > 0.0 && t.max_busy_s > 0.0;
         if !positive(point) || !positive(baseline) || workers == 0 {
             return None;
         }
         let p = workers as f64;
         let k = if weak { p } else { 1.0 };
-        let cs = k * baseline.max_busy_s / (p * point.mean_busy_s);
+        let cs = k * baseline.balanced_s / (p * point.balanced_s);
         Some(Breakdown {
-            load_balance: point.mean_busy_s / point.max_busy_s,
+            load_balance: (point.balanced_s / point.max_busy_s)
+                / (baseline.balanced_s / baseline.max_busy_s),
             overhead_efficiency: (point.max_busy_s / point.wall_s)
                 / (baseline.max_busy_s / baseline.wall_s),
             computation_scalability: cs,
@@ -125,10 +172,10 @@ pub fn static_ceiling(rates: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn t(wall_s: f64, mean_busy_s: f64, max_busy_s: f64) -> Timing {
+    fn t(wall_s: f64, balanced_s: f64, max_busy_s: f64) -> Timing {
         Timing {
             wall_s,
-            mean_busy_s,
+            balanced_s,
             max_busy_s,
         }
     }
@@ -139,8 +186,8 @@ mod tests {
 
     #[test]
     fn the_factors_multiply_to_the_efficiency_exactly() {
-        // 1 worker: 2.0 s busy in a 2.1 s run. 4 workers: busy 0.5, 0.55,
-        // 0.6, 0.65 s (mean 0.575, longest 0.65) in a 0.7 s run.
+        // 1 worker: 2.0 s busy in a 2.1 s run. 4 workers: balanced 0.575 s,
+        // longest 0.65 s, in a 0.7 s run.
         let one = t(2.1, 2.0, 2.0);
         let four = t(0.7, 0.575, 0.65);
         let b = Breakdown::of(&four, &one, 4, false, Some(3.6)).unwrap();
@@ -158,6 +205,60 @@ mod tests {
         assert!(close(weak.efficiency(), 2.1 / 2.3));
         assert_eq!(weak.capacity, None);
         assert_eq!(weak.of_capacity(), None);
+    }
+
+    #[test]
+    fn an_equal_split_on_uneven_cpus_is_imbalance_not_slower_computing() {
+        // One worker alone: 2 s for 1024 blocks. Two workers, the second
+        // CPU at half speed: an equal split takes 1 s and 2 s; spread so
+        // that both finish together (at 512 and 256 blocks/s), 4/3 s.
+        let equal = Workers::of(&[1.0, 2.0], &[512.0, 512.0]).unwrap();
+        assert!(close(equal.balanced_s, 1024.0 / (512.0 + 256.0)));
+        assert_eq!(equal.max_busy_s, 2.0);
+        // Work stealing gives the fast CPU two thirds: both finish together.
+        let stolen = Workers::of(
+            &[4.0 / 3.0, 4.0 / 3.0],
+            &[682.0 + 2.0 / 3.0, 341.0 + 1.0 / 3.0],
+        )
+        .unwrap();
+        assert!(close(stolen.balanced_s, 4.0 / 3.0));
+        let one = t(2.0, 2.0, 2.0);
+        let capacity = Some(1.5);
+        let statically =
+            Breakdown::of(&t(2.0, equal.balanced_s, 2.0), &one, 2, false, capacity).unwrap();
+        let dynamically = Breakdown::of(
+            &t(4.0 / 3.0, 4.0 / 3.0, 4.0 / 3.0),
+            &one,
+            2,
+            false,
+            capacity,
+        )
+        .unwrap();
+        // Both compute at the capacity's rates: the code loses nothing.
+        assert!(
+            close(statically.capacity.unwrap().code, 1.0),
+            "{statically:?}"
+        );
+        assert!(
+            close(dynamically.capacity.unwrap().code, 1.0),
+            "{dynamically:?}"
+        );
+        // The equal split loses a third to imbalance: p·min(r)/Σr = 2/3.
+        assert!(close(statically.load_balance, 2.0 / 3.0));
+        assert!(close(
+            statically.load_balance,
+            static_ceiling(&[1.0, 0.5]).unwrap()
+        ));
+        assert!(close(dynamically.load_balance, 1.0));
+        assert!(close(statically.of_capacity().unwrap(), 2.0 / 3.0));
+        // Unknown work (an older file) counts as equal shares; idle workers
+        // are left out; no computing at all is no figure.
+        assert_eq!(Workers::of(&[1.0, 2.0], &[]), Some(equal));
+        assert_eq!(
+            Workers::of(&[2.0, 0.0], &[4.0, 0.0]).unwrap().balanced_s,
+            2.0
+        );
+        assert_eq!(Workers::of(&[0.0], &[0.0]), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use piscale_kernels::BackendKind;
 
-use super::breakdown::{Breakdown, Timing};
+use super::breakdown::{Breakdown, Timing, Workers};
 use super::stats::{self, MedianInterval, CI_CONFIDENCE, NOISY_CV};
 use crate::results::{Kernel, Mode, PointId, RawRow, SummaryRow};
 
@@ -17,8 +17,8 @@ const SERIAL: Kernel = Kernel::Local(BackendKind::Serial);
 struct Reps {
     /// Wall times of the successful ones.
     times: Vec<f64>,
-    /// Their workers' mean and longest busy times, where recorded.
-    mean_busy: Vec<f64>,
+    /// Their workers' balanced and longest busy times, where recorded.
+    balanced: Vec<f64>,
     max_busy: Vec<f64>,
     failed: usize,
     /// Successful ones the noise guard marked disturbed.
@@ -30,7 +30,7 @@ impl Reps {
     fn timing(&self) -> Option<Timing> {
         Some(Timing {
             wall_s: stats::median(&self.times)?,
-            mean_busy_s: stats::median(&self.mean_busy)?,
+            balanced_s: stats::median(&self.balanced)?,
             max_busy_s: stats::median(&self.max_busy)?,
         })
     }
@@ -63,9 +63,9 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
             Some(wall_s) => {
                 reps.times.push(wall_s);
                 reps.disturbed += usize::from(row.disturbed);
-                if let Some((mean, max)) = row.busy_s.mean_and_max() {
-                    reps.mean_busy.push(mean);
-                    reps.max_busy.push(max);
+                if let Some(w) = Workers::of(&row.busy_s.0, &row.work.0) {
+                    reps.balanced.push(w.balanced_s);
+                    reps.max_busy.push(w.max_busy_s);
                 }
             }
             None => reps.failed += 1,
@@ -447,9 +447,12 @@ mod tests {
         assert!(close(t2.speedup, s));
         assert!(close(t2.capacity, c));
         assert!(close(t2.of_capacity, s / c));
-        assert!(close(t2.load_balance, 1.05 / 1.1));
+        // Equal shares (no work recorded) done in 1.0 and 1.1 s: spread so
+        // that both finish together, they take 2 / (1/1.0 + 1/1.1) s.
+        let balanced = 2.0 / (1.0 + 1.0 / 1.1);
+        assert!(close(t2.load_balance, balanced / 1.1));
         assert!(close(t2.overhead_efficiency, (1.1 / 1.2) / (2.0 / 2.1)));
-        assert!(close(t2.computation_scalability, 2.0 / (2.0 * 1.05)));
+        assert!(close(t2.computation_scalability, 2.0 / (2.0 * balanced)));
         assert!(close(t2.machine_scalability, c / 2.0));
         let f = |x: Option<f64>| x.unwrap();
         let product = f(t2.load_balance)

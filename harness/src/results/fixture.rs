@@ -47,6 +47,7 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         attempts: Some(1),
         core_kinds: String::new(),
         busy_s: PerWorker::default(),
+        work: PerWorker::default(),
         rates: PerWorker::default(),
     }
 }

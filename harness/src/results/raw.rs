@@ -29,7 +29,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 35] = [
+pub const RAW_COLUMNS: [&str; 36] = [
     "run_id",
     "timestamp",
     "method",
@@ -64,13 +64,14 @@ pub const RAW_COLUMNS: [&str; 35] = [
     "attempts",
     "core_kinds",
     "busy_s",
+    "work",
     "rates",
 ];
 
 /// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's,
-/// `core_kinds`, `busy_s` and `rates` came later, and files without them
-/// still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 10;
+/// `core_kinds`, `busy_s`, `work` and `rates` came later, and files without
+/// them still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 11;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -164,31 +165,41 @@ pub struct RawRow {
     /// older files.
     #[serde(default)]
     pub busy_s: PerWorker,
+    /// How much of the work each worker did, in its backend's units
+    /// (blocks; samples for `per-core` and capacity rows): with `busy_s`,
+    /// each worker's rate relative to the others'. Empty for commands and
+    /// in older files.
+    #[serde(default)]
+    pub work: PerWorker,
     /// Samples per nanosecond each worker computed: capacity rows only
     /// (each CPU's rate while all of them compute).
     #[serde(default)]
     pub rates: PerWorker,
 }
 
-/// A figure per worker, in worker order, `;`-separated in its cell (to the
-/// nanosecond for seconds); an empty cell is an empty list.
+/// A figure per worker, in worker order, `;`-separated in its cell, to 9
+/// decimals (a nanosecond, for seconds) without trailing zeros; an empty
+/// cell is an empty list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PerWorker(pub Vec<f64>);
 
 impl PerWorker {
-    /// The mean and the largest value; `None` when empty.
-    pub fn mean_and_max(&self) -> Option<(f64, f64)> {
-        let n = self.0.len();
-        (n > 0).then(|| {
-            let max = self.0.iter().copied().fold(f64::MIN, f64::max);
-            (self.0.iter().sum::<f64>() / n as f64, max)
-        })
+    /// The values as whole counts (`work` in units).
+    pub fn counts(values: &[u64]) -> PerWorker {
+        PerWorker(values.iter().map(|&v| v as f64).collect())
     }
 }
 
 impl Serialize for PerWorker {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let cells: Vec<String> = self.0.iter().map(|v| format!("{v:.9}")).collect();
+        let cells: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| {
+                let cell = format!("{v:.9}");
+                cell.trim_end_matches('0').trim_end_matches('.').to_owned()
+            })
+            .collect();
         s.serialize_str(&cells.join(";"))
     }
 }

@@ -132,15 +132,17 @@ pub struct SummaryRow {
     /// code_scalability.
     #[serde(default)]
     pub of_capacity: Option<f64>,
-    /// Mean over the longest busy time of the workers (medians).
+    /// The time the work would take if every worker finished together,
+    /// each at its own rate, over the longest worker's busy time (medians,
+    /// relative to the 1-worker point's; see `analyse::breakdown`).
     #[serde(default)]
     pub load_balance: Option<f64>,
     /// The longest worker's busy share of the wall time, over the 1-worker
     /// run's.
     #[serde(default)]
     pub overhead_efficiency: Option<f64>,
-    /// Total busy time at 1 worker over total busy time here (weak:
-    /// scaled); = machine_scalability × code_scalability.
+    /// The workers' summed rate over p times one worker's (weak: the same
+    /// per worker); = machine_scalability × code_scalability.
     #[serde(default)]
     pub computation_scalability: Option<f64>,
     /// capacity / workers: the machine's part of computation scalability.

@@ -380,6 +380,7 @@ impl Sweep<'_> {
             attempts: None,
             core_kinds: String::new(),
             busy_s: PerWorker::default(),
+            work: PerWorker::default(),
             rates: PerWorker::default(),
         }
     }
@@ -415,6 +416,7 @@ fn fill_ok(
             row.std_error = r.std_error;
             row.chunksize = r.chunksize.or(row.chunksize);
             row.busy_s = PerWorker(r.worker_compute_s.clone());
+            row.work = PerWorker::counts(&r.worker_units);
             let phases = Phases {
                 spawn_s: r.spawn_s,
                 compute_s: r.compute_s,
@@ -424,6 +426,7 @@ fn fill_ok(
         }
         Detail::Capacity(c) => {
             row.busy_s = PerWorker(c.workers.iter().map(|w| w.busy_s).collect());
+            row.work = PerWorker(c.workers.iter().map(|w| w.samples as f64).collect());
             row.rates = PerWorker(c.workers.iter().map(CapacityWorker::rate).collect());
             (None, c.workers.iter().map(|w| w.cpu).collect(), &[][..])
         }

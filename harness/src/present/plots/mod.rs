@@ -538,8 +538,9 @@ mod tests {
         let kinds: Vec<data::Loss> = threads.steps.iter().map(|s| s.0).collect();
         use data::Loss::*;
         assert_eq!(kinds, [Machine, Code, Imbalance, Overhead]);
-        // Uneven workers: 8 busy 90 %…69 % of the wall time, mean over max.
-        let lb = (0..8).map(|i| 1.0 - 0.03 * i as f64).sum::<f64>() / 8.0;
+        // Uneven workers: 8 busy 90 %…69 % of the wall time with equal
+        // shares: the balanced time (8 over the summed rates) over the longest.
+        let lb = 8.0 / (0..8).map(|i| 1.0 / (1.0 - 0.03 * i as f64)).sum::<f64>();
         assert!((threads.steps[3].1 / threads.steps[2].1 - 1.0).abs() < 1e-9);
         assert!((threads.steps[2].1 / threads.steps[1].1 - lb).abs() < 1e-9);
         // A command's busy times are unknown: C → S in one step.

@@ -30,9 +30,10 @@ pub(super) fn section(groups: &[(Group, Vec<&SummaryRow>)], rates: &[CpuRates]) 
                  measured among the backends' runs. A speed-up S is split into factors that \
                  multiply back to its efficiency exactly: S/p = load balance × overhead × \
                  C(p)/p × code, and S/C(p) = load balance × overhead × code. Load balance is \
-                 the workers' mean busy time over the longest; overhead the longest worker's \
-                 busy share of the run, relative to the 1-worker run's; code how much more \
-                 busy time the work took than the capacity predicts. Definitions and \
+                 the time the work would take if every worker finished together (each at \
+                 the rate it computed at) over the longest worker's busy time; overhead the \
+                 longest worker's busy share of the run, relative to the 1-worker run's; \
+                 code the workers' summed rate over the capacity's. Definitions and \
                  references: ",
             ),
             code("docs/reading-speedup-curves.md"),
