@@ -119,7 +119,14 @@ fn losses(row: &SummaryRow, rates: Option<&CpuRates>) -> Vec<String> {
         }
     }
     if out.is_empty() {
-        out.push("nothing noticeable lost".into());
+        out.push(match row.of_capacity.filter(|r| 1.0 - r >= NOTICEABLE) {
+            Some(reached) => format!(
+                "{} lost in small parts, none above {}",
+                share(1.0 - reached),
+                share(NOTICEABLE)
+            ),
+            None => "nothing noticeable lost".into(),
+        });
     }
     out
 }
@@ -180,6 +187,11 @@ mod tests {
         rayon.overhead_efficiency = Some(0.999);
         rayon.code_scalability = Some(1.0);
         rayon.of_capacity = Some(0.994);
+        let mut small = rayon.clone();
+        small.of_capacity = Some(0.985);
+        assert!(why(&small, None)
+            .unwrap()
+            .ends_with("rayon reached 98 % of that: 2 % lost in small parts, none above 1 %"));
         assert_eq!(
             why(&rayon, None).unwrap(),
             "this machine can give 1.86× [1.80–1.92] at 2 workers (together its CPUs compute at \
