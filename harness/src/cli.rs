@@ -234,6 +234,15 @@ pub struct SweepArgs {
     /// Replace --out if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Sweep this program too (repeatable), like a [[command]] table:
+    /// {workers}, {samples}, {seed}, {cpus} and {omp_places} are replaced.
+    /// With commands and no --backends, the commands are swept alone beside
+    /// piscale's serial kernel, at N = 1e7 unless --samples says otherwise.
+    #[arg(long = "command", value_name = "CMD", value_parser = utf8(clap::builder::StringValueParser::new()))]
+    pub commands: Vec<String>,
+    /// The name of each --command, in order [default: its script's or program's file name].
+    #[arg(long = "name", value_name = "NAME", value_parser = utf8(clap::builder::StringValueParser::new()))]
+    pub names: Vec<String>,
     /// The sweep's settings given on the command line.
     #[command(flatten)]
     pub settings: SettingFlags,
@@ -247,6 +256,8 @@ impl SweepArgs {
             out: self.out,
             resume: self.resume,
             force: self.force,
+            commands: self.commands,
+            names: self.names,
             flags: self.settings,
         }
     }
@@ -262,6 +273,16 @@ impl SettingFlags {
     /// Sets the settings given as flags in `config`.
     pub fn apply(&self, config: &mut SweepConfig) -> Result<(), clap::Error> {
         config.update_from_arg_matches(&self.0)
+    }
+
+    /// The settings given as flags, by their TOML keys (`samples_per_worker`).
+    pub fn given(&self) -> impl Iterator<Item = String> + '_ {
+        self.0
+            .ids()
+            .filter(|id| {
+                self.0.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            })
+            .map(|id| id.as_str().to_owned())
     }
 }
 

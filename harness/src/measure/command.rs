@@ -1,22 +1,34 @@
 //! External kernels: any program that prints an estimate of pi, measured as
-//! a whole process (`[[command]]` tables of a sweep config).
+//! a whole process (`[[command]]` tables of a sweep config, or `piscale
+//! sweep --command`).
 //!
 //! The `run` string is split into arguments like a shell would
 //! ([`shell_words::split`]) but no shell runs it: no pipes, redirections or
-//! variables. `{workers}`, `{samples}` and `{seed}` are replaced in every
-//! argument. The program gets no stdin; its wall time covers start-up,
-//! the computation and exit. The estimate is the last number with a decimal
-//! point on its stdout — see [`last_float`].
+//! variables. The [`PLACEHOLDERS`] are replaced in every argument and in
+//! every `env` value. The program gets no stdin, runs in `cwd` with the
+//! point's CPUs as its affinity (so the threads and processes it starts
+//! inherit them), and its wall time covers start-up, the computation and
+//! exit. Its estimate is what the `estimate` pattern captures on its
+//! stdout, else the last number with a decimal point ([`last_float`]) —
+//! which must then be within [`SANE`] of pi, so that a time printed after
+//! the estimate is refused rather than recorded as one. A `time` pattern
+//! reads the program's own compute time: the rest of the wall time is its
+//! start-up (the interpreter's, the pool's), recorded as the spawn phase.
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use piscale_kernels::Method;
-use serde::{Deserialize, Serialize};
+use piscale_kernels::{CpuList, Method};
+use regex::Regex;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::child::{last_lines, run_to_end, Finished, Stop};
-use super::{MeasureError, Measured};
+use super::{Detail, MeasureError, Measured};
 use crate::results::starts_like_formula;
+use crate::sweep::config::whole;
 
 /// Lines of stderr quoted when a command fails.
 const STDERR_TAIL_LINES: usize = 5;
@@ -30,34 +42,185 @@ pub const OUTPUT_KEPT: usize = 64 * 1024;
 /// ends up in a CSV cell).
 const QUOTED_CHARS: usize = 200;
 
+/// How far from pi a number found without an `estimate` pattern may be:
+/// even 100 darts land within 0.7 of pi (4 standard errors) nearly always,
+/// while a time, a count or a rate almost never does.
+pub const SANE: f64 = 1.0;
+
 /// An external kernel, as in
 ///
 /// ```toml
 /// [[command]]
 /// name = "pi1.py"
 /// run = "python3 scripts/pi1.py --workers {workers} --samples {samples} --seed {seed}"
-/// method = "mc"   # optional, mc by default
+/// method = "mc"                      # optional, mc by default
+/// samples = "1e7"                    # optional: its N, instead of the sweep's
+/// cwd = "."                          # optional: where it runs
+/// env = { OMP_NUM_THREADS = "{workers}" }       # optional, placeholders allowed
+/// estimate = 'pi = (?P<estimate>[-+0-9.eE]+)'   # optional: where its estimate is
+/// time = 'compute time: (?P<seconds>[0-9.eE+-]+) s'  # optional: its own compute time
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandKernel {
     /// Its name in result files, in place of a backend name.
     pub name: String,
-    /// The command line, with `{workers}`, `{samples}` and `{seed}` placeholders.
+    /// The command line, with [`PLACEHOLDERS`].
     pub run: String,
     /// The method it computes.
     #[serde(default = "default_method")]
     pub method: Method,
+    /// Its total work N in strong scaling, instead of the sweep's `samples`
+    /// (an interpreter may need far fewer darts for the same time).
+    #[serde(
+        default,
+        with = "whole::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub samples: Option<u64>,
+    /// The folder it runs in; the sweep's by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// Environment variables it gets, beside piscale's own; values may hold
+    /// [`PLACEHOLDERS`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Where its estimate is on stdout: a regular expression with a group
+    /// named `estimate` (the last match counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Pattern>,
+    /// Where its own compute time is on stdout, in seconds: a regular
+    /// expression with a group named `seconds` (the last match counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Pattern>,
 }
 
 fn default_method() -> Method {
     Method::Mc
 }
 
-/// The placeholders a `run` string may hold.
-pub const PLACEHOLDERS: [&str; 3] = ["{workers}", "{samples}", "{seed}"];
+/// The placeholders a `run` string or an `env` value may hold: the point's
+/// workers, work and seed, its CPUs as `0,1,2`, and the same as OpenMP
+/// places, `{0},{1},{2}`.
+pub const PLACEHOLDERS: [&str; 5] = ["{workers}", "{samples}", "{seed}", "{cpus}", "{omp_places}"];
+
+/// A regular expression from a config, compared and written back as its
+/// text; it must have the one named group its key asks for.
+#[derive(Debug, Clone)]
+pub struct Pattern(Regex);
+
+impl Pattern {
+    /// `text` compiled; the error says what is wrong.
+    pub fn new(text: &str) -> Result<Pattern, String> {
+        Regex::new(text)
+            .map(Pattern)
+            .map_err(|e| format!("'{text}' is not a regular expression: {e}"))
+    }
+
+    /// Its text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// Checks that it has a group named `group`.
+    fn check_group(&self, key: &str, group: &str) -> Result<(), String> {
+        if self.0.capture_names().flatten().any(|n| n == group) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{key}: '{}' has no group named {group}, as in `(?P<{group}>[0-9.eE+-]+)`",
+                self.as_str()
+            ))
+        }
+    }
+
+    /// The number its group `group` captures in the last match in `text`.
+    fn last_number(&self, text: &str, group: &str) -> Option<Result<f64, String>> {
+        let caps = self.0.captures_iter(text).last()?;
+        let found = caps.name(group)?.as_str();
+        Some(
+            found
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("'{}' is not a number", clip(found))),
+        )
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pattern, D::Error> {
+        let text = String::deserialize(d)?;
+        Pattern::new(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the placeholders stand for at one point.
+#[derive(Debug, Clone, Copy)]
+pub struct PointValues<'a> {
+    /// Workers.
+    pub workers: usize,
+    /// Total work N.
+    pub samples: u64,
+    /// The seed.
+    pub seed: u64,
+    /// The CPUs the point's workers run on, if pinned.
+    pub cpus: Option<&'a CpuList>,
+}
+
+impl PointValues<'_> {
+    /// `text` with every placeholder replaced; without CPUs, `{cpus}` and
+    /// `{omp_places}` stand for every CPU this process may use.
+    fn fill(&self, text: &str) -> String {
+        let cpus: Vec<usize> = match self.cpus {
+            Some(list) => list.distinct(),
+            None => CpuList::usable().map(|l| l.0).unwrap_or_default(),
+        };
+        let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+        let places: Vec<String> = cpus.iter().map(|c| format!("{{{c}}}")).collect();
+        text.replace("{workers}", &self.workers.to_string())
+            .replace("{samples}", &self.samples.to_string())
+            .replace("{seed}", &self.seed.to_string())
+            .replace("{cpus}", &list.join(","))
+            .replace("{omp_places}", &places.join(","))
+    }
+}
 
 impl CommandKernel {
+    /// A kernel named `name` running `run`, computing `method`, with every
+    /// other setting at its default.
+    pub fn new(name: impl Into<String>, run: impl Into<String>, method: Method) -> CommandKernel {
+        CommandKernel {
+            name: name.into(),
+            run: run.into(),
+            method,
+            samples: None,
+            cwd: None,
+            env: BTreeMap::new(),
+            estimate: None,
+            time: None,
+        }
+    }
+
     /// Checks the name: it is written into CSV cells and onto the terminal
     /// as it is, so it must hold no control characters (terminal escapes)
     /// and must not start like a spreadsheet formula.
@@ -74,10 +237,72 @@ impl CommandKernel {
         Ok(())
     }
 
-    /// Checks the `run` string as [`command_line`] will use it, so that a
-    /// mistake stops the sweep before it starts rather than failing every
-    /// point: it splits into words, names a program, and holds no
-    /// placeholder but [`PLACEHOLDERS`].
+    /// Checks the settings themselves, so that a mistake stops the sweep
+    /// before it starts rather than failing every point: the `run` string
+    /// ([`check_run`](Self::check_run)), the placeholders of `env`, the
+    /// patterns' groups and its `samples`. What depends on this machine —
+    /// the folder and the program — is [`check_runnable`](Self::check_runnable).
+    pub fn check(&self) -> Result<(), String> {
+        self.check_run()?;
+        for (key, value) in &self.env {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(format!("env: '{key}' is not a variable name"));
+            }
+            if let Some(p) = unknown_placeholder(value) {
+                return Err(format!(
+                    "env {key}: unknown placeholder {p} (known: {})",
+                    PLACEHOLDERS.join(", ")
+                ));
+            }
+        }
+        if let Some(p) = &self.estimate {
+            p.check_group("estimate", "estimate")?;
+        }
+        if let Some(p) = &self.time {
+            p.check_group("time", "seconds")?;
+        }
+        if self.samples == Some(0) {
+            return Err("samples: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Checks that it can run here: `cwd` is a folder, and the program is
+    /// found as `Command` will look for it — a name on `PATH`, or a path
+    /// (relative ones from `cwd`).
+    pub fn check_runnable(&self) -> Result<(), String> {
+        if let Some(cwd) = &self.cwd {
+            if !cwd.is_dir() {
+                return Err(format!("cwd: {} is not a folder", cwd.display()));
+            }
+        }
+        let words = shell_words::split(&self.run).map_err(|e| e.to_string())?;
+        let Some(program) = words.first() else {
+            return Ok(());
+        };
+        let here = match &self.cwd {
+            Some(cwd) => cwd.clone(),
+            None => std::env::current_dir()
+                .map_err(|e| format!("cannot read the current folder: {e}"))?,
+        };
+        let path = std::env::var_os("PATH");
+        which::which_in(program, path, &here)
+            .map(|_| ())
+            .map_err(|_| {
+                if program.contains('/') {
+                    format!(
+                        "run: {program} is not an executable file (from {})",
+                        here.display()
+                    )
+                } else {
+                    format!("run: {program} is not a program on PATH")
+                }
+            })
+    }
+
+    /// Checks the `run` string as [`command_line`] will use it: it splits
+    /// into words, names a program, and holds no placeholder but
+    /// [`PLACEHOLDERS`].
     pub fn check_run(&self) -> Result<(), String> {
         let run = &self.run;
         let words =
@@ -89,11 +314,7 @@ impl CommandKernel {
             }
             Some(_) => {}
         }
-        let unknown = words
-            .iter()
-            .flat_map(|w| placeholders(w))
-            .find(|p| !PLACEHOLDERS.contains(p));
-        match unknown {
+        match words.iter().find_map(|w| unknown_placeholder(w)) {
             Some(p) => Err(format!(
                 "run: unknown placeholder {p} (known: {})",
                 PLACEHOLDERS.join(", ")
@@ -101,6 +322,20 @@ impl CommandKernel {
             None => Ok(()),
         }
     }
+
+    /// Its work N at a point whose sweep-wide work is `samples`: its own
+    /// `samples` in strong scaling, when it sets one.
+    pub fn samples_for(&self, strong: bool, samples: u64) -> u64 {
+        match self.samples {
+            Some(own) if strong => own,
+            _ => samples,
+        }
+    }
+}
+
+/// The first `{name}` in `text` that is not one of [`PLACEHOLDERS`].
+fn unknown_placeholder(text: &str) -> Option<&str> {
+    placeholders(text).find(|p| !PLACEHOLDERS.contains(p))
 }
 
 /// The `{name}` placeholders in `word`: braces around a name that starts
@@ -118,14 +353,9 @@ fn placeholders(word: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The arguments `kernel` runs with for one point: its `run` string split
+/// The arguments `kernel` runs with at one point: its `run` string split
 /// into words, the placeholders replaced.
-pub fn command_line(
-    kernel: &CommandKernel,
-    workers: usize,
-    samples: u64,
-    seed: u64,
-) -> Result<Vec<String>, String> {
+pub fn command_line(kernel: &CommandKernel, at: &PointValues<'_>) -> Result<Vec<String>, String> {
     let words = shell_words::split(&kernel.run).map_err(|e| {
         format!(
             "{}: cannot split the command `{}`: {e}",
@@ -135,38 +365,40 @@ pub fn command_line(
     if words.is_empty() {
         return Err(format!("{}: the command is empty", kernel.name));
     }
-    Ok(words
-        .into_iter()
-        .map(|w| {
-            w.replace("{workers}", &workers.to_string())
-                .replace("{samples}", &samples.to_string())
-                .replace("{seed}", &seed.to_string())
-        })
-        .collect())
+    Ok(words.into_iter().map(|w| at.fill(&w)).collect())
 }
 
-/// Runs `kernel` once and reads its estimate. The process (and everything
-/// it starts, in its own process group) is killed once `timeout` has passed,
+/// Runs `kernel` once at a point and reads its estimate (and its own
+/// compute time, with a `time` pattern). The process (and everything it
+/// starts, in its own process group) is killed once `timeout` has passed,
 /// counting from the spawn until its output is closed.
 ///
 /// Errors: the program cannot start, it exits unsuccessfully (the message
 /// gives the status and the last lines of its stderr), it times out, or its
-/// stdout holds no number with a decimal point.
+/// stdout holds no estimate (or, without a pattern, a number too far from
+/// pi to be one; or a `time` pattern that does not match).
 ///
 /// The command runs in a process group of its own so that a timeout kills
 /// its worker processes too; a Ctrl-C at the terminal therefore reaches
 /// piscale but not the command.
 pub fn run_command(
     kernel: &CommandKernel,
-    workers: usize,
-    samples: u64,
-    seed: u64,
+    at: &PointValues<'_>,
     timeout: Option<Duration>,
 ) -> Result<Measured, MeasureError> {
     let name = &kernel.name;
-    let argv = command_line(kernel, workers, samples, seed).map_err(MeasureError::Invalid)?;
+    let argv = command_line(kernel, at).map_err(MeasureError::Invalid)?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
+    for (key, value) in &kernel.env {
+        cmd.env(key, at.fill(value));
+    }
+    if let Some(cwd) = &kernel.cwd {
+        cmd.current_dir(cwd);
+    }
+    if let Some(cpus) = at.cpus {
+        pin_to(&mut cmd, cpus);
+    }
     let stop = Stop {
         timeout,
         grace: Duration::ZERO,
@@ -180,7 +412,7 @@ pub fn run_command(
     } = run_to_end(name, &mut cmd, stop)?;
 
     if !status.success() {
-        let mut msg = format!("{name}: `{}` failed ({status})", argv.join(" "));
+        let mut msg = format!("{name}: `{}` failed ({status})", shell_words::join(&argv));
         let tail = last_lines(&stderr, STDERR_TAIL_LINES);
         if !tail.is_empty() {
             msg.push_str("; stderr ends with:");
@@ -191,20 +423,103 @@ pub fn run_command(
         }
         return Err(MeasureError::Failed(msg));
     }
-    let estimate = last_float(&stdout).ok_or_else(|| {
-        let tail = last_lines(&stdout, 1);
-        MeasureError::Failed(format!(
-            "{name}: no number with a decimal point on stdout (print the estimate last, as in `pi = 3.14159`){}",
-            tail.first()
-                .map(|l| format!("; its last line was `{}`", clip(l)))
-                .unwrap_or_default()
-        ))
-    })?;
+    let estimate = read_estimate(kernel, &stdout).map_err(MeasureError::Failed)?;
+    let compute_s = match &kernel.time {
+        None => None,
+        Some(pattern) => Some(read_time(name, pattern, &stdout, wall_s)?),
+    };
     Ok(Measured {
         wall_s,
         estimate: Some(estimate),
-        detail: super::Detail::Whole,
+        detail: match compute_s {
+            Some(compute_s) => Detail::SelfTimed { compute_s },
+            None => Detail::Whole,
+        },
     })
+}
+
+/// The program's estimate on `stdout`: its `estimate` pattern's, or the
+/// last number with a decimal point if that is within [`SANE`] of pi.
+fn read_estimate(kernel: &CommandKernel, stdout: &str) -> Result<f64, String> {
+    let name = &kernel.name;
+    if let Some(pattern) = &kernel.estimate {
+        return match pattern.last_number(stdout, "estimate") {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(format!("{name}: its estimate pattern matched, but {e}")),
+            None => Err(format!(
+                "{name}: its estimate pattern '{pattern}' matches nothing on stdout{}",
+                last_line_note(stdout)
+            )),
+        };
+    }
+    let found = last_float(stdout).ok_or_else(|| {
+        format!(
+            "{name}: no number with a decimal point on stdout (print the estimate last, as in `pi = 3.14159`, or give an estimate pattern){}",
+            last_line_note(stdout)
+        )
+    })?;
+    if (found - std::f64::consts::PI).abs() > SANE {
+        return Err(format!(
+            "{name}: the last number on stdout, {found}, is no estimate of pi (a time? a count?); \
+             print the estimate last, or give a pattern: estimate = 'pi = (?P<estimate>[-+0-9.eE]+)'{}",
+            last_line_note(stdout)
+        ));
+    }
+    Ok(found)
+}
+
+/// The program's own compute time, seconds: at least 0 and at most its
+/// wall time.
+fn read_time(
+    name: &str,
+    pattern: &Pattern,
+    stdout: &str,
+    wall_s: f64,
+) -> Result<f64, MeasureError> {
+    match pattern.last_number(stdout, "seconds") {
+        Some(Ok(t)) if (0.0..=wall_s).contains(&t) => Ok(t),
+        Some(Ok(t)) => Err(MeasureError::Failed(format!(
+            "{name}: it reports a compute time of {t} s, outside its whole run of {wall_s:.6} s"
+        ))),
+        Some(Err(e)) => Err(MeasureError::Failed(format!(
+            "{name}: its time pattern matched, but {e}"
+        ))),
+        None => Err(MeasureError::Failed(format!(
+            "{name}: its time pattern '{pattern}' matches nothing on stdout{}",
+            last_line_note(stdout)
+        ))),
+    }
+}
+
+/// `; its last line was `…``, or nothing for empty output.
+fn last_line_note(stdout: &str) -> String {
+    last_lines(stdout, 1)
+        .first()
+        .map(|l| format!("; its last line was `{}`", clip(l)))
+        .unwrap_or_default()
+}
+
+/// Gives the program the CPUs in `cpus` as its affinity, before it runs,
+/// so that every thread and process it starts inherits them.
+fn pin_to(cmd: &mut Command, cpus: &CpuList) {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    let mut set = CpuSet::new();
+    for &cpu in &cpus.0 {
+        // A CPU beyond the set's size was refused when the pin was parsed.
+        let _ = set.set(cpu);
+    }
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed: `sched_setaffinity` is a
+    // plain system call on a set built before the fork; the closure
+    // allocates nothing and takes no lock. A refusal is not fatal: the
+    // program runs where the system lets it.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            let _ = sched_setaffinity(Pid::from_raw(0), &set);
+            Ok(())
+        });
+    }
 }
 
 /// `line`, cut to its first [`QUOTED_CHARS`] characters (marked with `…`).
@@ -249,15 +564,21 @@ mod tests {
     use std::time::Instant;
 
     fn kernel(run: &str) -> CommandKernel {
-        CommandKernel {
-            name: "test".into(),
-            run: run.into(),
-            method: Method::Mc,
+        CommandKernel::new("test", run, Method::Mc)
+    }
+
+    /// A point of `workers` workers, `samples` and `seed`, unpinned.
+    fn at(workers: usize, samples: u64, seed: u64) -> PointValues<'static> {
+        PointValues {
+            workers,
+            samples,
+            seed,
+            cpus: None,
         }
     }
 
     fn run(cmd: &str) -> Result<Measured, String> {
-        run_command(&kernel(cmd), 2, 1000, 7, Some(Duration::from_secs(20)))
+        run_command(&kernel(cmd), &at(2, 1000, 7), Some(Duration::from_secs(20)))
             .map_err(|e| e.to_string())
     }
 
@@ -286,11 +607,11 @@ mod tests {
     fn placeholders_are_replaced_in_every_argument() {
         let k = kernel("prog --workers={workers} -n {samples} 'seed {seed}' {other}");
         assert_eq!(
-            command_line(&k, 4, 1 << 20, 9).unwrap(),
+            command_line(&k, &at(4, 1 << 20, 9)).unwrap(),
             ["prog", "--workers=4", "-n", "1048576", "seed 9", "{other}"]
         );
-        assert!(command_line(&kernel("a 'unclosed"), 1, 1, 1).is_err());
-        assert!(command_line(&kernel("  "), 1, 1, 1).is_err());
+        assert!(command_line(&kernel("a 'unclosed"), &at(1, 1, 1)).is_err());
+        assert!(command_line(&kernel("  "), &at(1, 1, 1)).is_err());
     }
 
     #[test]
@@ -304,7 +625,7 @@ mod tests {
         assert!(err.starts_with("run: cannot split `a 'unclosed`"), "{err}");
         assert_eq!(
             kernel("mpirun -n {procs} prog").check_run().unwrap_err(),
-            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed})"
+            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed}, {cpus}, {omp_places})"
         );
         assert!(kernel("''").check_run().unwrap_err().contains("no program"));
         assert!(kernel(" ").check_run().unwrap_err().contains("empty"));
@@ -385,9 +706,7 @@ mod tests {
         let start = Instant::now();
         let err = run_command(
             &kernel("sleep 10"),
-            1,
-            1,
-            0,
+            &at(1, 1, 0),
             Some(Duration::from_millis(200)),
         )
         .unwrap_err()
@@ -403,9 +722,7 @@ mod tests {
         let start = Instant::now();
         let out = run_command(
             &kernel("python3 -c 'import os, time\nif os.fork() == 0: time.sleep(10)\nprint(3.5)'"),
-            1,
-            1,
-            0,
+            &at(1, 1, 0),
             None,
         )
         .unwrap();
@@ -414,21 +731,103 @@ mod tests {
     }
 
     #[test]
+    fn a_time_printed_after_the_estimate_is_refused_or_read_with_a_pattern() {
+        let late = "printf 'Estimated pi = 3.1416\\nTime: 0.212 seconds\\n'";
+        let err = run(late).unwrap_err();
+        assert!(
+            err.contains("the last number on stdout, 0.212, is no estimate of pi")
+                && err.contains("estimate = 'pi = (?P<estimate>"),
+            "{err}"
+        );
+        let mut k = kernel(late);
+        k.estimate = Some(Pattern::new(r"pi = (?P<estimate>[0-9.]+)").unwrap());
+        k.time = Some(Pattern::new(r"Time: (?P<seconds>[0-9.]+)").unwrap());
+        let long = Some(Duration::from_secs(20));
+        // The whole run took less than its "0.212 s": refused, not clamped.
+        let err = run_command(&k, &at(1, 1, 0), long).unwrap_err().to_string();
+        assert!(err.contains("outside its whole run"), "{err}");
+        k.run = "sh -c 'sleep 0.3; echo Estimated pi = 3.1416; echo Time: 0.212 seconds'".into();
+        let out = run_command(&k, &at(1, 1, 0), long).unwrap();
+        assert_eq!(out.estimate, Some(3.1416));
+        assert!(matches!(out.detail, Detail::SelfTimed { compute_s } if compute_s == 0.212));
+        // A pattern that matches nothing says so.
+        k.estimate = Some(Pattern::new(r"PI: (?P<estimate>[0-9.]+)").unwrap());
+        let err = run_command(&k, &at(1, 1, 0), long).unwrap_err().to_string();
+        assert!(err.contains("matches nothing on stdout"), "{err}");
+    }
+
+    #[test]
+    fn patterns_need_their_group_and_env_its_placeholders() {
+        let mut k = kernel("prog");
+        k.estimate = Some(Pattern::new(r"pi = ([0-9.]+)").unwrap());
+        assert!(k.check().unwrap_err().contains("no group named estimate"));
+        k.estimate = None;
+        k.time = Some(Pattern::new(r"(?P<secs>[0-9.]+) s").unwrap());
+        assert!(k.check().unwrap_err().contains("no group named seconds"));
+        k.time = None;
+        k.env.insert("OMP_NUM_THREADS".into(), "{threads}".into());
+        assert!(k
+            .check()
+            .unwrap_err()
+            .starts_with("env OMP_NUM_THREADS: unknown placeholder {threads}"));
+        k.env.insert("OMP_NUM_THREADS".into(), "{workers}".into());
+        assert!(k.check().is_ok());
+        assert!(Pattern::new("(unclosed")
+            .unwrap_err()
+            .contains("not a regular expression"));
+        // What depends on the machine is checked apart.
+        assert!(kernel("piscale-no-such-program-here")
+            .check_runnable()
+            .unwrap_err()
+            .contains("not a program on PATH"));
+        assert!(kernel("./no/such/script.py")
+            .check_runnable()
+            .unwrap_err()
+            .contains("is not an executable file"));
+        let mut elsewhere = kernel("echo 3.14");
+        elsewhere.cwd = Some("/no/such/folder".into());
+        assert!(elsewhere.check_runnable().unwrap_err().starts_with("cwd: "));
+        assert!(kernel("echo 3.14").check_runnable().is_ok());
+    }
+
+    #[test]
+    fn the_program_runs_on_the_point_s_cpus_with_its_environment_and_folder() {
+        let usable = CpuList::usable().unwrap();
+        let c = usable.0[usable.0.len() - 1];
+        let only = CpuList(vec![c]);
+        // It prints pi only if everything is as it should be, else 0.0.
+        let check = format!(
+            "import os; ok = sorted(os.sched_getaffinity(0)) == [{c}] and os.environ['PLACES'] == '{{{c}}}' \
+             and os.environ['N'] == '3x{c}' and os.getcwd() == '/'; print('pi =', 3.14 if ok else 0.0)"
+        );
+        let mut k = kernel(&format!("python3 -c {}", shell_words::quote(&check)));
+        k.env.insert("PLACES".into(), "{omp_places}".into());
+        k.env.insert("N".into(), "{workers}x{cpus}".into());
+        k.cwd = Some("/".into());
+        k.estimate = Some(Pattern::new(r"pi = (?P<estimate>\S+)").unwrap());
+        let point = PointValues {
+            workers: 3,
+            samples: 1,
+            seed: 0,
+            cpus: Some(&only),
+        };
+        let out = run_command(&k, &point, Some(Duration::from_secs(20))).unwrap();
+        assert_eq!(out.estimate, Some(3.14));
+    }
+
+    #[test]
     fn pi1_py_estimates_pi() {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pi1.py");
-        let k = CommandKernel {
-            name: "pi1.py".into(),
-            run: format!(
-                "python3 {} --workers {{workers}} --samples {{samples}} --seed {{seed}}",
-                shell_words::quote(script)
-            ),
-            method: Method::Mc,
-        };
-        let out = run_command(&k, 2, 20_000, 1, Some(Duration::from_secs(60))).unwrap();
+        let run = format!(
+            "python3 {} --workers {{workers}} --samples {{samples}} --seed {{seed}}",
+            shell_words::quote(script)
+        );
+        let k = CommandKernel::new("pi1.py", run, Method::Mc);
+        let out = run_command(&k, &at(2, 20_000, 1), Some(Duration::from_secs(60))).unwrap();
         let estimate = out.estimate.unwrap();
         assert!((estimate - std::f64::consts::PI).abs() < 0.1, "{estimate}");
         // Same seed, same answer.
-        let again = run_command(&k, 2, 20_000, 1, Some(Duration::from_secs(60))).unwrap();
+        let again = run_command(&k, &at(2, 20_000, 1), Some(Duration::from_secs(60))).unwrap();
         assert_eq!(again.estimate, out.estimate);
     }
 }

@@ -89,6 +89,12 @@ pub struct Measured {
 pub enum Detail {
     /// A command: only its wall time and its output.
     Whole,
+    /// A command that reports its own compute time (its `time` pattern):
+    /// the rest of its wall time is its start-up.
+    SelfTimed {
+        /// Seconds it says it computed.
+        compute_s: f64,
+    },
     /// A backend's or MPI's report: phases, CPUs, busy times.
     Report(Box<RunReport>),
     /// A capacity run: phases, CPUs, busy times and rates.
@@ -221,7 +227,13 @@ impl Executor for RealExecutor {
                     .iter()
                     .find(|c| c.name == *name)
                     .ok_or_else(|| MeasureError::Invalid(format!("no command named {name}")))?;
-                command::run_command(kernel, id.workers, id.samples, spec.seed, spec.timeout)
+                let at = command::PointValues {
+                    workers: id.workers,
+                    samples: id.samples,
+                    seed: spec.seed,
+                    cpus,
+                };
+                command::run_command(kernel, &at, spec.timeout)
             }
         }
     }

@@ -62,10 +62,15 @@ pub(crate) fn time_range(low: f64, high: f64, reference: f64) -> String {
     format!("{}–{} {unit}", sig3(low * scale), sig3(high * scale))
 }
 
-/// `1.88×`; `∞` for an unbounded one.
+/// `1.88×`; below 0.1, two significant digits (`0.0023×`: an interpreted
+/// script against piscale's serial kernel, never `0.00×`); `∞` for an
+/// unbounded one.
 pub(crate) fn times(x: f64) -> String {
     if x.is_infinite() && x > 0.0 {
         "∞".to_string()
+    } else if x > 0.0 && x < 0.1 {
+        let decimals = (1.0 - x.log10().floor()) as usize;
+        format!("{x:.decimals$}×")
     } else {
         format!("{x:.2}×")
     }
@@ -254,6 +259,11 @@ mod tests {
     fn ratios_fractions_and_sizes() {
         assert_eq!(times(1.8765), "1.88×");
         assert_eq!(times(f64::INFINITY), "∞");
+        // Python against piscale's serial kernel: never 0.00×.
+        assert_eq!(times(0.002317), "0.0023×");
+        assert_eq!(times(0.05), "0.050×");
+        assert_eq!(times(0.1), "0.10×");
+        assert_eq!(times(0.0), "0.00×");
         assert_eq!(percent(0.9351), "94%");
         assert_eq!(fraction(0.03149), "0.031");
         assert_eq!(fraction(-0.0502), "-0.050");

@@ -356,7 +356,17 @@ impl SweepConfig {
     /// on the machine). Each error starts with the setting it is about.
     pub fn validate_for(self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
         non_empty_and_unique("methods", &self.methods)?;
-        non_empty_and_unique("backends", &self.backends)?;
+        if self.backends.is_empty() && !self.command.is_empty() {
+            // Only the commands, beside serial: said so by `backends = []`.
+        } else if self.backends.is_empty() {
+            return Err(UsageError::flag(
+                "backends",
+                "the list is empty (to sweep only your own program, give a [[command]] table \
+                 or --command, and no backends)",
+            ));
+        } else {
+            non_empty_and_unique("backends", &self.backends)?;
+        }
         non_empty_and_unique("modes", &self.modes)?;
         self.check_ranges()?;
         if self.has_mpi() {
@@ -499,13 +509,13 @@ impl SweepConfig {
             if kernel.run.trim().is_empty() {
                 return Err(UsageError::flag(&what, "run must not be empty"));
             }
-            kernel.check_run().map_err(|e| UsageError::flag(&what, e))?;
             if Kernel::from_name(name).is_builtin() {
                 return Err(UsageError::flag(
                     &what,
                     "the name is taken by a built-in backend; choose another",
                 ));
             }
+            kernel.check().map_err(|e| UsageError::flag(&what, e))?;
             if names.contains(&name) {
                 return Err(UsageError::flag(&what, "the name appears twice"));
             }
@@ -623,7 +633,7 @@ impl<'de> Deserialize<'de> for Whole {
 
 /// `#[serde(with = "whole")]`: whole numbers in any [`Whole`] form; written
 /// back as integers, or as strings above `i64::MAX` (TOML's limit).
-mod whole {
+pub(crate) mod whole {
     use super::*;
 
     pub fn serialize<S: Serializer, T: Copy + Into<u64>>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -851,11 +861,11 @@ mod tests {
         )
         .unwrap();
         config.seed = u64::MAX;
-        config.command.push(CommandKernel {
-            name: "pi1.py".into(),
-            run: "python3 scripts/pi1.py --workers {workers}".into(),
-            method: Method::Mc,
-        });
+        config.command.push(CommandKernel::new(
+            "pi1.py",
+            "python3 scripts/pi1.py --workers {workers}",
+            Method::Mc,
+        ));
         let text = config.resolved_toml();
         assert_eq!(parse(&text).unwrap(), config, "{text}");
         for default in [SweepConfig::default(), parse("workers = [2]").unwrap()] {

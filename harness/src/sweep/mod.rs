@@ -6,9 +6,11 @@
 //! every point's placement, writing nothing; [`plan`] expands them into
 //! points and a shuffled schedule; [`runner`] measures through a
 //! `measure::Executor`, writing each row as soon as it exists; [`progress`]
-//! shows how far it got; [`signals`] handles Ctrl-C.
+//! shows how far it got; [`signals`] handles Ctrl-C; [`one_line`] turns
+//! `--command` into command kernels and makes a sweep of commands alone.
 
 pub mod config;
+pub mod one_line;
 pub mod plan;
 pub mod prepare;
 mod progress;

@@ -87,9 +87,18 @@ pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
             );
             for kernel in kernels {
                 let counts = if kernel == serial { &[1][..] } else { &counts };
+                // A command may set its own N (strong scaling).
+                let strong_n = match &kernel {
+                    Kernel::Command(name) => config
+                        .command
+                        .iter()
+                        .find(|c| c.name == *name)
+                        .map_or(config.samples, |c| c.samples_for(true, config.samples)),
+                    _ => config.samples,
+                };
                 for &workers in counts {
                     let (samples, per_worker) = match mode {
-                        Mode::Strong => (config.samples, config.samples / workers as u64),
+                        Mode::Strong => (strong_n, strong_n / workers as u64),
                         Mode::Weak => (
                             config.samples_per_worker.saturating_mul(workers as u64),
                             config.samples_per_worker,
@@ -171,11 +180,11 @@ mod tests {
         c.methods = vec![Method::Midpoint];
         c.backends = vec![Kernel::Local(BackendKind::Threads)];
         c.modes = vec![Mode::Strong, Mode::Weak];
-        c.command = vec![CommandKernel {
-            name: "pi1.py".into(),
-            run: "python3 scripts/pi1.py".into(),
-            method: Method::Mc,
-        }];
+        c.command = vec![CommandKernel::new(
+            "pi1.py",
+            "python3 scripts/pi1.py",
+            Method::Mc,
+        )];
         let points = plan(&c, 2);
         let capacity: Vec<(Method, Mode, usize)> = points
             .iter()
@@ -277,11 +286,11 @@ mod tests {
         c.methods = vec![Method::Midpoint];
         c.backends = vec![Kernel::Local(BackendKind::ForkPipe)];
         c.modes = vec![Mode::Strong, Mode::Weak];
-        c.command = vec![CommandKernel {
-            name: "pi1.py".into(),
-            run: "python3 scripts/pi1.py".into(),
-            method: Method::Mc,
-        }];
+        c.command = vec![CommandKernel::new(
+            "pi1.py",
+            "python3 scripts/pi1.py",
+            Method::Mc,
+        )];
         let points = plan(&c, 2);
         let commands: Vec<&Point> = points
             .iter()

@@ -3,17 +3,19 @@
 //! the points and where each one's workers run. Bad input leaves no trace.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use piscale_kernels::CpuList;
+use piscale_kernels::{CpuList, Method};
 
 use super::config::SweepConfig;
+use super::one_line::{self, Given};
 use super::plan::{plan, Point};
 use super::recorded::Recorded;
 use crate::cli::SettingFlags;
 use crate::error::UsageError;
 use crate::measure::placement::{cpus_for, Topology};
+use crate::present::note;
 use crate::results::{read_raw, Kernel, Mode, OutDir, PointId};
 
 /// What `piscale sweep` was asked to do, before validation.
@@ -27,6 +29,10 @@ pub struct SweepRequest {
     pub resume: bool,
     /// `--force`: replace `--out` if it exists.
     pub force: bool,
+    /// `--command`: programs to sweep beside the config's commands.
+    pub commands: Vec<String>,
+    /// `--name`: the names of the `--command`s, in order.
+    pub names: Vec<String>,
     /// The settings given as flags; they override the configuration.
     pub flags: SettingFlags,
 }
@@ -64,10 +70,22 @@ fn default_out_dir() -> PathBuf {
 /// Checks and resolves `req` (see the module documentation).
 pub fn prepare(req: SweepRequest) -> Result<Prepared> {
     let out = OutDir(req.out.clone().unwrap_or_else(default_out_dir));
-    let mut config = load_config(&req, &out)?;
+    let (mut config, mut given) = load_config(&req, &out)?;
     req.flags
         .apply(&mut config)
         .map_err(|e| UsageError(e.to_string().trim().to_owned()))?;
+    given.0.extend(req.flags.given());
+    // A --command computes the one method named, else mc.
+    let method = match config.methods[..] {
+        [one] if given.has("methods") => one,
+        _ => Method::Mc,
+    };
+    one_line::add_commands(&mut config, &req.commands, &req.names, method)?;
+    let alone = if req.resume {
+        None
+    } else {
+        one_line::commands_alone(&mut config, &given)
+    };
     let usable_list = CpuList::usable().context("cannot read the usable CPUs")?;
     let origin = if req.resume && req.config.is_none() {
         Some(out.config())
@@ -81,6 +99,13 @@ pub fn prepare(req: SweepRequest) -> Result<Prepared> {
             Some(file) => UsageError(format!("{}: {e}", file.display())),
             None => e,
         })?;
+    for kernel in &config.command {
+        // Its program and folder are there (checked here, not with the
+        // settings: a config may name a program another machine has).
+        kernel
+            .check_runnable()
+            .map_err(|e| UsageError::flag(&format!("command '{}'", kernel.name), e))?;
+    }
     if config.has_mpi() {
         // This binary has MPI, and the launcher is installed.
         crate::measure::mpi::launch::preflight(&config.mpi)
@@ -88,6 +113,10 @@ pub fn prepare(req: SweepRequest) -> Result<Prepared> {
     }
     if req.resume {
         check_resume_keeps_settings(&config, &out)?;
+    }
+    // Said once the whole input is known to be good: bad input is one line.
+    if let Some(what) = alone {
+        note(format_args!("{what}"));
     }
     let points = plan(&config, usable_list.0.len());
     if req.resume {
@@ -106,17 +135,24 @@ pub fn prepare(req: SweepRequest) -> Result<Prepared> {
 }
 
 /// The configuration file the sweep starts from: `--config`, else (when
-/// resuming) the folder's own `config.toml`, else the embedded default.
-fn load_config(req: &SweepRequest, out: &OutDir) -> Result<SweepConfig> {
+/// resuming) the folder's own `config.toml`, else the embedded default;
+/// with the keys the file set (none for the embedded default: the user set
+/// nothing).
+fn load_config(req: &SweepRequest, out: &OutDir) -> Result<(SweepConfig, Given)> {
     if req.resume && req.force {
         return Err(UsageError::flag("--resume", "cannot be combined with --force").into());
     }
     check_out_dir(req, out)?;
-    Ok(match &req.config {
-        Some(path) => SweepConfig::load(path)?,
-        None if req.resume && out.config().is_file() => SweepConfig::load(&out.config())?,
-        None => SweepConfig::embedded_default(),
-    })
+    let from = |path: &Path| -> Result<(SweepConfig, Given)> {
+        let config = SweepConfig::load(path)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        Ok((config, Given(Given::keys_of(&text))))
+    };
+    match &req.config {
+        Some(path) => from(path),
+        None if req.resume && out.config().is_file() => from(&out.config()),
+        None => Ok((SweepConfig::embedded_default(), Given::default())),
+    }
 }
 
 /// What `--out` may be: for a new sweep a path that does not exist yet, or

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::plan::Point;
 use crate::analyse::stats;
+use crate::present::format::times;
 use crate::present::note;
 use crate::results::{Mode, PointId, RawRow, Status};
 
@@ -77,9 +78,13 @@ impl<'a> Progress<'a> {
         }
         self.reps_left[i] -= 1;
         let id = &self.points[i].id;
-        let shown = self.speedup(id).map_or_else(String::new, |(s, so_far)| {
-            format!(", speed-up {}{s:.2}×", if so_far { "so far " } else { "" })
+        let mut shown = self.speedup(id).map_or_else(String::new, |(s, so_far)| {
+            format!(", speed-up {}{}", if so_far { "so far " } else { "" }, times(s))
         });
+        // Its answer too: a program that prints something else shows here.
+        if let Some(estimate) = row.estimate {
+            shown.push_str(&format!(", pi ≈ {estimate:.6}"));
+        }
         match &self.bar {
             Some(bar) => {
                 bar.set_message(format!("{} rep {}{shown}", label(id), row.rep));

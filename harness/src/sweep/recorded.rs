@@ -15,8 +15,9 @@ pub struct Recorded {
     pub block: u64,
     /// The seed.
     pub seed: u64,
-    /// Where the workers were placed: the pin policy, `bind-to X` for MPI
-    /// ranks the launcher places, `none` for commands.
+    /// Where the workers were placed: the pin policy (a command's process
+    /// gets the point's CPUs as its affinity), `bind-to X` for MPI ranks the
+    /// launcher places.
     pub pin: String,
     /// The kernels' instruction set (built-in kernels only).
     pub isa: Option<Isa>,
@@ -28,8 +29,7 @@ impl Recorded {
         let builtin = id.kernel.is_builtin();
         let pin = match (&id.kernel, &config.mpi.bind_to) {
             (Kernel::Mpi, Some(bind)) => format!("bind-to {bind}"),
-            _ if builtin => config.pin_for(&id.kernel).to_string(),
-            _ => "none".into(),
+            _ => config.pin_for(&id.kernel).to_string(),
         };
         Recorded {
             block: config.block,

@@ -396,6 +396,13 @@ fn is_pool_map(kernel: &Kernel) -> bool {
     *kernel == Kernel::Local(piscale_kernels::BackendKind::PoolMap)
 }
 
+/// A command's `cpus` cell: the CPUs of its affinity, which its threads and
+/// processes share.
+fn command_cpus(cpus: &CpuList) -> String {
+    let ids: Vec<Option<usize>> = cpus.distinct().into_iter().map(Some).collect();
+    format_cpus(&ids)
+}
+
 /// Fills a row from a successful run; `asked` is where the workers were to
 /// run, `topology` this machine's (for the kinds of core they ran on).
 fn fill_ok(
@@ -411,7 +418,18 @@ fn fill_ok(
     // A capacity run's phases are not its wall_s's (the time its work
     // would take at its rate): none, so that no phase table shows them.
     let (phases, cpus, hosts) = match &m.detail {
-        Detail::Whole => return,
+        Detail::Whole => {
+            row.cpus = asked.map(command_cpus).unwrap_or_default();
+            return;
+        }
+        Detail::SelfTimed { compute_s } => {
+            // Start-up is whatever of the wall time it did not compute.
+            row.spawn_s = Some((m.wall_s - compute_s).max(0.0));
+            row.compute_s = Some(*compute_s);
+            row.reduce_s = Some(0.0);
+            row.cpus = asked.map(command_cpus).unwrap_or_default();
+            return;
+        }
         Detail::Report(r) => {
             row.std_error = r.std_error;
             row.chunksize = r.chunksize.or(row.chunksize);

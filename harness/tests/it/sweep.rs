@@ -126,7 +126,7 @@ fn the_answer_is_the_table_entry_of_the_backend_it_names() {
         if speedup.starts_with("so far ") {
             continue;
         }
-        let speedup = speedup.split(' ').next().unwrap();
+        let speedup = speedup.split([' ', ',']).next().unwrap();
         let entry = cell(method, backend, p);
         assert!(
             entry.starts_with(speedup),
