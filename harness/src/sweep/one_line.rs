@@ -63,9 +63,12 @@ pub fn add_commands(
             Some(name) => name.clone(),
             None => free_name(config, &name_from(run)),
         };
-        config
-            .command
-            .push(CommandKernel::new(name, run.clone(), method));
+        let kernel = CommandKernel::new(name, run.clone(), method);
+        kernel
+            .check()
+            .and_then(|()| kernel.check_runnable())
+            .map_err(|e| UsageError::flag("--command", format!("`{run}`: {e}")))?;
+        config.command.push(kernel);
     }
     Ok(())
 }
@@ -146,11 +149,25 @@ mod tests {
         let runs = [
             "python3 pi1.py".to_string(),
             "python3 x/pi1.py".to_string(),
-            "serial".to_string(),
+            "true".to_string(),
         ];
         add_commands(&mut config, &runs, &["mine".into()], Method::Mc).unwrap();
         let names: Vec<&str> = config.command.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["mine", "pi1.py", "serial-2"]);
+        assert_eq!(names, ["mine", "pi1.py", "true"]);
+        let err = add_commands(
+            &mut config,
+            &["nope-no-such {workers}".into()],
+            &[],
+            Method::Mc,
+        )
+        .unwrap_err();
+        assert!(
+            err.0.starts_with(
+                "--command: `nope-no-such {workers}`: run: nope-no-such is not a program"
+            ),
+            "{}",
+            err.0
+        );
         let err = add_commands(&mut config, &[], &["x".into()], Method::Mc).unwrap_err();
         assert!(err.0.starts_with("--name: "), "{}", err.0);
     }

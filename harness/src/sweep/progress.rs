@@ -79,7 +79,11 @@ impl<'a> Progress<'a> {
         self.reps_left[i] -= 1;
         let id = &self.points[i].id;
         let mut shown = self.speedup(id).map_or_else(String::new, |(s, so_far)| {
-            format!(", speed-up {}{}", if so_far { "so far " } else { "" }, times(s))
+            format!(
+                ", speed-up {}{}",
+                if so_far { "so far " } else { "" },
+                times(s)
+            )
         });
         // Its answer too: a program that prints something else shows here.
         if let Some(estimate) = row.estimate {

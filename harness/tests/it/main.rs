@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod cli;
+mod commands;
 mod common;
 mod faults;
 mod guarantees;
