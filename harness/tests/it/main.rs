@@ -5,6 +5,7 @@ mod bad_inputs;
 mod cli;
 mod commands;
 mod common;
+mod examples;
 mod faults;
 mod guarantees;
 mod machine;
