@@ -4,10 +4,12 @@
 //! computing. The figures are the summary's ([`crate::analyse::breakdown`]);
 //! only the words are made here.
 
-use super::format::{share, times};
+use piscale_kernels::{BackendKind, Method};
+
+use super::format::{rate, share, times};
 use crate::analyse::breakdown::static_ceiling;
 use crate::analyse::capacity::CpuRates;
-use crate::results::SummaryRow;
+use crate::results::{Kernel, Mode, SummaryRow};
 
 /// Below this a loss or a spread is noise, not worth a word.
 const NOTICEABLE: f64 = 0.01;
@@ -42,6 +44,61 @@ pub(crate) fn why(row: &SummaryRow, rates: Option<&CpuRates>) -> Option<String> 
             line.push_str(&format!(": {}", losses.join(", ")));
         }
     }
+    Some(line)
+}
+
+/// Your own program against piscale's, in absolute terms: `pi1.py (mc):
+/// 1.39× [1.22–1.40] at 2 workers; one worker computes 430× slower per dart
+/// than piscale's serial kernel (0.0066 vs 2.84 darts/ns)` — for a command
+/// kernel's point at the most workers of its largest work (strong scaling),
+/// against `serial`'s 1-worker point of the same method with the most work.
+/// `None` for a point that is not such one, or without a serial rate.
+pub(crate) fn command_vs_serial(summary: &[SummaryRow], row: &SummaryRow) -> Option<String> {
+    if !matches!(row.backend, Kernel::Command(_)) || row.mode != Mode::Strong {
+        return None;
+    }
+    let speedup = row.speedup?;
+    let own = summary.iter().find(|r| {
+        r.backend == row.backend && r.mode == row.mode && r.samples == row.samples && r.workers == 1
+    })?;
+    let serial = summary
+        .iter()
+        .filter(|r| {
+            r.backend == Kernel::Local(BackendKind::Serial)
+                && r.method == row.method
+                && r.mode == Mode::Strong
+        })
+        .max_by_key(|r| r.samples)?;
+    let (own_rate, serial_rate) = (
+        own.samples_per_ns_per_core?,
+        serial.samples_per_ns_per_core?,
+    );
+    let unit = match row.method {
+        Method::Mc => ("dart", "darts"),
+        Method::Midpoint => ("step", "steps"),
+    };
+    let p = row.workers;
+    let mut line = format!("{} ({}): {}", row.backend, row.method, times(speedup));
+    if let Some((low, high)) = row.speedup_low.zip(row.speedup_high).filter(|(l, h)| l < h) {
+        line.push_str(&format!(" [{low:.2}–{high:.2}]"));
+    }
+    line.push_str(&format!(
+        " at {p} worker{}; ",
+        if p == 1 { "" } else { "s" }
+    ));
+    let ratio = serial_rate / own_rate;
+    let relation = if ratio >= 1.0 {
+        format!("{}× slower", rate(ratio))
+    } else {
+        format!("{}× faster", rate(1.0 / ratio))
+    };
+    line.push_str(&format!(
+        "one worker computes {relation} per {} than piscale's serial kernel ({} vs {} {}/ns)",
+        unit.0,
+        rate(own_rate),
+        rate(serial_rate),
+        unit.1
+    ));
     Some(line)
 }
 
@@ -170,6 +227,24 @@ mod tests {
             },
             workers: vec![rate(0, 2.0), rate(1, 1.72)],
         }
+    }
+
+    #[test]
+    fn a_command_is_compared_with_piscale_s_serial_kernel_per_dart() {
+        let mut rows = crate::analyse::summary::summarize(&[
+            row("serial", Mode::Strong, 1, 1 << 30, 0.378),
+            row("pi1.py", Mode::Strong, 1, 8_000_000, 1.21),
+            row("pi1.py", Mode::Strong, 2, 8_000_000, 0.70),
+        ]);
+        let at_two = rows.iter().find(|r| r.workers == 2).unwrap().clone();
+        assert_eq!(
+            command_vs_serial(&rows, &at_two).unwrap(),
+            "pi1.py (mc): 1.73× at 2 workers; one worker computes 430× slower per dart than \
+             piscale's serial kernel (0.00661 vs 2.84 darts/ns)"
+        );
+        assert_eq!(command_vs_serial(&rows, &rows[0].clone()), None);
+        rows.retain(|r| r.backend.name() != "serial");
+        assert_eq!(command_vs_serial(&rows, &at_two), None);
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub(crate) fn sig3(v: f64) -> String {
     }
 }
 
+/// A rate to three significant figures at any size: `2.84`, `0.00662`,
+/// `1130`.
+pub(crate) fn rate(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 || v.abs() >= 100.0 {
+        return sig3(v);
+    }
+    let decimals = (2.0 - v.abs().log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
 /// A time in its own unit: `4.67 ms`, `1.23 s`, `850 µs`.
 pub(crate) fn time(seconds: f64) -> String {
     let (unit, scale) = time_unit(seconds);
@@ -264,6 +274,10 @@ mod tests {
         assert_eq!(times(0.05), "0.050×");
         assert_eq!(times(0.1), "0.10×");
         assert_eq!(times(0.0), "0.00×");
+        assert_eq!(rate(2.8412), "2.84");
+        assert_eq!(rate(0.0066213), "0.00662");
+        assert_eq!(rate(12.345), "12.3");
+        assert_eq!(rate(1234.0), "1234");
         assert_eq!(percent(0.9351), "94%");
         assert_eq!(fraction(0.03149), "0.031");
         assert_eq!(fraction(-0.0502), "-0.050");

@@ -222,6 +222,9 @@ pub struct AnswerText {
     /// machine's capacity and the losses) when the sweep measured the
     /// capacity.
     pub answers: Vec<(String, Option<String>)>,
+    /// Each of your own programs (command kernels) against piscale's
+    /// serial kernel, after the answers.
+    pub commands: Vec<String>,
     /// Said after the answers when the machine was busy.
     pub busy: Option<String>,
     /// What the bracketed interval means.
@@ -238,6 +241,7 @@ impl AnswerText {
         self.partial
             .iter()
             .chain(answers)
+            .chain(&self.commands)
             .chain(&self.busy)
             .chain(&self.note)
             .map(String::as_str)
@@ -283,9 +287,32 @@ pub fn answer_text(
                 (answer_line(a, several_works(a)), why)
             })
             .collect(),
+        commands: command_rows(summary)
+            .filter_map(|r| explain::command_vs_serial(summary, r))
+            .collect(),
         busy: busy.map(|b| busy_line(&b)),
         note: coverage.map(|c| interval_note(c, max_reps(summary))),
     })
+}
+
+/// Each command kernel's strong-scaling point at its most workers, of its
+/// largest work, in summary order.
+fn command_rows(summary: &[SummaryRow]) -> impl Iterator<Item = &SummaryRow> {
+    let commands = summary
+        .iter()
+        .filter(|r| matches!(r.backend, Kernel::Command(_)) && r.mode == Mode::Strong);
+    let mut best: Vec<&SummaryRow> = Vec::new();
+    for r in commands {
+        match best
+            .iter_mut()
+            .find(|b| b.backend == r.backend && b.method == r.method)
+        {
+            Some(b) if (r.samples, r.workers) > (b.samples, b.workers) => *b = r,
+            Some(_) => {}
+            None => best.push(r),
+        }
+    }
+    best.into_iter()
 }
 
 /// `busy machine: load average 4.6 on 2 CPUs at the start; … unreliable`.

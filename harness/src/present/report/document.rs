@@ -41,6 +41,9 @@ pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
                 }
                 blocks.push(Block::Callout(callout));
             }
+            for line in &answer.commands {
+                blocks.push(Block::Callout(vec![strong(capitalize(line))]));
+            }
             if let Some(note) = answer.note {
                 blocks.push(Block::Para(vec![text(note)]));
             }
