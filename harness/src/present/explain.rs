@@ -99,6 +99,13 @@ pub(crate) fn command_vs_serial(summary: &[SummaryRow], row: &SummaryRow) -> Opt
         rate(serial_rate),
         unit.1
     ));
+    if let Some((capacity, reached)) = row.capacity.zip(row.of_capacity) {
+        line.push_str(&format!(
+            "; of the {} these CPUs can give, it reached {}",
+            times(capacity),
+            share(reached)
+        ));
+    }
     Some(line)
 }
 

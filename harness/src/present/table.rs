@@ -13,6 +13,7 @@ use super::format::{percent, probability, times, work};
 use crate::analyse::answer::{answers, reps_for_speedup, Answer, Busy, Completeness};
 use crate::analyse::capacity::CpuRates;
 use crate::analyse::stats::CI_CONFIDENCE;
+use crate::analyse::summary::capacity_point;
 use crate::results::{Kernel, Mode, SummaryRow};
 
 /// One table: the points of one method and mode at one amount of work
@@ -281,7 +282,7 @@ pub fn answer_text(
         answers: answers
             .iter()
             .map(|a| {
-                let capacity = a.row.id().capacity_of();
+                let capacity = capacity_point(rates.iter().map(|r| &r.point), &a.row.id());
                 let rates = rates.iter().find(|r| r.point == capacity);
                 let why = explain::why(a.row, rates).map(|why| format!("  {why}"));
                 (answer_line(a, several_works(a)), why)
