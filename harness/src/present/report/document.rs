@@ -41,8 +41,9 @@ pub(super) fn document(results: &Inputs, figures: Vec<Figure>) -> Document {
                 }
                 blocks.push(Block::Callout(callout));
             }
+            // A command's name is the user's, as written: not capitalised.
             for line in &answer.commands {
-                blocks.push(Block::Callout(vec![strong(capitalize(line))]));
+                blocks.push(Block::Callout(vec![strong(line.clone())]));
             }
             if let Some(note) = answer.note {
                 blocks.push(Block::Para(vec![text(note)]));
