@@ -100,9 +100,21 @@ fn default_method() -> Method {
 }
 
 /// The placeholders a `run` string or an `env` value may hold: the point's
-/// workers, work and seed, its CPUs as `0,1,2`, and the same as OpenMP
-/// places, `{0},{1},{2}`.
-pub const PLACEHOLDERS: [&str; 5] = ["{workers}", "{samples}", "{seed}", "{cpus}", "{omp_places}"];
+/// workers, work and seed, its CPUs as `0,1,2`, the same as OpenMP
+/// places, `{0},{1},{2}`, and — for an MPI program across machines — the
+/// `[mpi] hostfile` and its hosts as `a,b,c` ([`HOST_PLACEHOLDERS`]).
+pub const PLACEHOLDERS: [&str; 7] = [
+    "{workers}",
+    "{samples}",
+    "{seed}",
+    "{cpus}",
+    "{omp_places}",
+    "{hostfile}",
+    "{hosts}",
+];
+
+/// The placeholders that need `[mpi] hostfile`.
+pub const HOST_PLACEHOLDERS: [&str; 2] = ["{hostfile}", "{hosts}"];
 
 /// A regular expression from a config, compared and written back as its
 /// text; it must have the one named group its key asks for.
@@ -185,6 +197,8 @@ pub struct PointValues<'a> {
     pub seed: u64,
     /// The CPUs the point's workers run on, if pinned.
     pub cpus: Option<&'a CpuList>,
+    /// The `[mpi] hostfile`, if the sweep has one.
+    pub hostfile: Option<&'a std::path::Path>,
 }
 
 impl PointValues<'_> {
@@ -197,12 +211,31 @@ impl PointValues<'_> {
         };
         let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
         let places: Vec<String> = cpus.iter().map(|c| format!("{{{c}}}")).collect();
-        text.replace("{workers}", &self.workers.to_string())
+        let mut text = text
+            .replace("{workers}", &self.workers.to_string())
             .replace("{samples}", &self.samples.to_string())
             .replace("{seed}", &self.seed.to_string())
             .replace("{cpus}", &list.join(","))
-            .replace("{omp_places}", &places.join(","))
+            .replace("{omp_places}", &places.join(","));
+        if let Some(file) = self.hostfile {
+            text = text
+                .replace("{hostfile}", &file.display().to_string())
+                .replace("{hosts}", &hosts_in(file).join(","));
+        }
+        text
     }
+}
+
+/// The hosts a hostfile names: the first word of each line that is not a
+/// comment (`node1 slots=4` → `node1`); none if it cannot be read.
+pub fn hosts_in(file: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl CommandKernel {
@@ -265,6 +298,17 @@ impl CommandKernel {
             return Err("samples: must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The first of [`HOST_PLACEHOLDERS`] it uses, in `run` or `env`.
+    pub fn host_placeholder(&self) -> Option<&'static str> {
+        let texts = std::iter::once(&self.run).chain(self.env.values());
+        for text in texts {
+            if let Some(p) = HOST_PLACEHOLDERS.iter().find(|p| text.contains(**p)) {
+                return Some(p);
+            }
+        }
+        None
     }
 
     /// Checks that it can run here: `cwd` is a folder, and the program is
@@ -574,6 +618,7 @@ mod tests {
             samples,
             seed,
             cpus: None,
+            hostfile: None,
         }
     }
 
@@ -625,7 +670,7 @@ mod tests {
         assert!(err.starts_with("run: cannot split `a 'unclosed`"), "{err}");
         assert_eq!(
             kernel("mpirun -n {procs} prog").check_run().unwrap_err(),
-            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed}, {cpus}, {omp_places})"
+            "run: unknown placeholder {procs} (known: {workers}, {samples}, {seed}, {cpus}, {omp_places}, {hostfile}, {hosts})"
         );
         assert!(kernel("''").check_run().unwrap_err().contains("no program"));
         assert!(kernel(" ").check_run().unwrap_err().contains("empty"));
@@ -757,6 +802,27 @@ mod tests {
     }
 
     #[test]
+    fn an_mpi_program_gets_the_hostfile_and_its_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hosts");
+        std::fs::write(
+            &file,
+            "# the cluster\nnode1 slots=4\n\nnode2 slots=4 # spare\n",
+        )
+        .unwrap();
+        let k = kernel("mpirun --hostfile {hostfile} -H {hosts} -n {workers} prog");
+        assert_eq!(k.host_placeholder(), Some("{hostfile}"));
+        assert_eq!(kernel("prog").host_placeholder(), None);
+        let point = PointValues {
+            hostfile: Some(&file),
+            ..at(8, 1, 0)
+        };
+        let argv = command_line(&k, &point).unwrap();
+        assert_eq!(argv[2], file.display().to_string());
+        assert_eq!(argv[4], "node1,node2");
+    }
+
+    #[test]
     fn patterns_need_their_group_and_env_its_placeholders() {
         let mut k = kernel("prog");
         k.estimate = Some(Pattern::new(r"pi = ([0-9.]+)").unwrap());
@@ -810,6 +876,7 @@ mod tests {
             samples: 1,
             seed: 0,
             cpus: Some(&only),
+            hostfile: None,
         };
         let out = run_command(&k, &point, Some(Duration::from_secs(20))).unwrap();
         assert_eq!(out.estimate, Some(3.14));

@@ -232,6 +232,7 @@ impl Executor for RealExecutor {
                     samples: id.samples,
                     seed: spec.seed,
                     cpus,
+                    hostfile: self.mpi.hostfile.as_deref(),
                 };
                 command::run_command(kernel, &at, spec.timeout)
             }

@@ -516,6 +516,14 @@ impl SweepConfig {
                 ));
             }
             kernel.check().map_err(|e| UsageError::flag(&what, e))?;
+            if let Some(p) = kernel.host_placeholder() {
+                if self.mpi.hostfile.is_none() {
+                    return Err(UsageError::flag(
+                        &what,
+                        format!("{p} needs the machines in [mpi] hostfile"),
+                    ));
+                }
+            }
             if names.contains(&name) {
                 return Err(UsageError::flag(&what, "the name appears twice"));
             }
