@@ -259,6 +259,7 @@ fn points_table(group: &Group, rows: &[&SummaryRow], results: &Inputs) -> Table 
         "efficiency",
         "vs serial",
         fraction,
+        "samples/ns per worker",
     ]
     .map(String::from)
     .to_vec();
@@ -303,6 +304,8 @@ fn point_line(group: &Group, r: &SummaryRow, results: &Inputs) -> Vec<String> {
         opt(r.efficiency, format::percent),
         opt(r.speedup_vs_serial, format::times),
         opt(serial_fraction, format::fraction),
+        // Different N (a script's own) still compare per sample.
+        opt(r.samples_per_ns_per_core, format::rate),
     ];
     if let Some(phases) = &results.phases {
         match phases.get(&r.id()) {
