@@ -51,4 +51,4 @@ pub use isa::Isa;
 pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
 pub use named::Named;
 pub use pin::CpuList;
-pub use report::{Phases, RemoteWorker, RunReport, WorkerOutcome};
+pub use report::{Phases, Race, RemoteWorker, RunReport, WorkerOutcome};

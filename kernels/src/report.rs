@@ -193,6 +193,33 @@ pub struct RunReport {
     /// Exact combined partial (hits or 64.64 fixed-point sum).
     #[serde(skip)]
     pub partial: u128,
+    /// Updates the race lost (`shm-race`): the answer is wrong on purpose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub race: Option<Race>,
+}
+
+/// What an unsynchronised shared counter lost (`shm-race`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Race {
+    /// Updates the workers made: one per block.
+    pub updates: u64,
+    /// Of them, the ones the counter's own count lost.
+    pub lost: u64,
+    /// The partial the counter ended with (the answer reported).
+    pub counted: u128,
+    /// The partial the workers' private totals add up to.
+    pub exact: u128,
+}
+
+impl std::fmt::Display for Race {
+    /// `race: 1843 of 1048576 updates lost (counted 78412000, exact 78541854)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "race: {} of {} updates lost (counted {}, exact {})",
+            self.lost, self.updates, self.counted, self.exact
+        )
+    }
 }
 
 impl RunReport {
@@ -300,6 +327,7 @@ impl RunReport {
             worker_units: workers.iter().map(|w| w.2).collect(),
             hosts: workers.into_iter().filter_map(|w| w.3).collect(),
             partial: 0,
+            race: None,
         };
         report.set_partial(job, partial);
         report

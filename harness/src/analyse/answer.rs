@@ -114,7 +114,7 @@ impl Completeness {
         Completeness {
             short_points: summary
                 .iter()
-                .filter(|r| r.reps + r.failed < planned_reps)
+                .filter(|r| r.reps + r.failed + r.wrong < planned_reps)
                 .count(),
             failed_points: summary.iter().filter(|r| r.failed > 0).count(),
             points: summary.len(),

@@ -7,7 +7,7 @@ use piscale_kernels::BackendKind;
 
 use super::breakdown::{Breakdown, Timing, Workers};
 use super::stats::{self, MedianInterval, CI_CONFIDENCE, NOISY_CV};
-use crate::results::{Kernel, Mode, PointId, RawRow, SummaryRow};
+use crate::results::{Kernel, Mode, PointId, RawRow, Status, SummaryRow};
 
 /// The kernel whose 1-worker time is the baseline of `speedup_vs_serial`.
 const SERIAL: Kernel = Kernel::Local(BackendKind::Serial);
@@ -21,6 +21,8 @@ struct Reps {
     balanced: Vec<f64>,
     max_busy: Vec<f64>,
     failed: usize,
+    /// Ones that ran with a wrong answer on purpose (`shm-race`).
+    wrong: usize,
     /// Successful ones the noise guard marked disturbed.
     disturbed: usize,
 }
@@ -68,6 +70,7 @@ pub fn summarize(rows: &[RawRow]) -> Vec<SummaryRow> {
                     reps.max_busy.push(w.max_busy_s);
                 }
             }
+            None if row.status == Status::Wrong => reps.wrong += 1,
             None => reps.failed += 1,
         }
     }
@@ -235,6 +238,7 @@ fn row(
         samples: id.samples,
         reps: times.len(),
         failed: reps.failed,
+        wrong: reps.wrong,
         median_s: median,
         min_s: stats::min(times),
         max_s: stats::max(times),

@@ -26,6 +26,9 @@ pub enum Status {
     Ok,
     /// It failed; `error` says why.
     Failed,
+    /// It ran to its end with a wrong answer on purpose (`shm-race`):
+    /// `error` says how wrong; its time does not count.
+    Wrong,
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
@@ -238,7 +241,7 @@ impl RawRow {
     pub fn ok_wall_s(&self) -> Option<f64> {
         match self.status {
             Status::Ok => self.wall_s,
-            Status::Failed => None,
+            Status::Failed | Status::Wrong => None,
         }
     }
 

@@ -12,7 +12,7 @@ use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
 /// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
-pub const SUMMARY_COLUMNS: [&str; 35] = [
+pub const SUMMARY_COLUMNS: [&str; 36] = [
     "method",
     "backend",
     "mode",
@@ -48,10 +48,11 @@ pub const SUMMARY_COLUMNS: [&str; 35] = [
     "computation_scalability",
     "machine_scalability",
     "code_scalability",
+    "wrong",
 ];
 
 /// Columns every `summary.csv` has: the breakdown's came later.
-const SUMMARY_REQUIRED: usize = SUMMARY_COLUMNS.len() - 9;
+const SUMMARY_REQUIRED: usize = SUMMARY_COLUMNS.len() - 10;
 
 /// One point of a sweep, summarised over its repetitions: a line of
 /// `summary.csv`. Figures that cannot be computed (every repetition
@@ -153,6 +154,11 @@ pub struct SummaryRow {
     /// code_scalability = efficiency.
     #[serde(default)]
     pub code_scalability: Option<f64>,
+    /// Repetitions that ran to their end with a wrong answer on purpose
+    /// (`shm-race`, whose lost updates their rows' `error` says): not in
+    /// the timings.
+    #[serde(default)]
+    pub wrong: usize,
 }
 
 impl SummaryRow {

@@ -99,6 +99,7 @@ impl<'a> Progress<'a> {
                 let status = match row.status {
                     Status::Ok => String::new(),
                     Status::Failed => format!(" (failed: {})", row.error),
+                    Status::Wrong => format!(" (wrong on purpose: {})", row.error),
                 };
                 note(format_args!(
                     "{}: median {median:.4} s{shown}{status}",

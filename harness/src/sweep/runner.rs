@@ -261,10 +261,11 @@ fn start_files(prep: &Prepared, argv: Vec<String>) -> Result<(RawWriter, Vec<Raw
             writer.repaired()
         ));
     }
-    // Failed repetitions are not done: they run again.
+    // Failed repetitions are not done: they run again (a wrong answer on
+    // purpose is done).
     let done = read_raw(&out.raw())?
         .into_iter()
-        .filter(RawRow::is_ok)
+        .filter(|r| r.status != Status::Failed)
         .collect();
     Ok((writer, done))
 }
@@ -417,6 +418,12 @@ fn fill_ok(
     row.abs_error = m.estimate.map(|e| (e - std::f64::consts::PI).abs());
     // A capacity run's phases are not its wall_s's (the time its work
     // would take at its rate): none, so that no phase table shows them.
+    if let Detail::Report(r) = &m.detail {
+        if let Some(race) = &r.race {
+            row.status = Status::Wrong;
+            row.error = race.to_string();
+        }
+    }
     let (phases, cpus, hosts) = match &m.detail {
         Detail::Whole => {
             row.cpus = asked.map(command_cpus).unwrap_or_default();

@@ -22,6 +22,7 @@ mod pool_map;
 mod process;
 mod rayon_pool;
 mod serial;
+mod shm_counter;
 mod shm_reduce;
 mod threads;
 
@@ -30,6 +31,7 @@ pub use per_core::PerCore;
 pub use pool_map::PoolMap;
 pub use rayon_pool::RayonPool;
 pub use serial::Serial;
+pub use shm_counter::{ShmCounter, Update};
 pub use shm_reduce::ShmReduce;
 pub(crate) use threads::run_scoped;
 pub use threads::Threads;
@@ -136,6 +138,21 @@ pub enum BackendKind {
         message = "a reusable pool of P processes fed chunks of blocks over pipes (Pool.map with chunksize)"
     )]
     PoolMap,
+    /// Forked children adding each block into one shared counter under a lock.
+    #[strum(
+        message = "P forked processes add each block into one shared counter under a process-shared robust mutex (multiprocessing.Value + Lock)"
+    )]
+    ShmLock,
+    /// Forked children adding each block into one shared counter atomically.
+    #[strum(
+        message = "P forked processes add each block into one shared counter with atomic fetch_add (the modern answer to the race)"
+    )]
+    ShmAtomic,
+    /// Forked children updating one shared counter with no synchronisation.
+    #[strum(
+        message = "P forked processes add each block into one shared counter with a plain read, add, write: the race (updates get lost; the row says how many)"
+    )]
+    ShmRace,
     /// Pinned threads, one independent RNG stream each.
     #[strum(
         message = "P pinned threads, 8 xoshiro lanes each (lane l of worker w: the seed jumped 8w+l times): the mc answer depends on P"
@@ -193,6 +210,9 @@ impl BackendKind {
             BackendKind::Rayon => t(false, true, true, true),
             BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false, false),
             BackendKind::PoolMap => t(true, true, true, true),
+            BackendKind::ShmLock | BackendKind::ShmAtomic => t(true, true, false, false),
+            // Block-decomposed, but its answer is not serial's: it races.
+            BackendKind::ShmRace => t(true, false, false, false),
             BackendKind::PerCore => t(false, false, false, false),
         }
     }
@@ -217,6 +237,9 @@ impl BackendKind {
             BackendKind::ForkPipe => Box::new(ForkPipe::new(team)),
             BackendKind::ShmReduce => Box::new(ShmReduce::new(team)),
             BackendKind::PoolMap => Box::new(PoolMap::new(team)?),
+            BackendKind::ShmLock => Box::new(ShmCounter::new(team, Update::Lock)),
+            BackendKind::ShmAtomic => Box::new(ShmCounter::new(team, Update::Atomic)),
+            BackendKind::ShmRace => Box::new(ShmCounter::new(team, Update::None)),
             BackendKind::PerCore => Box::new(PerCore::new(team)),
         })
     }

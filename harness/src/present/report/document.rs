@@ -313,10 +313,14 @@ fn point_line(group: &Group, r: &SummaryRow, results: &Inputs) -> Vec<String> {
             None => line.extend([NONE; 3].map(String::from)),
         }
     }
-    line.push(if r.failed > 0 {
-        format!("{} ({} failed)", r.reps, r.failed)
-    } else {
-        r.reps.to_string()
-    });
+    let mut reps = r.reps.to_string();
+    if r.failed > 0 {
+        reps.push_str(&format!(" ({} failed)", r.failed));
+    }
+    if r.wrong > 0 {
+        // shm-race: its answer wrong on purpose; raw.csv says by how much.
+        reps.push_str(&format!(" ({} wrong: updates lost)", r.wrong));
+    }
+    line.push(reps);
     line
 }

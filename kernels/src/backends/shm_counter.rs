@@ -1,0 +1,405 @@
+//! `shm-lock`, `shm-atomic` and `shm-race`: P forked processes add each
+//! finished block's partial into **one** shared counter in `MAP_SHARED`
+//! memory, the way the course's example updates a `multiprocessing.Value` —
+//! under a lock, with an atomic add, or with a plain read, add and write
+//! (the race). One type, three kinds: they differ only in [`Update`].
+//!
+//! - `lock`: a process-shared, **robust** pthread mutex in the mapping. A
+//!   worker killed while holding it does not deadlock the others: the next
+//!   one to lock gets `EOWNERDEAD`, makes the mutex consistent and goes on,
+//!   and the parent names the dead worker, as for every process backend.
+//!   Chosen over a futex lock because the robust list is the kernel's own
+//!   answer to an owner dying (it is what `multiprocessing.Lock`'s POSIX
+//!   semaphore lacks), and it needs no code of ours to get right.
+//! - `atomic`: `fetch_add` on the counter's two 64-bit halves, carrying
+//!   from the low half into the high one (a sum is exact whatever the order
+//!   of the adds; no reader looks before every worker has exited).
+//! - `none`: a volatile load, add and store of the counter and of the count
+//!   of updates — **the race**. Each worker also keeps its own total in a
+//!   private padded slot, so the parent knows the exact sum and reports the
+//!   updates lost ([`RunReport::race`]).
+//!
+//! With `lock` and `atomic` the hits are serial's at every worker count.
+
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
+
+use super::process::{gather, spawn_child, Children, Deadline};
+use super::{Backend, BackendKind, Team};
+use crate::clock::mono_ns;
+use crate::error::{Error, OsContext, Result};
+use crate::job::{BlockRange, Job};
+use crate::named::Named;
+use crate::report::{Race, RunReport, WorkerOutcome, OUTCOME_BYTES};
+
+/// How a worker adds a block's partial into the shared counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Under a process-shared robust pthread mutex.
+    Lock,
+    /// With atomic adds.
+    Atomic,
+    /// A plain load, add and store: updates get lost.
+    None,
+}
+
+/// Slot stride: two cache lines (see `shm-reduce`).
+const SLOT: usize = 128;
+/// Where the mutex lives (its own lines).
+const MUTEX_AT: usize = 0;
+/// Where the counter lives: low half, high half, count of updates.
+const COUNTER_AT: usize = 128;
+/// Where worker 0's slot begins.
+const SLOTS_AT: usize = 256;
+
+// The mutex fits before the counter.
+const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= COUNTER_AT - MUTEX_AT);
+
+/// Forks a fresh set of children for every run; they add into one shared
+/// counter, reset before each run.
+#[derive(Debug)]
+pub struct ShmCounter {
+    team: Team,
+    update: Update,
+    shared: Option<Shared>,
+}
+
+impl ShmCounter {
+    /// A backend for `team` whose workers update the counter by `update`.
+    pub fn new(team: Team, update: Update) -> ShmCounter {
+        ShmCounter {
+            team,
+            update,
+            shared: None,
+        }
+    }
+}
+
+/// The shared mapping: a mutex, the counter and one slot per worker.
+#[derive(Debug)]
+struct Shared {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping belongs to this value alone (no other handle to it
+// exists in this process), so moving it to another thread is sound.
+unsafe impl Send for Shared {}
+
+impl Shared {
+    /// Maps it, zero-filled, and initialises the mutex once: process-shared
+    /// and robust.
+    fn new(workers: usize) -> Result<Shared> {
+        let len = SLOTS_AT + workers * SLOT;
+        let size = NonZeroUsize::new(len).unwrap_or(NonZeroUsize::MIN);
+        // SAFETY: a fresh anonymous mapping aliases no Rust object; it stays
+        // mapped until `drop` and is only accessed through this type.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .os("mmap")?;
+        let shared = Shared {
+            base: base.cast(),
+            len: size.get(),
+        };
+        // SAFETY: the attribute object is initialised before use and
+        // destroyed after; the mutex lies in the mapping (suitably aligned:
+        // page-aligned base), which no process uses yet.
+        unsafe {
+            let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+            let attr = attr.as_mut_ptr();
+            let mut rc = libc::pthread_mutexattr_init(attr);
+            if rc == 0 {
+                rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
+            }
+            if rc == 0 {
+                rc = libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST);
+            }
+            if rc == 0 {
+                rc = libc::pthread_mutex_init(shared.mutex(), attr);
+            }
+            libc::pthread_mutexattr_destroy(attr);
+            if rc != 0 {
+                return Err(Error::Os {
+                    context: "pthread_mutex_init",
+                    errno: nix::errno::Errno::from_raw(rc),
+                });
+            }
+        }
+        Ok(shared)
+    }
+
+    fn mutex(&self) -> *mut libc::pthread_mutex_t {
+        // SAFETY: MUTEX_AT lies inside the mapping.
+        unsafe { self.base.as_ptr().add(MUTEX_AT).cast() }
+    }
+
+    /// The counter's three words: low half, high half, updates.
+    fn words(&self) -> [&AtomicU64; 3] {
+        // SAFETY: the three words lie inside the mapping, 8-byte aligned;
+        // every process reads and writes them only through these atomics
+        // (or, for the race, volatile accesses of the same words).
+        let word = |i: usize| unsafe {
+            &*self
+                .base
+                .as_ptr()
+                .add(COUNTER_AT + 8 * i)
+                .cast::<AtomicU64>()
+        };
+        [word(0), word(1), word(2)]
+    }
+
+    /// Zeroes the counter and the slots (not the mutex). Only called while
+    /// no worker is alive.
+    fn clear(&mut self) {
+        // SAFETY: the range lies inside the mapping; `&mut self` and the
+        // absence of live workers mean nothing else touches it meanwhile.
+        unsafe {
+            std::ptr::write_bytes(self.base.as_ptr().add(COUNTER_AT), 0, self.len - COUNTER_AT)
+        }
+    }
+
+    /// Adds `partial` to the counter, by `update`. Async-signal-safe:
+    /// atomics, volatile accesses, or the shared mutex (which lives in this
+    /// mapping, not in a lock a parent thread could have held at the fork).
+    /// Returns false if the mutex cannot be taken (not recoverable).
+    fn add(&self, update: Update, partial: u128) -> bool {
+        let [lo, hi, count] = self.words();
+        let (add_lo, add_hi) = (partial as u64, (partial >> 64) as u64);
+        match update {
+            Update::Atomic => {
+                let old = lo.fetch_add(add_lo, Ordering::Relaxed);
+                let carry = u64::from(old.checked_add(add_lo).is_none());
+                hi.fetch_add(add_hi.wrapping_add(carry), Ordering::Relaxed);
+                count.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Update::None => {
+                racy_add(lo, hi, count, add_lo, add_hi);
+                true
+            }
+            Update::Lock => {
+                // SAFETY: the mutex was initialised in `new` and lives as
+                // long as the mapping.
+                let rc = unsafe { libc::pthread_mutex_lock(self.mutex()) };
+                if rc == libc::EOWNERDEAD {
+                    // Its owner died holding it: the parent names that
+                    // worker; this one makes the mutex usable and goes on.
+                    // SAFETY: this thread owns the mutex now.
+                    unsafe { libc::pthread_mutex_consistent(self.mutex()) };
+                } else if rc != 0 {
+                    return false;
+                }
+                racy_add(lo, hi, count, add_lo, add_hi);
+                // SAFETY: this thread owns the mutex.
+                unsafe { libc::pthread_mutex_unlock(self.mutex()) };
+                true
+            }
+        }
+    }
+
+    /// The counter (value, updates), once every worker has exited.
+    fn total(&self) -> (u128, u64) {
+        let [lo, hi, count] = self.words();
+        let value =
+            u128::from(lo.load(Ordering::Acquire)) | u128::from(hi.load(Ordering::Acquire)) << 64;
+        (value, count.load(Ordering::Acquire))
+    }
+
+    /// Stores `bytes` in slot `i` (see `shm-reduce`).
+    fn store(&self, i: usize, bytes: &[u8; OUTCOME_BYTES]) {
+        debug_assert!(SLOTS_AT + (i + 1) * SLOT <= self.len);
+        // SAFETY: slot `i` lies inside the mapping and only worker `i`
+        // writes it; the parent reads it after reaping that worker.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.base.as_ptr().add(SLOTS_AT + i * SLOT),
+                OUTCOME_BYTES,
+            )
+        }
+    }
+
+    /// Reads slot `i`.
+    fn load(&self, i: usize) -> [u8; OUTCOME_BYTES] {
+        let mut out = [0u8; OUTCOME_BYTES];
+        // SAFETY: slot `i` lies inside the mapping; its writer has been
+        // reaped (`waitpid` orders its stores before this read).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.as_ptr().add(SLOTS_AT + i * SLOT),
+                out.as_mut_ptr(),
+                OUTCOME_BYTES,
+            )
+        }
+        out
+    }
+}
+
+/// A plain read, add and write of the counter — separate loads and stores
+/// the compiler may not merge (volatile), so that another process's update
+/// between them is overwritten: `balance.value = balance.value - 1`.
+fn racy_add(lo: &AtomicU64, hi: &AtomicU64, count: &AtomicU64, add_lo: u64, add_hi: u64) {
+    let (lo, hi, count) = (lo.as_ptr(), hi.as_ptr(), count.as_ptr());
+    // SAFETY: the pointers are the counter's words in the live mapping; a
+    // torn or lost update is the point of this mode, not undefined memory.
+    unsafe {
+        let (l, h, c) = (
+            std::ptr::read_volatile(lo),
+            std::ptr::read_volatile(hi),
+            std::ptr::read_volatile(count),
+        );
+        let (sum, carry) = l.overflowing_add(add_lo);
+        std::ptr::write_volatile(lo, sum);
+        std::ptr::write_volatile(hi, h.wrapping_add(add_hi).wrapping_add(u64::from(carry)));
+        std::ptr::write_volatile(count, c.wrapping_add(1));
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: no process uses the mutex any more (every worker was
+        // reaped); `base`/`len` describe the mapping made in `new`.
+        unsafe {
+            libc::pthread_mutex_destroy(self.mutex());
+            let _ = munmap(self.base.cast(), self.len);
+        }
+    }
+}
+
+impl Backend for ShmCounter {
+    fn kind(&self) -> BackendKind {
+        match self.update {
+            Update::Lock => BackendKind::ShmLock,
+            Update::Atomic => BackendKind::ShmAtomic,
+            Update::None => BackendKind::ShmRace,
+        }
+    }
+
+    fn team(&self) -> &Team {
+        &self.team
+    }
+
+    fn run(&mut self, job: &Job) -> Result<RunReport> {
+        job.validate()?;
+        let (p, cpus, update) = (self.team.workers, self.team.cpus.as_ref(), self.update);
+        let name = self.kind().name();
+        let t0 = mono_ns();
+        let shared = match &mut self.shared {
+            Some(shared) => {
+                shared.clear();
+                shared
+            }
+            None => self.shared.insert(Shared::new(p)?),
+        };
+        let shared = &*shared;
+        let mut children = Children::with_capacity(p);
+        for w in 0..p {
+            let share = job.static_share(w, p);
+            children.procs.push(spawn_child(w, &[], move |_sentinel| {
+                let mut ok = true;
+                let outcome = WorkerOutcome::timed(cpus, w, share.count, || {
+                    let mut own = 0u128;
+                    for b in share.first..share.first + share.count {
+                        let partial = job.partial(BlockRange { first: b, count: 1 });
+                        own = own.wrapping_add(partial);
+                        ok &= shared.add(update, partial);
+                    }
+                    own
+                });
+                shared.store(w, &outcome.to_bytes());
+                if ok {
+                    0
+                } else {
+                    3
+                }
+            })?);
+        }
+        gather(&mut children, Deadline::after(job.timeout), false)?;
+        let outcomes = (0..p)
+            .map(|i| {
+                WorkerOutcome::from_bytes(&shared.load(i))
+                    .ok_or_else(|| children.died(i, "exited without storing its result".into()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let t_end = mono_ns();
+        let mut report = RunReport::assemble(job, name, t0, t_end, &outcomes);
+        // The answer is the shared counter's; the slots hold the exact one.
+        let (counted, updates) = shared.total();
+        let exact = report.partial;
+        report.set_partial(job, counted);
+        if counted != exact {
+            report.race = Some(Race {
+                updates: job.blocks(),
+                lost: job.blocks().saturating_sub(updates),
+                counted,
+                exact,
+            });
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::Method;
+
+    #[test]
+    fn lock_and_atomic_give_serial_s_answer_and_one_worker_never_races() {
+        let job = Job::new(Method::Midpoint, 1 << 20).block(1 << 10);
+        let serial = job.partial(BlockRange {
+            first: 0,
+            count: job.blocks(),
+        });
+        for update in [Update::Lock, Update::Atomic] {
+            for p in [1, 3] {
+                let mut b = ShmCounter::new(Team::unpinned(p).unwrap(), update);
+                let r = b.run(&job).unwrap();
+                assert_eq!(r.partial, serial, "{update:?} {p}");
+                assert!(r.race.is_none());
+            }
+        }
+        let mut race = ShmCounter::new(Team::unpinned(1).unwrap(), Update::None);
+        let r = race.run(&job).unwrap();
+        assert_eq!((r.partial, r.race), (serial, None));
+    }
+
+    #[test]
+    fn a_worker_dead_while_holding_the_lock_does_not_block_the_next() {
+        let shared = Shared::new(1).unwrap();
+        // A child takes the lock and dies holding it.
+        // SAFETY: the child only locks the shared mutex and `_exit`s.
+        match unsafe { nix::unistd::fork() }.unwrap() {
+            nix::unistd::ForkResult::Child => unsafe {
+                libc::pthread_mutex_lock(shared.mutex());
+                libc::_exit(0)
+            },
+            nix::unistd::ForkResult::Parent { child } => {
+                nix::sys::wait::waitpid(child, None).unwrap();
+            }
+        }
+        // The next locker is told, recovers it, and adds.
+        assert!(shared.add(Update::Lock, 5));
+        assert!(shared.add(Update::Lock, 7));
+        assert_eq!(shared.total(), (12, 2));
+    }
+
+    #[test]
+    fn atomic_adds_carry_into_the_high_half() {
+        let shared = Shared::new(1).unwrap();
+        shared.add(Update::Atomic, u128::from(u64::MAX));
+        shared.add(Update::Atomic, 1 | 1u128 << 64);
+        assert_eq!(shared.total(), ((2u128 << 64) | 0, 2));
+        shared.add(Update::None, u128::from(u64::MAX));
+        assert_eq!(shared.total().0, (3u128 << 64) - 1);
+    }
+}
