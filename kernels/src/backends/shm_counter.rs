@@ -379,6 +379,8 @@ mod tests {
         // A child takes the lock and dies holding it.
         // SAFETY: the child only locks the shared mutex and `_exit`s.
         match unsafe { nix::unistd::fork() }.unwrap() {
+            // SAFETY: a mutex in the shared mapping, then `_exit`: no
+            // allocation and no lock of the parent's after the fork.
             nix::unistd::ForkResult::Child => unsafe {
                 libc::pthread_mutex_lock(shared.mutex());
                 libc::_exit(0)
