@@ -160,6 +160,10 @@ fn text_rows(placement: Placement<'_>, run: &RunReport) -> Vec<(&'static str, St
     if let Some(hits) = run.hits {
         rows.push(("hits", format!("{hits} of {}", run.samples)));
     }
+    if let Some(race) = &run.race {
+        // shm-race: the answer above is the racy counter's, on purpose.
+        rows.push(("WRONG", race.to_string()));
+    }
     rows.push((
         "wall time",
         format!(

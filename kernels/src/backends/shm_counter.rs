@@ -374,6 +374,24 @@ mod tests {
     }
 
     #[test]
+    fn two_workers_on_two_cpus_lose_updates_without_a_lock() {
+        let usable = crate::pin::CpuList::usable().unwrap();
+        if usable.distinct().len() < 2 {
+            eprintln!("skipped: the race needs two usable CPUs, this process has one");
+            return;
+        }
+        let cpus = crate::pin::CpuList(usable.0[..2].to_vec());
+        let team = Team::new(2, Some(cpus)).unwrap();
+        // Tiny blocks: an update every few nanoseconds from each CPU.
+        let job = Job::new(Method::Mc, 1 << 20).block(4);
+        let mut race = ShmCounter::new(team, Update::None);
+        let lost = (0..20).find_map(|_| race.run(&job).unwrap().race);
+        let race = lost.expect("20 runs of 262144 racing updates lost none");
+        assert!(race.lost > 0 && race.counted != race.exact, "{race}");
+        assert!(race.to_string().starts_with("race: "), "{race}");
+    }
+
+    #[test]
     fn a_worker_dead_while_holding_the_lock_does_not_block_the_next() {
         let shared = Shared::new(1).unwrap();
         // A child takes the lock and dies holding it.
