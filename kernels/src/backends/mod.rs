@@ -17,6 +17,7 @@ use crate::pin::CpuList;
 use crate::report::RunReport;
 
 mod fork_pipe;
+mod fork_queue;
 mod per_core;
 mod pool_map;
 mod process;
@@ -27,6 +28,7 @@ mod shm_reduce;
 mod threads;
 
 pub use fork_pipe::ForkPipe;
+pub use fork_queue::ForkQueue;
 pub use per_core::PerCore;
 pub use pool_map::PoolMap;
 pub use rayon_pool::RayonPool;
@@ -138,6 +140,11 @@ pub enum BackendKind {
         message = "a reusable pool of P processes fed chunks of blocks over pipes (Pool.map with chunksize)"
     )]
     PoolMap,
+    /// Forked producers, one shared pipe: a record per chunk of blocks.
+    #[strum(
+        message = "P forked producers write a record per chunk of blocks (chunks dealt round-robin in advance) into ONE shared pipe, atomically, no lock (multiprocessing.Queue)"
+    )]
+    ForkQueue,
     /// Forked children adding each block into one shared counter under a lock.
     #[strum(
         message = "P forked processes add each block into one shared counter under a process-shared robust mutex (multiprocessing.Value + Lock)"
@@ -210,6 +217,7 @@ impl BackendKind {
             BackendKind::Rayon => t(false, true, true, true),
             BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false, false),
             BackendKind::PoolMap => t(true, true, true, true),
+            BackendKind::ForkQueue => t(true, true, false, false),
             BackendKind::ShmLock | BackendKind::ShmAtomic => t(true, true, false, false),
             // Block-decomposed, but its answer is not serial's: it races.
             BackendKind::ShmRace => t(true, false, false, false),
@@ -237,6 +245,7 @@ impl BackendKind {
             BackendKind::ForkPipe => Box::new(ForkPipe::new(team)),
             BackendKind::ShmReduce => Box::new(ShmReduce::new(team)),
             BackendKind::PoolMap => Box::new(PoolMap::new(team)?),
+            BackendKind::ForkQueue => Box::new(ForkQueue::new(team)),
             BackendKind::ShmLock => Box::new(ShmCounter::new(team, Update::Lock)),
             BackendKind::ShmAtomic => Box::new(ShmCounter::new(team, Update::Atomic)),
             BackendKind::ShmRace => Box::new(ShmCounter::new(team, Update::None)),

@@ -1,4 +1,4 @@
-//! What the three process backends share: forking a worker safely, waiting
+//! What the process backends share: forking a worker safely, waiting
 //! on its pipe with a deadline, reaping it, and describing how it died.
 //!
 //! # Fork safety
@@ -337,6 +337,18 @@ impl PollSet {
         }
     }
 
+    /// Also waits for data on `fd`, a pipe the children share (`fork-queue`),
+    /// which must stay open while this set is polled. Returns its index for
+    /// [`set`](Self::set) and [`is_ready`](Self::is_ready), after the children's.
+    pub(crate) fn watch(&mut self, fd: BorrowedFd<'_>) -> usize {
+        self.fds.push(libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        self.fds.len() - 1
+    }
+
     /// Starts or stops waiting for child `i`.
     pub(crate) fn set(&mut self, i: usize, on: bool) {
         let entry = &mut self.fds[i];
@@ -379,7 +391,10 @@ impl PollSet {
             }
             match ready {
                 0 if deadline.passed() => {
-                    let first = self.fds.iter().position(|e| e.fd >= 0).unwrap_or(0);
+                    let first = self.fds[..children.procs.len()]
+                        .iter()
+                        .position(|e| e.fd >= 0)
+                        .unwrap_or(0);
                     return Err(Error::Timeout {
                         worker: children.procs[first].worker,
                         timeout: deadline.timeout,

@@ -69,7 +69,7 @@ pub(super) fn text(size: f64, colour: &'static RGBColor) -> TextStyle<'static> {
 /// eight from the Okabe–Ito palette, which colour-blind readers can tell
 /// apart. A kernel added to the library takes the next entry; a build with
 /// more built-in kernels than entries does not compile.
-const BUILTIN: [(RGBColor, Shape); 11] = [
+const BUILTIN: [(RGBColor, Shape); 12] = [
     (RGBColor(0x00, 0x00, 0x00), Shape::Circle),
     (RGBColor(0x00, 0x72, 0xB2), Shape::Square),
     (RGBColor(0x00, 0x9E, 0x73), Shape::Triangle),
@@ -81,6 +81,7 @@ const BUILTIN: [(RGBColor, Shape); 11] = [
     (RGBColor(0x33, 0x22, 0x88), Shape::Diamond),
     (RGBColor(0x88, 0x22, 0x55), Shape::TriangleDown),
     (RGBColor(0x44, 0xAA, 0x99), Shape::Circle),
+    (RGBColor(0xAA, 0x44, 0x99), Shape::Square),
 ];
 
 // Every built-in kernel (the library's backends and mpi) has an entry.
