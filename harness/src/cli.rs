@@ -364,7 +364,7 @@ pub struct RunArgs {
     )]
     pub block: u64,
 
-    /// Blocks per task for pool-map [default: ⌈blocks / (4·P)⌉, like Pool.map].
+    /// Blocks per pool-map task or fork-queue record [default: ⌈blocks / (4·P)⌉, like Pool.map].
     #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     pub chunksize: Option<u64>,
 

@@ -133,12 +133,16 @@ impl RunRequest {
                 ),
             ));
         }
-        if self.job.chunksize.is_some()
-            && *backend != Kernel::Local(piscale_kernels::BackendKind::PoolMap)
-        {
+        let chunked = matches!(
+            backend,
+            Kernel::Local(
+                piscale_kernels::BackendKind::PoolMap | piscale_kernels::BackendKind::ForkQueue
+            )
+        );
+        if self.job.chunksize.is_some() && !chunked {
             return Err(UsageError::flag(
                 "--chunksize",
-                format!("only pool-map takes a chunk size, not {backend}"),
+                format!("only pool-map and fork-queue take a chunk size, not {backend}"),
             ));
         }
         if self.job.timeout.is_some() && !backend.uses_processes() {
@@ -217,6 +221,8 @@ mod tests {
             .0
             .starts_with("--chunksize: "));
         r.backend = Kernel::Local(BackendKind::PoolMap);
+        assert!(r.clone().validate().is_ok());
+        r.backend = Kernel::Local(BackendKind::ForkQueue);
         assert!(r.validate().is_ok());
 
         let mut r = request(BackendKind::Rayon, 2);

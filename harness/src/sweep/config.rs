@@ -191,7 +191,7 @@ pub struct SweepConfig {
     #[serde(with = "whole")]
     #[default(DEFAULT_BLOCK)]
     pub block: u64,
-    /// Blocks per pool-map task [default: Pool.map's, ⌈blocks / (4·P)⌉].
+    /// Blocks per pool-map task or fork-queue record [default: Pool.map's, ⌈blocks / (4·P)⌉].
     #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
     pub chunksize: Option<u64>,

@@ -356,7 +356,7 @@ impl Sweep<'_> {
             samples: id.samples,
             samples_per_worker: p.samples_per_worker,
             block: recorded.block,
-            chunksize: self.config.chunksize.filter(|_| is_pool_map(&id.kernel)),
+            chunksize: self.config.chunksize.filter(|_| is_chunked(&id.kernel)),
             pin: recorded.pin,
             seed: recorded.seed,
             rep,
@@ -393,8 +393,14 @@ fn room(cpus: Option<&CpuList>, usable: usize) -> usize {
     cpus.map_or(usable, |c| c.distinct().len().min(usable))
 }
 
-fn is_pool_map(kernel: &Kernel) -> bool {
-    *kernel == Kernel::Local(piscale_kernels::BackendKind::PoolMap)
+/// Whether `kernel` cuts its work into `--chunksize` pieces.
+fn is_chunked(kernel: &Kernel) -> bool {
+    matches!(
+        kernel,
+        Kernel::Local(
+            piscale_kernels::BackendKind::PoolMap | piscale_kernels::BackendKind::ForkQueue
+        )
+    )
 }
 
 /// A command's `cpus` cell: the CPUs of its affinity, which its threads and
