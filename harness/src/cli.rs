@@ -27,6 +27,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use piscale_kernels::{CpuList, Job, Method, Named};
 
 use crate::error::UsageError;
+use crate::lesson::race;
 use crate::measure::machine_probe::Settings;
 use crate::measure::mpi::{Launcher, MpiSettings};
 use crate::measure::placement::PinPolicy;
@@ -74,6 +75,12 @@ pub enum Command {
         fixed time, sharing nothing. Exit status: 0 on success, 2 for bad input, 130 when interrupted."
     )]
     Machine(MachineArgs),
+    /// The course's examples, run for real and explained.
+    Lesson {
+        /// Which lesson.
+        #[command(subcommand)]
+        lesson: Lesson,
+    },
     /// Rebuild DIR/plots/ and DIR/report.{md,html} from a sweep's CSV files
     /// (runs automatically at the end of every sweep).
     Plot {
@@ -114,6 +121,67 @@ pub enum Command {
         #[arg(long, value_name = "PID", value_parser = utf8(RangedU64ValueParser::<u32>::new()))]
         parent: u32,
     },
+}
+
+/// The lessons of `piscale lesson`.
+#[derive(Debug, Subcommand)]
+pub enum Lesson {
+    /// The bank account: two processes deposit and withdraw on one shared
+    /// balance of 100 at once — without a lock, with a lock, atomically.
+    #[command(
+        after_help = "Each way runs --repeat times; every run prints the final balance (it should be 100),\n\
+        the updates lost and the time taken, then what happened in plain words.\n\
+        Exit status: 0 on success (lost updates included), 1 when a process fails, 2 for bad input."
+    )]
+    Race(RaceArgs),
+}
+
+/// Flags of `piscale lesson race`.
+#[derive(Debug, Args)]
+pub struct RaceArgs {
+    /// Deposits per run, and as many withdrawals: 1 to 1e9.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "10000",
+        value_parser = utf8(race_operations),
+        allow_negative_numbers = true
+    )]
+    pub operations: u64,
+
+    /// Runs of each way (none, lock, atomic): 1 to 1000.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "5",
+        value_parser = utf8(race_repeat),
+        allow_negative_numbers = true
+    )]
+    pub repeat: u32,
+
+    /// Output format: text or json (one object with every run).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = utf8(Format::parse))]
+    pub format: Format,
+}
+
+impl RaceArgs {
+    /// What the race is to do.
+    pub fn settings(&self) -> race::Settings {
+        race::Settings {
+            operations: self.operations,
+            repeat: self.repeat,
+        }
+    }
+}
+
+/// `--operations N` of `lesson race`.
+fn race_operations(s: &str) -> Result<u64, String> {
+    crate::numbers::parse_in_range(s, 1, race::MAX_OPERATIONS)
+}
+
+/// `--repeat N` of `lesson race`.
+fn race_repeat(s: &str) -> Result<u32, String> {
+    crate::numbers::parse_in_range(s, 1, race::MAX_REPEAT.into()).map(|r| r as u32)
 }
 
 /// Flags of `piscale machine`.
@@ -523,12 +591,21 @@ fn try_parse_from<T: Into<OsString>>(
 /// would read `-1e-3` or `-2^3` as short flags and blame them, not the flag.
 /// A value starting with `--` is left alone: it is the next flag.
 fn attach_dash_values(cli: &clap::Command, argv: Vec<OsString>) -> Vec<OsString> {
-    let Some(sub) = argv
+    let Some(mut sub) = argv
         .get(1)
         .and_then(|name| cli.find_subcommand(name.as_os_str()))
     else {
         return argv;
     };
+    // `lesson race`: the flags are the innermost subcommand's.
+    let mut next = 2;
+    while let Some(inner) = argv
+        .get(next)
+        .and_then(|name| sub.find_subcommand(name.as_os_str()))
+    {
+        sub = inner;
+        next += 1;
+    }
     let numeric: Vec<String> = sub
         .get_arguments()
         .filter(|a| a.is_allow_negative_numbers_set())
@@ -748,16 +825,22 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let cli = Cli::command();
         let mut checked = 0;
+        // Every subcommand with the names that reach it: `lesson race` too.
+        let mut subs: Vec<(Vec<&str>, &clap::Command)> = Vec::new();
         for sub in cli.get_subcommands() {
+            subs.push((vec![sub.get_name()], sub));
+            for inner in sub.get_subcommands() {
+                subs.push((vec![sub.get_name(), inner.get_name()], inner));
+            }
+        }
+        for (names, sub) in subs {
             for arg in sub.get_arguments() {
                 let Some(long) = arg.get_long() else { continue };
                 let mut value = format!("--{long}=").into_bytes();
                 value.push(0xff);
-                let argv = [
-                    OsStr::new("piscale"),
-                    OsStr::new(sub.get_name()),
-                    OsStr::from_bytes(&value),
-                ];
+                let mut argv = vec![OsStr::new("piscale")];
+                argv.extend(names.iter().map(OsStr::new));
+                argv.push(OsStr::from_bytes(&value));
                 let Err(e) = try_parse_from(argv) else {
                     continue;
                 };
@@ -824,6 +907,61 @@ mod tests {
         ];
         for (args, want) in cases {
             let err = machine_args(args).unwrap_err().0;
+            assert!(err.starts_with(want), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "{args:?}: {err}");
+        }
+    }
+
+    fn race_args(args: &[&str]) -> Result<RaceArgs, UsageError> {
+        let argv = ["piscale", "lesson", "race"].iter().chain(args);
+        match try_parse_from(argv).map_err(|e| one_line(&e))?.command {
+            Command::Lesson {
+                lesson: Lesson::Race(r),
+            } => Ok(r),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn lesson_race_defaults_to_the_course_s_ten_thousand_five_times() {
+        let r = race_args(&[]).unwrap();
+        assert_eq!(r.settings(), race::Settings::default());
+        assert_eq!(r.format, Format::Text);
+        let r = race_args(&["--operations", "1e6", "--repeat", "2", "--format", "json"]).unwrap();
+        assert_eq!(
+            (r.operations, r.repeat, r.format),
+            (1_000_000, 2, Format::Json)
+        );
+    }
+
+    #[test]
+    fn lesson_race_flag_errors_name_the_flag() {
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &["--operations", "0"],
+                "--operations: must be between 1 and",
+            ),
+            (
+                &["--operations", "2e9"],
+                "--operations: must be between 1 and",
+            ),
+            (
+                &["--operations", "-1"],
+                "--operations: must not be negative, got -1",
+            ),
+            // Joined to its flag before clap reads it (`attach_dash_values`).
+            (
+                &["--operations", "-1e3"],
+                "--operations: must not be negative",
+            ),
+            (
+                &["--repeat", "1001"],
+                "--repeat: must be between 1 and 1000",
+            ),
+            (&["--format", "xml"], "--format: unknown format 'xml'"),
+        ];
+        for (args, want) in cases {
+            let err = race_args(args).unwrap_err().0;
             assert!(err.starts_with(want), "{args:?}: {err}");
             assert!(!err.contains('\n'), "{args:?}: {err}");
         }

@@ -9,6 +9,7 @@
 mod analyse;
 mod cli;
 mod error;
+mod lesson;
 mod measure;
 mod numbers;
 mod present;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use crate::cli::{Command, Lesson};
 use crate::error::UsageError;
 use crate::sweep::SweepEnd;
 
@@ -47,6 +48,12 @@ fn run() -> Result<ExitCode> {
             sweep::signals::install_handlers()?;
             let probe = measure::machine_probe::probe(&args.settings())?;
             present::machine::report(&mut out, args.format, &probe)?;
+        }
+        Command::Lesson {
+            lesson: Lesson::Race(args),
+        } => {
+            let race = lesson::race::run(&args.settings())?;
+            present::lesson::race(&mut out, args.format, &race)?;
         }
         Command::Plot { dir } => {
             for file in present::build(&dir)? {

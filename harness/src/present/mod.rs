@@ -12,6 +12,7 @@
 pub mod compare;
 pub mod explain;
 pub mod format;
+pub mod lesson;
 pub mod machine;
 pub mod plots;
 pub mod report;
