@@ -8,6 +8,7 @@ mod common;
 mod examples;
 mod faults;
 mod guarantees;
+mod lesson;
 mod machine;
 mod mpi;
 mod sweep;
