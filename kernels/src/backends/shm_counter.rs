@@ -14,8 +14,8 @@
 //! - `atomic`: `fetch_add` on the counter's two 64-bit halves, carrying
 //!   from the low half into the high one (a sum is exact whatever the order
 //!   of the adds; no reader looks before every worker has exited).
-//! - `none`: a volatile load, add and store of the counter and of the count
-//!   of updates — **the race**. Each worker also keeps its own total in a
+//! - `none`: a load, add and store of the counter and of the count of
+//!   updates, with nothing between the processes — **the race**. Each worker also keeps its own total in a
 //!   private padded slot, so the parent knows the exact sum and reports the
 //!   updates lost ([`RunReport::race`]).
 //!
@@ -244,24 +244,27 @@ impl Shared {
     }
 }
 
-/// A plain read, add and write of the counter — separate loads and stores
-/// the compiler may not merge (volatile), so that another process's update
-/// between them is overwritten: `balance.value = balance.value - 1`.
+/// A plain read, add and write of the counter: separate relaxed loads and
+/// stores with a compiler fence between them, so that the compiler cannot
+/// merge them into one read-modify-write instruction (it did: LLVM made an
+/// `add [mem], reg` of a load and store, and nothing was lost). Another
+/// process's update between the load and the store is overwritten —
+/// `balance.value = balance.value - 1`. Atomics, not volatile accesses: the
+/// lost update is the lesson, undefined behaviour is not.
 fn racy_add(lo: &AtomicU64, hi: &AtomicU64, count: &AtomicU64, add_lo: u64, add_hi: u64) {
-    let (lo, hi, count) = (lo.as_ptr(), hi.as_ptr(), count.as_ptr());
-    // SAFETY: the pointers are the counter's words in the live mapping; a
-    // torn or lost update is the point of this mode, not undefined memory.
-    unsafe {
-        let (l, h, c) = (
-            std::ptr::read_volatile(lo),
-            std::ptr::read_volatile(hi),
-            std::ptr::read_volatile(count),
-        );
-        let (sum, carry) = l.overflowing_add(add_lo);
-        std::ptr::write_volatile(lo, sum);
-        std::ptr::write_volatile(hi, h.wrapping_add(add_hi).wrapping_add(u64::from(carry)));
-        std::ptr::write_volatile(count, c.wrapping_add(1));
-    }
+    let (l, h, c) = (
+        lo.load(Ordering::Relaxed),
+        hi.load(Ordering::Relaxed),
+        count.load(Ordering::Relaxed),
+    );
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    let (sum, carry) = l.overflowing_add(add_lo);
+    lo.store(sum, Ordering::Relaxed);
+    hi.store(
+        h.wrapping_add(add_hi).wrapping_add(u64::from(carry)),
+        Ordering::Relaxed,
+    );
+    count.store(c.wrapping_add(1), Ordering::Relaxed);
 }
 
 impl Drop for Shared {
