@@ -1,13 +1,15 @@
 //! # piscale-kernels
 //!
 //! Two ways to compute pi — Monte Carlo darts ([`mc`]) and the midpoint rule
-//! ([`midpoint`]) — and seven ways to run them in parallel ([`backends`]):
+//! ([`midpoint`]) — and eleven ways to run them in parallel ([`backends`]):
 //! serial, std threads, rayon, fork + pipe, shared-memory reduction, a
-//! process pool and per-core independent streams. [`capacity`] measures
-//! what the CPUs can give when they all compute at once.
+//! process pool, producers on one queue, one shared counter under a lock,
+//! atomically or racing, and per-core independent streams. [`capacity`]
+//! measures what the CPUs can give when they all compute at once.
 //!
 //! The total work of a [`Job`] is cut into fixed blocks. Every backend except
-//! `per-core` evaluates exactly those blocks and combines their exact integer
+//! `per-core` (and `shm-race`, which loses updates on purpose) evaluates
+//! exactly those blocks and combines their exact integer
 //! partials, so for a given seed, work and block size the Monte Carlo hit count
 //! is bit-identical for every backend at every worker count (and so is the
 //! midpoint sum, which is combined in fixed point).
