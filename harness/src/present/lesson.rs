@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::format::{time, times};
 use super::run::Format;
+use super::table::columns;
 use crate::analyse::stats::median;
 use crate::lesson::race::{Race, Trial, Way};
 
@@ -251,36 +252,9 @@ fn wrap(text: &str) -> String {
     s
 }
 
-/// Aligned columns under `header`, two spaces apart, indented by two,
-/// followed by an empty line; the columns in `left` flush left, the others
-/// right.
+/// [`columns`], followed by an empty line.
 fn table(header: &[&str], rows: Vec<Vec<String>>, left: &[usize]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let cells: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, &w))| {
-                let pad = " ".repeat(w - cell.chars().count());
-                if left.contains(&i) {
-                    format!("{cell}{pad}")
-                } else {
-                    format!("{pad}{cell}")
-                }
-            })
-            .collect();
-        format!("  {}\n", cells.join("  ").trim_end())
-    };
-    let mut s = line(header.to_vec());
-    for row in &rows {
-        s.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
+    let mut s = columns(header, rows, left);
     s.push('\n');
     s
 }

@@ -29,6 +29,7 @@ use serde::Serialize;
 use super::explain::ALIKE;
 use super::format::{share, sig3, time, times};
 use super::run::Format;
+use super::table::columns;
 use crate::measure::machine_probe::{CurvePoint, MachineProbe};
 use crate::results::machine::CoreKind;
 
@@ -94,7 +95,7 @@ pub fn text(probe: &MachineProbe) -> String {
         "under load",
         "load/alone",
     ];
-    s.push_str(&table(&header, rows.collect(), &[3]));
+    s.push_str(&columns(&header, rows.collect(), &[3]));
 
     let how = if probe.reps > 1 {
         let coverage = probe.figures.curve.first().map_or(0.0, |p| p.coverage);
@@ -117,7 +118,7 @@ pub fn text(probe: &MachineProbe) -> String {
         ]
     });
     let rate = format!("R(p) {unit}");
-    s.push_str(&table(
+    s.push_str(&columns(
         &["workers", "CPUs", &rate, "C(p)"],
         rows.collect(),
         &[1, 3],
@@ -288,38 +289,6 @@ fn unit(method: Method) -> &'static str {
 /// `1 core`, `2 cores`.
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-/// Aligned columns under `header`, two spaces apart, indented by two;
-/// the columns in `left` flush left, the others right.
-fn table(header: &[&str], rows: Vec<Vec<String>>, left: &[usize]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let cells: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (cell, &w))| {
-                let pad = " ".repeat(w - cell.chars().count());
-                if left.contains(&i) {
-                    format!("{cell}{pad}")
-                } else {
-                    format!("{pad}{cell}")
-                }
-            })
-            .collect();
-        format!("  {}\n", cells.join("  ").trim_end())
-    };
-    let mut s = line(header.to_vec());
-    for row in &rows {
-        s.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    s
 }
 
 #[cfg(test)]

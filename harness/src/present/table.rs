@@ -209,6 +209,38 @@ fn render(out: &mut String, grid: &[Vec<String>]) {
     }
 }
 
+/// Aligned columns under `header`, two spaces apart, indented by two;
+/// the columns in `left` flush left, the others right.
+pub(crate) fn columns(header: &[&str], rows: Vec<Vec<String>>, left: &[usize]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let cells: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, &w))| {
+                let pad = " ".repeat(w - cell.chars().count());
+                if left.contains(&i) {
+                    format!("{cell}{pad}")
+                } else {
+                    format!("{pad}{cell}")
+                }
+            })
+            .collect();
+        format!("  {}\n", cells.join("  ").trim_end())
+    };
+    let mut s = line(header.to_vec());
+    for row in &rows {
+        s.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    s
+}
+
 /// The answer, as text: one line per method —
 /// `speed-up on this system at 2 workers: 1.90× [1.82–2.00] (threads, mc)`
 /// — qualified where it must be (noisy, above p, weak scaling, which amount
