@@ -566,26 +566,38 @@ fn a_command_dies_with_a_killed_piscale() {
         &config,
         format!(
             "methods = [\"mc\"]\nbackends = [\"serial\"]\nworkers = [1]\nsamples = 1000\n\
-             reps = 1\nwarmup = 0\npin = \"none\"\n[[command]]\nname = \"sleeper\"\n\
+             reps = 1\nwarmup = 0\npin = \"none\"\ncapacity_s = 0\n[[command]]\nname = \"sleeper\"\n\
              run = \"python3 -c 'import time; time.sleep(60); print(3.14)' {marker}\"\n"
         ),
     )
     .unwrap();
+    let stderr = dir.path().join("stderr.txt");
     let mut sweep = piscale_process()
         .args(["sweep", "--config"])
         .arg(&config)
         .arg("--out")
         .arg(&out)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
     let marked = || processes_naming(Path::new(&marker));
     let started = Instant::now();
-    while marked().is_empty() && started.elapsed() < Duration::from_secs(20) {
+    while marked().is_empty() && started.elapsed() < Duration::from_secs(30) {
+        // A sweep that ended before its command started says why.
+        if let Some(status) = sweep.try_wait().unwrap() {
+            panic!(
+                "the sweep ended ({status}) before its command started: {}",
+                fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!marked().is_empty(), "the command did not start");
+    assert!(
+        !marked().is_empty(),
+        "the command did not start in 30 s; the sweep said: {}",
+        fs::read_to_string(&stderr).unwrap_or_default()
+    );
     kill(Pid::from_raw(sweep.id() as i32), Signal::SIGKILL).unwrap();
     let _ = sweep.wait();
     let deadline = Instant::now() + Duration::from_secs(5);
