@@ -112,6 +112,15 @@ impl From<RunReport> for Measured {
 }
 
 impl Measured {
+    /// How long the run really took, seconds: `wall_s`, except for a
+    /// capacity run, whose `wall_s` is its work's time at its rate.
+    pub fn elapsed_s(&self) -> f64 {
+        match &self.detail {
+            Detail::Capacity(run) => run.wall_s,
+            _ => self.wall_s,
+        }
+    }
+
     /// A capacity run of a point of `samples`.
     fn capacity(run: CapacityRun, samples: u64) -> Measured {
         Measured {

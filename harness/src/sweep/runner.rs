@@ -308,9 +308,9 @@ impl Sweep<'_> {
             let before = Counters::now();
             let outcome = self.measure(&point.id, cpus);
             let disturbance = Disturbance::between(&before, &Counters::now(), cpus);
-            let disturbed = outcome
-                .as_ref()
-                .is_ok_and(|m| disturbance.is_disturbed(m.wall_s, point.id.workers, self.usable));
+            let disturbed = outcome.as_ref().is_ok_and(|m| {
+                disturbance.is_disturbed(m.elapsed_s(), point.id.workers, self.usable)
+            });
             if !disturbed || attempts > self.config.retries {
                 break (outcome, disturbance, disturbed);
             }
