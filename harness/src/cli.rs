@@ -24,7 +24,7 @@ use std::time::Duration;
 use clap::builder::{PossibleValue, RangedU64ValueParser, StringValueParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use piscale_kernels::{CpuList, Job, Method, Named};
+use piscale_kernels::{CpuList, Job, Method, Named, Update};
 
 use crate::error::UsageError;
 use crate::lesson::race;
@@ -432,9 +432,15 @@ pub struct RunArgs {
     )]
     pub block: u64,
 
-    /// Blocks per pool-map task or fork-queue record [default: ⌈blocks / (4·P)⌉, like Pool.map].
-    #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
+    /// Blocks per pool-map task [default: ⌈blocks / (4·P)⌉, like Pool.map], fork-queue
+    /// record (same default) or shared-counter update (`--flush`) [default: 1].
+    #[arg(long, visible_alias = "flush", value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     pub chunksize: Option<u64>,
+
+    /// How shm-lock, shm-atomic and shm-race add into their shared counter: lock, atomic
+    /// or none (the race); it picks that backend of the three.
+    #[arg(long, value_name = "SYNC", value_parser = utf8(Update::parse))]
+    pub sync: Option<Update>,
 
     /// Where workers run: none (the OS decides), compact (physical cores
     /// first, then their SMT siblings), scatter (spread over packages and
@@ -525,6 +531,7 @@ impl RunArgs {
                 program: None,
             },
             mpi_flag: mpi_flags.into_iter().flatten().next(),
+            sync: self.sync,
         }
     }
 }
@@ -582,8 +589,54 @@ pub fn parse() -> Result<Cli, UsageError> {
 fn try_parse_from<T: Into<OsString>>(
     argv: impl IntoIterator<Item = T>,
 ) -> clap::error::Result<Cli> {
-    let argv = argv.into_iter().map(Into::into).collect();
-    Cli::try_parse_from(attach_dash_values(&Cli::command(), argv))
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    let cli = Cli::command();
+    Cli::try_parse_from(attach_dash_values(&cli, argv.clone()))
+        .map_err(|e| name_the_alias_typed(e, &cli, &argv))
+}
+
+/// An error about a flag given by its alias (`--flush` for `--chunksize`)
+/// names the alias, as typed.
+fn name_the_alias_typed(mut e: clap::Error, cli: &clap::Command, argv: &[OsString]) -> clap::Error {
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let arg = arg.clone();
+    let Some(long) = arg
+        .split_whitespace()
+        .next()
+        .and_then(|f| f.strip_prefix("--"))
+    else {
+        return e;
+    };
+    let mut commands = vec![cli];
+    let mut aliases = Vec::new();
+    while let Some(command) = commands.pop() {
+        commands.extend(command.get_subcommands());
+        for a in command.get_arguments() {
+            if a.get_long() == Some(long) {
+                aliases.extend(a.get_all_aliases().unwrap_or_default());
+            }
+        }
+    }
+    let typed = |flag: &str| {
+        argv.iter().filter_map(|a| a.to_str()).any(|a| {
+            a == flag
+                || a.strip_prefix(flag)
+                    .is_some_and(|rest| rest.starts_with('='))
+        })
+    };
+    if let Some(alias) = aliases
+        .into_iter()
+        .map(|a| format!("--{a}"))
+        .find(|a| typed(a))
+    {
+        if !typed(&format!("--{long}")) {
+            let renamed = arg.replacen(&format!("--{long}"), &alias, 1);
+            e.insert(ContextKind::InvalidArg, ContextValue::String(renamed));
+        }
+    }
+    e
 }
 
 /// Joins `--flag VALUE` into `--flag=VALUE` where the flag takes a number

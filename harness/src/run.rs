@@ -6,7 +6,7 @@
 //! them together, once, before anything runs.
 
 use anyhow::Result;
-use piscale_kernels::{CpuList, Job, RunReport, Team};
+use piscale_kernels::{BackendKind, CpuList, Job, RunReport, Team, Update};
 
 use crate::error::UsageError;
 use crate::measure::mpi::MpiSettings;
@@ -34,6 +34,9 @@ pub struct RunRequest {
     pub mpi: MpiSettings,
     /// The first MPI flag given, if any (they need `--backend mpi`).
     pub mpi_flag: Option<&'static str>,
+    /// `--sync`: how a shared-counter backend updates (it picks `shm-lock`,
+    /// `shm-atomic` or `shm-race`).
+    pub sync: Option<Update>,
 }
 
 /// One run, checked: the point, how to run it, where, and how to print it.
@@ -55,7 +58,20 @@ pub struct RunConfig {
 
 impl RunRequest {
     /// Checks the combination of flags and the placement.
-    pub fn validate(self) -> Result<RunConfig, UsageError> {
+    pub fn validate(mut self) -> Result<RunConfig, UsageError> {
+        if let Some(update) = self.sync {
+            if self.backend.update().is_none() {
+                return Err(UsageError::flag(
+                    "--sync",
+                    format!(
+                        "only the shared-counter backends ({}) take a synchronisation, not {}",
+                        Kernel::names_of(|k| k.update().is_some()),
+                        self.backend
+                    ),
+                ));
+            }
+            self.backend = Kernel::Local(BackendKind::shared_counter(update));
+        }
         self.check_flags()?;
         let RunRequest {
             job,
@@ -133,16 +149,13 @@ impl RunRequest {
                 ),
             ));
         }
-        let chunked = matches!(
-            backend,
-            Kernel::Local(
-                piscale_kernels::BackendKind::PoolMap | piscale_kernels::BackendKind::ForkQueue
-            )
-        );
-        if self.job.chunksize.is_some() && !chunked {
+        if self.job.chunksize.is_some() && !backend.is_chunked() {
             return Err(UsageError::flag(
-                "--chunksize",
-                format!("only pool-map and fork-queue take a chunk size, not {backend}"),
+                "--chunksize (--flush)",
+                format!(
+                    "{backend} takes no chunk size (these do: {})",
+                    Kernel::names_of(Kernel::is_chunked)
+                ),
             ));
         }
         if self.job.timeout.is_some() && !backend.uses_processes() {
@@ -150,7 +163,7 @@ impl RunRequest {
                 "--timeout",
                 format!(
                     "only the process backends ({}) can be stopped, not {backend}",
-                    Kernel::process_backend_names()
+                    Kernel::names_of(Kernel::uses_processes)
                 ),
             ));
         }
@@ -200,7 +213,29 @@ mod tests {
             isa: IsaChoice::default(),
             mpi: MpiSettings::default(),
             mpi_flag: None,
+            sync: None,
         }
+    }
+
+    #[test]
+    fn sync_picks_the_shared_counter_backend_and_only_for_them() {
+        let mut r = request(BackendKind::ShmLock, 2);
+        r.sync = Some(Update::None);
+        r.job.chunksize = Some(8);
+        let config = r.clone().validate().unwrap();
+        assert_eq!(config.id.kernel, Kernel::Local(BackendKind::ShmRace));
+        assert_eq!(config.spec.chunksize, Some(8));
+        r.backend = Kernel::Local(BackendKind::ShmRace);
+        r.sync = Some(Update::Atomic);
+        let config = r.clone().validate().unwrap();
+        assert_eq!(config.id.kernel, Kernel::Local(BackendKind::ShmAtomic));
+        r.backend = Kernel::Local(BackendKind::ShmReduce);
+        let err = r.validate().unwrap_err().0;
+        assert_eq!(
+            err,
+            "--sync: only the shared-counter backends (shm-lock, shm-atomic, shm-race) take a \
+             synchronisation, not shm-reduce"
+        );
     }
 
     #[test]
@@ -219,10 +254,12 @@ mod tests {
             .validate()
             .unwrap_err()
             .0
-            .starts_with("--chunksize: "));
+            .starts_with("--chunksize (--flush): "));
         r.backend = Kernel::Local(BackendKind::PoolMap);
         assert!(r.clone().validate().is_ok());
         r.backend = Kernel::Local(BackendKind::ForkQueue);
+        assert!(r.clone().validate().is_ok());
+        r.backend = Kernel::Local(BackendKind::ShmRace);
         assert!(r.validate().is_ok());
 
         let mut r = request(BackendKind::Rayon, 2);
@@ -232,7 +269,7 @@ mod tests {
             err,
             format!(
                 "--timeout: only the process backends ({}) can be stopped, not rayon",
-                Kernel::process_backend_names()
+                Kernel::names_of(Kernel::uses_processes)
             )
         );
         r.backend = Kernel::Local(BackendKind::ForkPipe);

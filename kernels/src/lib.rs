@@ -46,7 +46,7 @@ pub mod named;
 pub mod pin;
 pub mod report;
 
-pub use backends::{Backend, BackendKind, Team, Traits, MAX_WORKERS};
+pub use backends::{Backend, BackendKind, Team, Traits, Update, MAX_WORKERS};
 pub use capacity::{CapacityRun, CapacityWorker};
 pub use error::{Error, Result};
 pub use isa::Isa;

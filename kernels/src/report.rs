@@ -201,9 +201,10 @@ pub struct RunReport {
 /// What an unsynchronised shared counter lost (`shm-race`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Race {
-    /// Updates the workers made: one per block.
+    /// Updates the workers made: one per `--flush` blocks.
     pub updates: u64,
-    /// Of them, the ones the counter's own count lost.
+    /// Of them, the ones the counter's own count of updates lost (it races
+    /// like the sum, so it can miss a loss: at least 1 when the sum is wrong).
     pub lost: u64,
     /// The partial the counter ended with (the answer reported).
     pub counted: u128,

@@ -2,7 +2,7 @@
 //!
 //! A balance of 100 lives in one `MAP_SHARED` anonymous mapping. Two forked
 //! processes start together: the depositor adds 1 to it `operations` times,
-//! the withdrawer subtracts 1 as many times. Three ways ([`Way`]):
+//! the withdrawer subtracts 1 as many times. Three ways ([`Update`], as `--sync` names them):
 //!
 //! - `none`: read the balance, then write it back changed — the course's
 //!   `balance.value = balance.value - 1` with nothing around it;
@@ -44,6 +44,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
 use piscale_kernels::clock::{mono_ns, secs_between};
 use piscale_kernels::pin::{current_cpu, pin_current_thread};
+use piscale_kernels::Update;
 use serde::Serialize;
 
 use crate::measure::placement::{cpus_for, PinPolicy, Topology};
@@ -59,28 +60,9 @@ pub const DEFAULT_REPEAT: u32 = 5;
 /// The most `--repeat` allows.
 pub const MAX_REPEAT: u32 = 1_000;
 
-/// How the two processes update the shared balance.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
-pub enum Way {
-    /// A plain read, then a write: updates get lost.
-    None,
-    /// The read and the write inside a process-shared mutex.
-    Lock,
-    /// One atomic read-modify-write (`fetch_add`).
-    Atomic,
-}
+/// The lesson's order of the ways to update the balance ([`Update`], the
+/// `--sync` of the shared-counter backends): the race first, then its fixes.
+pub const WAYS: [Update; 3] = [Update::None, Update::Lock, Update::Atomic];
 
 /// One of the two processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -144,7 +126,7 @@ impl Default for Settings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trial {
     /// How they updated the balance.
-    pub way: Way,
+    pub way: Update,
     /// Which repetition of the way, from 1.
     pub repetition: u32,
     /// The balance when both had finished.
@@ -209,7 +191,7 @@ pub enum RaceError {
     )]
     Child {
         /// The way being run.
-        way: Way,
+        way: Update,
         /// Its repetition, from 1.
         repetition: u32,
         /// Which process.
@@ -239,11 +221,11 @@ fn os(call: &'static str) -> impl Fn(Errno) -> RaceError {
 
 /// Runs every way `settings.repeat` times.
 pub fn run(settings: &Settings) -> Result<Race, RaceError> {
-    run_ways(settings, <Way as strum::VariantArray>::VARIANTS)
+    run_ways(settings, &WAYS)
 }
 
 /// Runs `ways`, each `settings.repeat` times, way after way.
-pub fn run_ways(settings: &Settings, ways: &[Way]) -> Result<Race, RaceError> {
+pub fn run_ways(settings: &Settings, ways: &[Update]) -> Result<Race, RaceError> {
     let (usable_cpus, pinned) = placement();
     let mut trials = Vec::with_capacity(ways.len() * settings.repeat as usize);
     for &way in ways {
@@ -282,7 +264,7 @@ fn placement() -> (usize, Option<[usize; 2]>) {
 
 /// One trial of `way`.
 fn trial(
-    way: Way,
+    way: Update,
     repetition: u32,
     operations: u64,
     pinned: Option<[usize; 2]>,
@@ -541,7 +523,7 @@ fn read_then_write(balance: &AtomicI64, delta: i64) {
 /// the balance `operations` times `way`'s way, publish what it did; returns
 /// its exit status. Async-signal-safe: no allocation, no stdio, no lock but
 /// the shared mutex, no panic.
-fn update(shared: &Shared, way: Way, role: Role, cpu: Option<usize>, operations: u64) -> i32 {
+fn update(shared: &Shared, way: Update, role: Role, cpu: Option<usize>, operations: u64) -> i32 {
     let me = &shared.sides[role.index()];
     if let Some(cpu) = cpu {
         let _ = pin_current_thread(cpu);
@@ -568,13 +550,13 @@ fn update(shared: &Shared, way: Way, role: Role, cpu: Option<usize>, operations:
     let start = mono_ns();
     let mut status = 0;
     match way {
-        Way::None => {
+        Update::None => {
             for _ in 0..operations {
                 read_then_write(balance, delta);
                 completed += 1;
             }
         }
-        Way::Lock => {
+        Update::Lock => {
             for _ in 0..operations {
                 match lock(shared) {
                     Ok(Locked::Clean) => {}
@@ -596,7 +578,7 @@ fn update(shared: &Shared, way: Way, role: Role, cpu: Option<usize>, operations:
                 completed += 1;
             }
         }
-        Way::Atomic => {
+        Update::Atomic => {
             for _ in 0..operations {
                 balance.fetch_add(delta, Relaxed);
                 completed += 1;
@@ -649,7 +631,7 @@ struct Kid {
 /// when it is dropped, so no error leaves a process or a zombie behind.
 #[derive(Debug)]
 struct Pair {
-    way: Way,
+    way: Update,
     repetition: u32,
     kids: Vec<Kid>,
 }
@@ -658,7 +640,7 @@ struct Pair {
 const POLL: Duration = Duration::from_micros(100);
 
 impl Pair {
-    fn new(way: Way, repetition: u32) -> Pair {
+    fn new(way: Update, repetition: u32) -> Pair {
         Pair {
             way,
             repetition,
@@ -792,7 +774,7 @@ mod tests {
             operations: 20_000,
             repeat: 5,
         };
-        let race = run_ways(&settings, &[Way::Lock, Way::Atomic]).unwrap();
+        let race = run_ways(&settings, &[Update::Lock, Update::Atomic]).unwrap();
         assert_eq!(race.trials.len(), 10);
         for t in &race.trials {
             assert_eq!((t.balance, t.expected, t.lost), (100, 100, 0), "{t:?}");
@@ -808,7 +790,7 @@ mod tests {
             operations: 1,
             repeat: 5,
         };
-        let race = run_ways(&settings, &[Way::None]).unwrap();
+        let race = run_ways(&settings, &[Update::None]).unwrap();
         for t in &race.trials {
             assert_eq!((t.deposits, t.withdrawals, t.expected), (1, 1, 100));
             assert!(t.lost <= 1, "{t:?}");
@@ -822,7 +804,7 @@ mod tests {
             operations: 1_000_000,
             repeat: 5,
         };
-        let race = run_ways(&settings, &[Way::None]).unwrap();
+        let race = run_ways(&settings, &[Update::None]).unwrap();
         let Some(cpus) = race.pinned else {
             eprintln!(
                 "skipped: {} usable CPU(s); the race needs two to show for sure",
@@ -849,7 +831,7 @@ mod tests {
                 operations: 10,
                 repeat: 1,
             },
-            &[Way::Atomic],
+            &[Update::Atomic],
         )
         .unwrap();
         match race.pinned {
@@ -863,7 +845,7 @@ mod tests {
         let _forks = fork_lock();
         let mapping = Mapping::new().unwrap();
         let shared = mapping.shared();
-        let mut pair = Pair::new(Way::Lock, 1);
+        let mut pair = Pair::new(Update::Lock, 1);
         // Takes the lock and exits holding it.
         pair.spawn(Role::Depositor, || match lock(shared) {
             Ok(_) => 0,
@@ -882,10 +864,10 @@ mod tests {
         let _forks = fork_lock();
         let mapping = Mapping::new().unwrap();
         let shared = mapping.shared();
-        let mut pair = Pair::new(Way::None, 2);
+        let mut pair = Pair::new(Update::None, 2);
         // Ready, then waits for a start that never comes: killed at the end.
         pair.spawn(Role::Depositor, || {
-            update(shared, Way::None, Role::Depositor, None, 1)
+            update(shared, Update::None, Role::Depositor, None, 1)
         })
         .unwrap();
         pair.spawn(Role::Withdrawer, || 7).unwrap();
@@ -906,7 +888,7 @@ mod tests {
         let _forks = fork_lock();
         let mapping = Mapping::new().unwrap();
         let shared = mapping.shared();
-        let mut pair = Pair::new(Way::Atomic, 1);
+        let mut pair = Pair::new(Update::Atomic, 1);
         pair.spawn(Role::Depositor, || {
             let _ = kill(getpid(), Signal::SIGKILL);
             0
@@ -935,7 +917,7 @@ mod tests {
     #[test]
     fn the_recovery_is_said_in_a_childs_error() {
         let err = RaceError::Child {
-            way: Way::Lock,
+            way: Update::Lock,
             repetition: 3,
             role: Role::Depositor,
             pid: 42,

@@ -16,7 +16,8 @@ use super::format::{time, times};
 use super::run::Format;
 use super::table::columns;
 use crate::analyse::stats::median;
-use crate::lesson::race::{Race, Trial, Way};
+use crate::lesson::race::{Race, Trial};
+use piscale_kernels::Update;
 
 /// The width the text's paragraphs are wrapped to.
 const WIDTH: usize = 78;
@@ -45,11 +46,11 @@ struct Json<'a> {
 }
 
 /// The course's Python for each way.
-fn python(way: Way) -> &'static str {
+fn python(way: Update) -> &'static str {
     match way {
-        Way::None => "balance.value = balance.value - 1",
-        Way::Lock => "with lock: balance.value = balance.value - 1",
-        Way::Atomic => "(no Python spelling; Rust: balance.fetch_add(-1, Relaxed))",
+        Update::None => "balance.value = balance.value - 1",
+        Update::Lock => "with lock: balance.value = balance.value - 1",
+        Update::Atomic => "(no Python spelling; Rust: balance.fetch_add(-1, Relaxed))",
     }
 }
 
@@ -122,8 +123,8 @@ pub fn text(race: &Race) -> String {
 }
 
 /// The ways `race` ran, in their order.
-fn ways(race: &Race) -> Vec<Way> {
-    let mut ways: Vec<Way> = Vec::new();
+fn ways(race: &Race) -> Vec<Update> {
+    let mut ways: Vec<Update> = Vec::new();
     for t in &race.trials {
         if !ways.contains(&t.way) {
             ways.push(t.way);
@@ -133,18 +134,18 @@ fn ways(race: &Race) -> Vec<Way> {
 }
 
 /// `way`'s trials.
-fn trials(race: &Race, way: Way) -> Vec<&Trial> {
+fn trials(race: &Race, way: Update) -> Vec<&Trial> {
     race.trials.iter().filter(|t| t.way == way).collect()
 }
 
 /// The median time of `way`'s trials.
-fn median_time(race: &Race, way: Way) -> Option<f64> {
+fn median_time(race: &Race, way: Update) -> Option<f64> {
     let secs: Vec<f64> = trials(race, way).iter().map(|t| t.seconds).collect();
     median(&secs)
 }
 
 /// One way in a few words: what it lost and how long it took.
-fn verdict(race: &Race, way: Way) -> String {
+fn verdict(race: &Race, way: Update) -> String {
     let trials = trials(race, way);
     let losing = trials.iter().filter(|t| t.lost > 0).count();
     let most = trials.iter().map(|t| t.lost).max().unwrap_or(0);
@@ -166,8 +167,8 @@ pub fn explanation(race: &Race) -> String {
         "What happened: `balance.value = balance.value - 1` looks like one step but is \
          three: read the balance, subtract 1, write the result back. ",
     );
-    if ways.contains(&Way::None) {
-        let none = trials(race, Way::None);
+    if ways.contains(&Update::None) {
+        let none = trials(race, Update::None);
         let losing = none.iter().filter(|t| t.lost > 0).count();
         let most = none.iter().map(|t| t.lost).max().unwrap_or(0);
         s.push_str(
@@ -199,13 +200,16 @@ pub fn explanation(race: &Race) -> String {
              the write separately, not the pair.) ",
         );
     }
-    if ways.contains(&Way::Lock) {
+    if ways.contains(&Update::Lock) {
         s.push_str(
             "`with lock:` lets one process at a time read and write, so no update can \
              be lost; but each update waits its turn, and the lock moves between the \
              CPUs at every turn",
         );
-        match (median_time(race, Way::Lock), median_time(race, Way::Atomic)) {
+        match (
+            median_time(race, Update::Lock),
+            median_time(race, Update::Atomic),
+        ) {
             (Some(lock), Some(atomic)) if atomic > 0.0 => s.push_str(&format!(
                 ": `lock` took {} a run, {} as long as `atomic`. ",
                 time(lock),
@@ -214,7 +218,7 @@ pub fn explanation(race: &Race) -> String {
             _ => s.push_str(". "),
         }
     }
-    if ways.contains(&Way::Atomic) {
+    if ways.contains(&Update::Atomic) {
         s.push_str(
             "`atomic` asks the CPU to read, add and write as one indivisible \
              instruction (an add with a lock prefix on x86-64): nothing is lost and nobody waits for a \
@@ -263,7 +267,7 @@ fn table(header: &[&str], rows: Vec<Vec<String>>, left: &[usize]) -> String {
 mod tests {
     use super::*;
 
-    fn trial(way: Way, repetition: u32, balance: i64, seconds: f64) -> Trial {
+    fn trial(way: Update, repetition: u32, balance: i64, seconds: f64) -> Trial {
         Trial {
             way,
             repetition,
@@ -286,12 +290,12 @@ mod tests {
             usable_cpus: if pinned.is_some() { 2 } else { 1 },
             pinned,
             trials: vec![
-                trial(Way::None, 1, 37, 412e-6),
-                trial(Way::None, 2, 100, 398e-6),
-                trial(Way::Lock, 1, 100, 2.31e-3),
-                trial(Way::Lock, 2, 100, 2.05e-3),
-                trial(Way::Atomic, 1, 100, 350e-6),
-                trial(Way::Atomic, 2, 100, 330e-6),
+                trial(Update::None, 1, 37, 412e-6),
+                trial(Update::None, 2, 100, 398e-6),
+                trial(Update::Lock, 1, 100, 2.31e-3),
+                trial(Update::Lock, 2, 100, 2.05e-3),
+                trial(Update::Atomic, 1, 100, 350e-6),
+                trial(Update::Atomic, 2, 100, 330e-6),
             ],
         }
     }

@@ -4,7 +4,7 @@
 use std::f64::consts::PI;
 use std::io::{self, Write};
 
-use piscale_kernels::{CpuList, Method, Named, RunReport};
+use piscale_kernels::{BackendKind, CpuList, Method, Named, RunReport};
 use serde::Serialize;
 use strum::VariantArray;
 
@@ -138,7 +138,14 @@ fn headline(run: &RunReport) -> String {
     }
     head.push_str(&format!(", block {}", run.block));
     if let Some(c) = run.chunksize {
-        head.push_str(&format!(", chunksize {c}"));
+        // A shared counter's chunk is the blocks between two updates.
+        match BackendKind::parse(run.backend)
+            .ok()
+            .and_then(BackendKind::update)
+        {
+            Some(_) => head.push_str(&format!(", flush {c}")),
+            None => head.push_str(&format!(", chunksize {c}")),
+        }
     }
     head
 }

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use piscale_kernels::{BackendKind, Method, Named};
+use piscale_kernels::{BackendKind, Method, Named, Update};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use strum::VariantArray;
 
@@ -146,11 +146,26 @@ impl Kernel {
         }
     }
 
-    /// The process backends' names, for messages: `fork-pipe, shm-reduce,
-    /// pool-map, mpi`.
-    pub fn process_backend_names() -> String {
+    /// Whether it hands work over in chunks of `--chunksize` (`--flush`)
+    /// blocks (see [`piscale_kernels::Traits::chunked`]).
+    pub fn is_chunked(&self) -> bool {
+        matches!(self, Kernel::Local(kind) if kind.traits().chunked)
+    }
+
+    /// How a shared-counter backend updates its counter.
+    pub fn update(&self) -> Option<Update> {
+        match self {
+            Kernel::Local(kind) => kind.update(),
+            _ => None,
+        }
+    }
+
+    /// The built-in kernels that are `such`, named for a message:
+    /// `Kernel::names_of(Kernel::uses_processes)` is `fork-pipe, shm-reduce,
+    /// pool-map, …, mpi`.
+    pub fn names_of(such: impl Fn(&Kernel) -> bool) -> String {
         let names: Vec<String> = Kernel::builtins()
-            .filter(Kernel::uses_processes)
+            .filter(|k| such(k))
             .map(|k| k.name().to_owned())
             .collect();
         names.join(", ")
@@ -277,8 +292,8 @@ mod tests {
             .map(|k| k.to_string())
             .chain(["mpi".to_string()])
             .collect();
-        assert_eq!(Kernel::process_backend_names(), processes.join(", "));
-        assert!(Kernel::process_backend_names().starts_with("fork-pipe, shm-reduce, pool-map"));
+        assert_eq!(Kernel::names_of(Kernel::uses_processes), processes.join(", "));
+        assert!(Kernel::names_of(Kernel::uses_processes).starts_with("fork-pipe, shm-reduce, pool-map"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use piscale_kernels::{
-    BackendKind, CpuList, Method, Named, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS,
+    BackendKind, CpuList, Method, Named, Update, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
@@ -191,10 +191,21 @@ pub struct SweepConfig {
     #[serde(with = "whole")]
     #[default(DEFAULT_BLOCK)]
     pub block: u64,
-    /// Blocks per pool-map task or fork-queue record [default: Pool.map's, ⌈blocks / (4·P)⌉].
-    #[arg(long, value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
-    #[serde(with = "whole::option", skip_serializing_if = "Option::is_none")]
+    /// Blocks per pool-map task or fork-queue record [default: Pool.map's,
+    /// ⌈blocks / (4·P)⌉], or per shared-counter update (`flush`) [default: 1].
+    #[arg(long, visible_alias = "flush", value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
+    #[serde(
+        with = "whole::option",
+        skip_serializing_if = "Option::is_none",
+        alias = "flush"
+    )]
     pub chunksize: Option<u64>,
+    /// How the shared-counter backends add into their counter: lock, atomic,
+    /// none (the race). The shm-lock, shm-atomic or shm-race in `backends`
+    /// become one backend per synchronisation listed, e.g. lock,atomic.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Update::parse))]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sync: Vec<Update>,
     /// Recorded repetitions per point.
     #[arg(long, value_name = "R", value_parser = utf8(flags::reps), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
@@ -354,7 +365,7 @@ impl SweepConfig {
     /// Checks the settings as a whole, for a process that may use the CPUs
     /// `usable` (`CpuList::usable()`; a parameter so that tests do not depend
     /// on the machine). Each error starts with the setting it is about.
-    pub fn validate_for(self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
+    pub fn validate_for(mut self, usable: &CpuList) -> Result<SweepConfig, UsageError> {
         non_empty_and_unique("methods", &self.methods)?;
         if self.backends.is_empty() && !self.command.is_empty() {
             // Only the commands, beside serial: said so by `backends = []`.
@@ -367,6 +378,7 @@ impl SweepConfig {
         } else {
             non_empty_and_unique("backends", &self.backends)?;
         }
+        self.apply_sync()?;
         non_empty_and_unique("modes", &self.modes)?;
         self.check_ranges()?;
         if self.has_mpi() {
@@ -376,6 +388,40 @@ impl SweepConfig {
         self.check_pin(usable, most)?;
         self.check_commands()?;
         Ok(self)
+    }
+
+    /// `sync = [...]`: the shared-counter backends in `backends` become one
+    /// per synchronisation, where the first of them stood. Applying it twice
+    /// changes nothing, so a resolved `config.toml` reads back the same.
+    fn apply_sync(&mut self) -> Result<(), UsageError> {
+        if self.sync.is_empty() {
+            return Ok(());
+        }
+        non_empty_and_unique("sync", &self.sync)?;
+        let Some(at) = self.backends.iter().position(|k| k.update().is_some()) else {
+            return Err(UsageError::flag(
+                "sync",
+                format!(
+                    "only the shared-counter backends ({}) take a synchronisation, and backends \
+                     has none of them",
+                    Kernel::names_of(|k| k.update().is_some())
+                ),
+            ));
+        };
+        let chosen = self
+            .sync
+            .iter()
+            .map(|&u| Kernel::Local(BackendKind::shared_counter(u)));
+        let mut backends: Vec<Kernel> = self.backends[..at].to_vec();
+        backends.extend(chosen);
+        backends.extend(
+            self.backends[at..]
+                .iter()
+                .filter(|k| k.update().is_none())
+                .cloned(),
+        );
+        self.backends = backends;
+        Ok(())
     }
 
     /// Work sizes, repetitions and the timeout.
@@ -1008,5 +1054,38 @@ mod tests {
             "[[command]]\nname = \"a\"\nrun = \"x\"\n[[command]]\nname = \"a\"\nrun = \"y\"\n";
         let err = parse(twice).unwrap().validate_for(&cpus(2)).unwrap_err();
         assert!(err.0.contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn sync_turns_the_shared_counter_backends_into_one_per_synchronisation() {
+        let check = |text: &str| {
+            parse(text)
+                .and_then(|c| c.validate_for(&cpus(2)).map_err(|e| e.0))
+                .map(|c| c.backends.iter().map(Kernel::to_string).collect::<Vec<_>>())
+        };
+        let swept = "backends = [\"serial\", \"shm-race\", \"rayon\", \"shm-lock\"]\n\
+                     sync = [\"lock\", \"atomic\", \"none\"]\nflush = 4";
+        let expected = ["serial", "shm-lock", "shm-atomic", "shm-race", "rayon"];
+        assert_eq!(check(swept).unwrap(), expected);
+        let config = parse(swept).unwrap().validate_for(&cpus(2)).unwrap();
+        assert_eq!(config.chunksize, Some(4));
+        // The record of a sweep reads back to the same backends.
+        let again = parse(&config.resolved_toml()).unwrap();
+        assert_eq!(
+            again.clone().validate_for(&cpus(2)).unwrap().backends,
+            config.backends
+        );
+        let err = check("backends = [\"rayon\"]\nsync = [\"atomic\"]").unwrap_err();
+        assert!(
+            err.starts_with("sync: only the shared-counter backends (shm-lock"),
+            "{err}"
+        );
+        let err = check("backends = [\"shm-lock\"]\nsync = [\"lock\", \"lock\"]").unwrap_err();
+        assert_eq!(err, "sync: lock appears twice");
+        let err = check("sync = [\"mutex\"]").unwrap_err();
+        assert!(
+            err.starts_with("x.toml:1:") && err.contains("sync"),
+            "{err}"
+        );
     }
 }

@@ -356,7 +356,7 @@ impl Sweep<'_> {
             samples: id.samples,
             samples_per_worker: p.samples_per_worker,
             block: recorded.block,
-            chunksize: self.config.chunksize.filter(|_| is_chunked(&id.kernel)),
+            chunksize: self.config.chunksize.filter(|_| id.kernel.is_chunked()),
             pin: recorded.pin,
             seed: recorded.seed,
             rep,
@@ -391,16 +391,6 @@ impl Sweep<'_> {
 /// pinned to (`--pin 1` with 2 workers: 1), else every usable one.
 fn room(cpus: Option<&CpuList>, usable: usize) -> usize {
     cpus.map_or(usable, |c| c.distinct().len().min(usable))
-}
-
-/// Whether `kernel` cuts its work into `--chunksize` pieces.
-fn is_chunked(kernel: &Kernel) -> bool {
-    matches!(
-        kernel,
-        Kernel::Local(
-            piscale_kernels::BackendKind::PoolMap | piscale_kernels::BackendKind::ForkQueue
-        )
-    )
 }
 
 /// A command's `cpus` cell: the CPUs of its affinity, which its threads and

@@ -20,7 +20,8 @@ use crate::common::piscale;
 /// both files of flags (about 1,200 runs of piscale) take seconds.
 const CASES: u32 = 24;
 
-const RUN_FLAGS: [&str; 11] = [
+const RUN_FLAGS: [&str; 12] = [
+    "--sync",
     "--workers",
     "--samples",
     "--seed",
@@ -34,7 +35,8 @@ const RUN_FLAGS: [&str; 11] = [
     "--format",
 ];
 
-const SWEEP_FLAGS: [&str; 14] = [
+const SWEEP_FLAGS: [&str; 15] = [
+    "--sync",
     "--workers",
     "--samples",
     "--samples-per-worker",

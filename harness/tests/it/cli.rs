@@ -341,6 +341,33 @@ fn zero_block_or_chunksize_is_a_usage_error() {
         ],
         "--chunksize",
     );
+    // The alias is named as typed.
+    let line = assert_usage_error(&["run", "--backend", "shm-lock", "--flush=0"], "--flush");
+    assert!(line.starts_with("error: --flush: "), "{line}");
+}
+
+#[test]
+fn sync_picks_a_shared_counter_backend_and_flush_its_updates() {
+    let run = run_json(&[
+        "--backend",
+        "shm-race",
+        "--sync",
+        "atomic",
+        "--workers",
+        "2",
+        "--flush",
+        "3",
+        "--samples",
+        "3e6",
+        "--block",
+        "2^16",
+    ]);
+    assert_eq!(run["backend"], "shm-atomic");
+    assert_eq!(run["chunksize"], 3);
+    assert!(run["race"].is_null());
+    let line = assert_usage_error(&["run", "--backend", "threads", "--sync", "lock"], "--sync");
+    assert!(line.contains("not threads"), "{line}");
+    assert_usage_error(&["sweep", "--backends", "rayon", "--sync", "none"], "sync");
 }
 
 #[test]

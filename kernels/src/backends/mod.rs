@@ -188,6 +188,10 @@ pub struct Traits {
     /// gets an equal share fixed in advance, and the run waits for the
     /// slowest CPU.
     pub dynamic: bool,
+    /// It hands work over in chunks of [`Job::chunksize`](crate::Job)
+    /// blocks: a pool-map task, a fork-queue record, a shared-counter
+    /// update (`--chunksize`, alias `--flush`).
+    pub chunked: bool,
 }
 
 impl BackendKind {
@@ -204,24 +208,46 @@ impl BackendKind {
             block_decomposed: bool,
             persistent: bool,
             dynamic: bool,
+            chunked: bool,
         ) -> Traits {
             Traits {
                 processes,
                 block_decomposed,
                 persistent,
                 dynamic,
+                chunked,
             }
         }
         match self {
-            BackendKind::Serial | BackendKind::Threads => t(false, true, false, false),
-            BackendKind::Rayon => t(false, true, true, true),
-            BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false, false),
-            BackendKind::PoolMap => t(true, true, true, true),
-            BackendKind::ForkQueue => t(true, true, false, false),
-            BackendKind::ShmLock | BackendKind::ShmAtomic => t(true, true, false, false),
+            BackendKind::Serial | BackendKind::Threads => t(false, true, false, false, false),
+            BackendKind::Rayon => t(false, true, true, true, false),
+            BackendKind::ForkPipe | BackendKind::ShmReduce => t(true, true, false, false, false),
+            BackendKind::PoolMap => t(true, true, true, true, true),
+            BackendKind::ForkQueue => t(true, true, false, false, true),
+            BackendKind::ShmLock | BackendKind::ShmAtomic => t(true, true, false, false, true),
             // Block-decomposed, but its answer is not serial's: it races.
-            BackendKind::ShmRace => t(true, false, false, false),
-            BackendKind::PerCore => t(false, false, false, false),
+            BackendKind::ShmRace => t(true, false, false, false, true),
+            BackendKind::PerCore => t(false, false, false, false, false),
+        }
+    }
+
+    /// How a shared-counter backend (`shm-lock`, `shm-atomic`, `shm-race`)
+    /// updates its counter; `None` for the others.
+    pub const fn update(self) -> Option<Update> {
+        match self {
+            BackendKind::ShmLock => Some(Update::Lock),
+            BackendKind::ShmAtomic => Some(Update::Atomic),
+            BackendKind::ShmRace => Some(Update::None),
+            _ => None,
+        }
+    }
+
+    /// The shared-counter backend that updates by `update` (`--sync`).
+    pub const fn shared_counter(update: Update) -> BackendKind {
+        match update {
+            Update::Lock => BackendKind::ShmLock,
+            Update::Atomic => BackendKind::ShmAtomic,
+            Update::None => BackendKind::ShmRace,
         }
     }
 

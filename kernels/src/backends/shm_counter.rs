@@ -19,6 +19,9 @@
 //!   private padded slot, so the parent knows the exact sum and reports the
 //!   updates lost ([`RunReport::race`]).
 //!
+//! A worker adds once per `--flush N` blocks (the job's chunk size, default
+//! 1): the unit of work between two updates, the granularity lesson.
+//!
 //! With `lock` and `atomic` the hits are serial's at every worker count.
 
 use std::num::NonZeroUsize;
@@ -35,8 +38,22 @@ use crate::job::{BlockRange, Job};
 use crate::named::Named;
 use crate::report::{Race, RunReport, WorkerOutcome, OUTCOME_BYTES};
 
-/// How a worker adds a block's partial into the shared counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a worker adds its partial into the shared counter: `--sync
+/// lock|atomic|none` (the backends `shm-lock`, `shm-atomic`, `shm-race`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Update {
     /// Under a process-shared robust pthread mutex.
     Lock,
@@ -44,6 +61,10 @@ pub enum Update {
     Atomic,
     /// A plain load, add and store: updates get lost.
     None,
+}
+
+impl Named for Update {
+    const WHAT: &'static str = "sync";
 }
 
 /// Slot stride: two cache lines (see `shm-reduce`).
@@ -171,7 +192,8 @@ impl Shared {
     /// atomics, volatile accesses, or the shared mutex (which lives in this
     /// mapping, not in a lock a parent thread could have held at the fork).
     /// Returns false if the mutex cannot be taken (not recoverable).
-    fn add(&self, update: Update, partial: u128) -> bool {
+    /// `worker` is the adder's index (for the tests' lock-holder death).
+    fn add(&self, update: Update, partial: u128, worker: usize) -> bool {
         let [lo, hi, count] = self.words();
         let (add_lo, add_hi) = (partial as u64, (partial >> 64) as u64);
         match update {
@@ -199,6 +221,9 @@ impl Shared {
                     return false;
                 }
                 racy_add(lo, hi, count, add_lo, add_hi);
+                #[cfg(test)]
+                tests::die_here_if_chosen(self, worker);
+                let _ = worker;
                 // SAFETY: this thread owns the mutex.
                 unsafe { libc::pthread_mutex_unlock(self.mutex()) };
                 true
@@ -305,16 +330,23 @@ impl Backend for ShmCounter {
         };
         let shared = &*shared;
         let mut children = Children::with_capacity(p);
+        // Blocks per update: a worker adds once per `flush` blocks.
+        let flush = job.chunksize.unwrap_or(1);
+        let mut updates = 0;
         for w in 0..p {
             let share = job.static_share(w, p);
+            updates += share.count.div_ceil(flush);
             children.procs.push(spawn_child(w, &[], move |_sentinel| {
                 let mut ok = true;
                 let outcome = WorkerOutcome::timed(cpus, w, share.count, || {
                     let mut own = 0u128;
-                    for b in share.first..share.first + share.count {
-                        let partial = job.partial(BlockRange { first: b, count: 1 });
+                    let (mut first, end) = (share.first, share.first + share.count);
+                    while first < end {
+                        let count = flush.min(end - first);
+                        let partial = job.partial(BlockRange { first, count });
                         own = own.wrapping_add(partial);
-                        ok &= shared.add(update, partial);
+                        ok &= shared.add(update, partial, w);
+                        first += count;
                     }
                     own
                 });
@@ -336,13 +368,16 @@ impl Backend for ShmCounter {
         let t_end = mono_ns();
         let mut report = RunReport::assemble(job, name, t0, t_end, &outcomes);
         // The answer is the shared counter's; the slots hold the exact one.
-        let (counted, updates) = shared.total();
+        let (counted, made) = shared.total();
         let exact = report.partial;
         report.set_partial(job, counted);
+        report.chunksize = Some(flush);
         if counted != exact {
             report.race = Some(Race {
-                updates: job.blocks(),
-                lost: job.blocks().saturating_sub(updates),
+                updates,
+                // The count of updates races too, and can keep an update
+                // whose partial was overwritten: a wrong sum lost at least one.
+                lost: updates.saturating_sub(made).max(1),
                 counted,
                 exact,
             });
@@ -355,6 +390,51 @@ impl Backend for ShmCounter {
 mod tests {
     use super::*;
     use crate::job::Method;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::{Duration, Instant};
+
+    /// The mapping (its address) and the worker that kills itself while
+    /// holding the lock; 0: none. Children inherit them at the fork.
+    static DIE_IN_MAPPING: AtomicUsize = AtomicUsize::new(0);
+    static DIE_AS_WORKER: AtomicUsize = AtomicUsize::new(0);
+
+    /// Called by every locked update in test builds, inside the lock: the
+    /// chosen worker of the chosen mapping SIGKILLs itself there.
+    pub(super) fn die_here_if_chosen(shared: &Shared, worker: usize) {
+        if DIE_IN_MAPPING.load(Ordering::Relaxed) == shared.base.as_ptr() as usize
+            && DIE_AS_WORKER.load(Ordering::Relaxed) == worker
+        {
+            // SAFETY: raising a signal is async-signal-safe.
+            unsafe { libc::raise(libc::SIGKILL) };
+        }
+    }
+
+    #[test]
+    fn a_worker_killed_holding_the_lock_fails_the_run_naming_it_and_nothing_hangs() {
+        let job = Job::new(Method::Mc, 1 << 16)
+            .block(1 << 8)
+            .timeout(Some(Duration::from_secs(20)));
+        let serial = job.partial(BlockRange {
+            first: 0,
+            count: job.blocks(),
+        });
+        let mut b = ShmCounter::new(Team::unpinned(2).unwrap(), Update::Lock);
+        assert_eq!(b.run(&job).unwrap().partial, serial);
+        let base = b.shared.as_ref().unwrap().base.as_ptr() as usize;
+        DIE_AS_WORKER.store(1, Ordering::Relaxed);
+        DIE_IN_MAPPING.store(base, Ordering::Relaxed);
+        let started = Instant::now();
+        let err = b.run(&job).unwrap_err().to_string();
+        DIE_IN_MAPPING.store(0, Ordering::Relaxed);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "it took {:?}",
+            started.elapsed()
+        );
+        assert!(err.contains("worker 1") && err.contains("SIGKILL"), "{err}");
+        // The robust mutex was recovered: the next run is right.
+        assert_eq!(b.run(&job).unwrap().partial, serial);
+    }
 
     #[test]
     fn lock_and_atomic_give_serial_s_answer_and_one_worker_never_races() {
@@ -366,9 +446,12 @@ mod tests {
         for update in [Update::Lock, Update::Atomic] {
             for p in [1, 3] {
                 let mut b = ShmCounter::new(Team::unpinned(p).unwrap(), update);
-                let r = b.run(&job).unwrap();
-                assert_eq!(r.partial, serial, "{update:?} {p}");
-                assert!(r.race.is_none());
+                for flush in [None, Some(3), Some(5000)] {
+                    let r = b.run(&job.clone().chunksize(flush)).unwrap();
+                    assert_eq!(r.partial, serial, "{update:?} {p} {flush:?}");
+                    assert!(r.race.is_none());
+                    assert_eq!(r.chunksize, Some(flush.unwrap_or(1)));
+                }
             }
         }
         let mut race = ShmCounter::new(Team::unpinned(1).unwrap(), Update::None);
@@ -391,6 +474,7 @@ mod tests {
         let lost = (0..20).find_map(|_| race.run(&job).unwrap().race);
         let race = lost.expect("20 runs of 262144 racing updates lost none");
         assert!(race.lost > 0 && race.counted != race.exact, "{race}");
+        assert_eq!(race.updates, 1 << 18);
         assert!(race.to_string().starts_with("race: "), "{race}");
     }
 
@@ -411,18 +495,18 @@ mod tests {
             }
         }
         // The next locker is told, recovers it, and adds.
-        assert!(shared.add(Update::Lock, 5));
-        assert!(shared.add(Update::Lock, 7));
+        assert!(shared.add(Update::Lock, 5, 0));
+        assert!(shared.add(Update::Lock, 7, 0));
         assert_eq!(shared.total(), (12, 2));
     }
 
     #[test]
     fn atomic_adds_carry_into_the_high_half() {
         let shared = Shared::new(1).unwrap();
-        shared.add(Update::Atomic, u128::from(u64::MAX));
-        shared.add(Update::Atomic, 1 | 1u128 << 64);
+        shared.add(Update::Atomic, u128::from(u64::MAX), 0);
+        shared.add(Update::Atomic, 1 | 1u128 << 64, 0);
         assert_eq!(shared.total(), (2u128 << 64, 2));
-        shared.add(Update::None, u128::from(u64::MAX));
+        shared.add(Update::None, u128::from(u64::MAX), 0);
         assert_eq!(shared.total().0, (3u128 << 64) - 1);
     }
 }
