@@ -292,8 +292,13 @@ mod tests {
             .map(|k| k.to_string())
             .chain(["mpi".to_string()])
             .collect();
-        assert_eq!(Kernel::names_of(Kernel::uses_processes), processes.join(", "));
-        assert!(Kernel::names_of(Kernel::uses_processes).starts_with("fork-pipe, shm-reduce, pool-map"));
+        assert_eq!(
+            Kernel::names_of(Kernel::uses_processes),
+            processes.join(", ")
+        );
+        assert!(
+            Kernel::names_of(Kernel::uses_processes).starts_with("fork-pipe, shm-reduce, pool-map")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use piscale_kernels::{mc, BackendKind, CpuList, Job, Method, Team};
 use strum::VariantArray;
 
-const WORKERS: [usize; 4] = [1, 2, 3, 5];
+const WORKERS: [usize; 5] = [1, 2, 3, 4, 5];
 
 fn block_backends() -> impl Iterator<Item = BackendKind> {
     BackendKind::VARIANTS
@@ -27,14 +27,24 @@ fn mc_hits_are_bit_identical_across_backends_and_worker_counts() {
     let expected = serial(&job).hits.unwrap();
     for backend in block_backends() {
         for p in WORKERS {
-            let report = backend
-                .create(Team::unpinned(p).unwrap())
-                .unwrap()
-                .run(&job)
-                .unwrap();
-            assert_eq!(report.hits, Some(expected), "{backend} at {p} workers");
-            assert_eq!(report.workers, p);
-            assert_eq!(report.cpus.len(), p);
+            let mut b = backend.create(Team::unpinned(p).unwrap()).unwrap();
+            // Chunked backends (pool-map tasks, fork-queue records,
+            // shared-counter updates) at their default and two chunk sizes.
+            let chunks: &[Option<u64>] = if backend.traits().chunked {
+                &[None, Some(1), Some(7)]
+            } else {
+                &[None]
+            };
+            for &chunk in chunks {
+                let report = b.run(&job.clone().chunksize(chunk)).unwrap();
+                assert_eq!(
+                    report.hits,
+                    Some(expected),
+                    "{backend} at {p} workers, chunk size {chunk:?}"
+                );
+                assert_eq!(report.workers, p);
+                assert_eq!(report.cpus.len(), p);
+            }
         }
     }
 }
