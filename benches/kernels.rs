@@ -12,7 +12,10 @@
 //!   (`fork-pipe`, `shm-reduce`, `threads`) around trivial work, at 1 and 2
 //!   workers;
 //! - `pool`: the `pool-map` pool's start-up (creation, and creation + drop) and
-//!   its dispatch round trip (parent → worker → parent over pipes).
+//!   its dispatch round trip (parent → worker → parent over pipes);
+//! - `start`: every process backend's run of trivial work at 1 and 2 workers
+//!   by each start method (`fork`, `spawn`), ids `start/<backend>/<method>/<P>`;
+//!   for `pool-map`, whose workers start once, its creation + drop.
 //!
 //! Every result is checked for correctness once, outside the timed loop.
 //!
@@ -29,8 +32,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use piscale_kernels::{
-    mc, midpoint, Backend, BackendKind, Isa, Job, Method, Named, Team, DEFAULT_BLOCK,
+    mc, midpoint, Backend, BackendKind, Isa, Job, Method, Named, StartMethod, Team, DEFAULT_BLOCK,
 };
+use strum::VariantArray;
 
 /// Workers of the `pool-map` pool in the `pool` group.
 const POOL_WORKERS: usize = 2;
@@ -172,6 +176,49 @@ fn bench_spawn(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_start(c: &mut Criterion) {
+    piscale_kernels::start::set_worker_program(env!("CARGO_BIN_EXE_piscale-bench-worker").into());
+    let job = trivial_job();
+    let expected = serial_hits(&job);
+    let mut group = c.benchmark_group("start");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let processes = BackendKind::VARIANTS
+        .iter()
+        .copied()
+        .filter(|k| k.uses_processes() && k.is_block_decomposed());
+    for kind in processes {
+        for &start in StartMethod::VARIANTS {
+            for workers in [1, 2] {
+                let team = Team::unpinned(workers)
+                    .expect("a valid team")
+                    .with_start(start);
+                let id = BenchmarkId::new(format!("{kind}/{start}"), workers);
+                if kind.traits().persistent {
+                    // A pool starts its workers once: time its creation + drop.
+                    group.bench_function(id, |b| {
+                        b.iter(|| kind.create(team.clone()).expect("pool start"))
+                    });
+                    continue;
+                }
+                let mut backend = kind.create(team).expect("backend");
+                let report = backend.run(&job).expect("trivial run");
+                assert_eq!(
+                    report.hits, expected,
+                    "{kind} ({start}) at {workers} workers"
+                );
+                assert_eq!(report.start, Some(start));
+                group.bench_with_input(id, &job, |b, job| {
+                    b.iter(|| backend.run(job).expect("trivial run"))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
@@ -249,4 +296,5 @@ criterion_group!(block, bench_block);
 criterion_group!(per_core_stream, bench_per_core_stream);
 criterion_group!(spawn, bench_spawn);
 criterion_group!(pool, bench_pool);
-criterion_main!(block, per_core_stream, spawn, pool);
+criterion_group!(start, bench_start);
+criterion_main!(block, per_core_stream, spawn, pool, start);

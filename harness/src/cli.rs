@@ -24,7 +24,7 @@ use std::time::Duration;
 use clap::builder::{PossibleValue, RangedU64ValueParser, StringValueParser, TypedValueParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use piscale_kernels::{CpuList, Job, Method, Named, Update};
+use piscale_kernels::{CpuList, Job, Method, Named, StartMethod, Update};
 
 use crate::error::UsageError;
 use crate::lesson::race;
@@ -437,6 +437,12 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "flush", value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     pub chunksize: Option<u64>,
 
+    /// How a process backend's workers start: fork (a copy of this process) or spawn (a
+    /// fresh run of the piscale binary, told its work on the command line), as Python's
+    /// multiprocessing start methods.
+    #[arg(long, value_name = "METHOD", default_value = "fork", value_parser = utf8(StartMethod::parse))]
+    pub start: StartMethod,
+
     /// How shm-lock, shm-atomic and shm-race add into their shared counter: lock, atomic
     /// or none (the race); it picks that backend of the three.
     #[arg(long, value_name = "SYNC", value_parser = utf8(Update::parse))]
@@ -532,6 +538,7 @@ impl RunArgs {
             },
             mpi_flag: mpi_flags.into_iter().flatten().next(),
             sync: self.sync,
+            start: self.start,
         }
     }
 }

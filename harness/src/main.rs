@@ -114,6 +114,9 @@ fn run() -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // A worker of a process backend started with `--start spawn` is this
+    // program run again: it works and exits here, before anything else.
+    piscale_kernels::start::serve_if_worker();
     let err = match run() {
         Ok(code) => return code,
         Err(err) => err,

@@ -6,7 +6,7 @@
 //! them together, once, before anything runs.
 
 use anyhow::Result;
-use piscale_kernels::{BackendKind, CpuList, Job, RunReport, Team, Update};
+use piscale_kernels::{BackendKind, CpuList, Job, RunReport, StartMethod, Team, Update};
 
 use crate::error::UsageError;
 use crate::measure::mpi::MpiSettings;
@@ -37,6 +37,8 @@ pub struct RunRequest {
     /// `--sync`: how a shared-counter backend updates (it picks `shm-lock`,
     /// `shm-atomic` or `shm-race`).
     pub sync: Option<Update>,
+    /// `--start`: how a process backend's workers start.
+    pub start: StartMethod,
 }
 
 /// One run, checked: the point, how to run it, where, and how to print it.
@@ -81,6 +83,7 @@ impl RunRequest {
             format,
             isa,
             mpi,
+            start,
             ..
         } = self;
         job.validate()
@@ -99,6 +102,7 @@ impl RunRequest {
             // Like the other backends, `run` takes any number of workers.
             oversubscribe: workers > usable && mpi.hostfile.is_none(),
             capacity: DEFAULT_CAPACITY,
+            start,
         };
         let id = PointId {
             method: job.method,
@@ -158,6 +162,17 @@ impl RunRequest {
                 ),
             ));
         }
+        let library_processes = matches!(backend, Kernel::Local(k) if k.uses_processes());
+        if self.start != StartMethod::Fork && !library_processes {
+            return Err(UsageError::flag(
+                "--start",
+                format!(
+                    "only the library's process backends ({}) start their workers by a start \
+                     method, not {backend}",
+                    Kernel::names_of(|k| matches!(k, Kernel::Local(l) if l.uses_processes()))
+                ),
+            ));
+        }
         if self.job.timeout.is_some() && !backend.uses_processes() {
             return Err(UsageError::flag(
                 "--timeout",
@@ -214,6 +229,7 @@ mod tests {
             mpi: MpiSettings::default(),
             mpi_flag: None,
             sync: None,
+            start: StartMethod::Fork,
         }
     }
 

@@ -45,6 +45,7 @@ pub mod midpoint;
 pub mod named;
 pub mod pin;
 pub mod report;
+pub mod start;
 
 pub use backends::{Backend, BackendKind, Team, Traits, Update, MAX_WORKERS};
 pub use capacity::{CapacityRun, CapacityWorker};
@@ -54,3 +55,4 @@ pub use job::{BlockRange, Job, Method, DEFAULT_BLOCK, MAX_SAMPLES};
 pub use named::Named;
 pub use pin::CpuList;
 pub use report::{Phases, Race, RemoteWorker, RunReport, WorkerOutcome};
+pub use start::StartMethod;

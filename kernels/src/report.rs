@@ -6,6 +6,7 @@ use crate::clock::{mono_ns, secs_between};
 use crate::isa::Isa;
 use crate::job::{BlockRange, Job, Method};
 use crate::pin::{pin_worker, CpuList};
+use crate::start::StartMethod;
 use crate::{mc, midpoint};
 
 /// What one worker reports, in a fixed 64-byte layout (one cache line) that
@@ -153,8 +154,11 @@ pub struct RunReport {
     /// narrower one this CPU has) — the answer is the same on every path,
     /// the speed is not.
     pub isa: Isa,
-    /// Blocks per task (`pool-map` only).
+    /// Blocks per task, record or update (the chunked backends).
     pub chunksize: Option<u64>,
+    /// How the workers started (the process backends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartMethod>,
     /// The pi estimate.
     pub estimate: f64,
     /// |estimate − pi|.
@@ -308,6 +312,7 @@ impl RunReport {
             block: job.block,
             isa: job.isa.usable(),
             chunksize: None,
+            start: None,
             estimate: 0.0,
             abs_error: 0.0,
             std_error: None,

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use piscale_kernels::{Backend, BackendKind, CpuList, Job, RunReport, Team};
+use piscale_kernels::{Backend, BackendKind, CpuList, Job, RunReport, StartMethod, Team};
 
 use super::MeasureError;
 
@@ -30,6 +30,8 @@ use super::MeasureError;
 pub struct LocalBackends {
     cache: HashMap<(BackendKind, usize), Box<dyn Backend>>,
     idle_budget: usize,
+    /// How the cached process backends' workers started.
+    start: StartMethod,
 }
 
 impl Default for LocalBackends {
@@ -38,6 +40,7 @@ impl Default for LocalBackends {
         LocalBackends {
             cache: HashMap::new(),
             idle_budget: Self::idle_budget(cpus),
+            start: StartMethod::Fork,
         }
     }
 }
@@ -53,9 +56,15 @@ impl LocalBackends {
         workers: usize,
         cpus: Option<&CpuList>,
         job: &Job,
+        start: StartMethod,
     ) -> Result<RunReport, MeasureError> {
         if kind.uses_processes() {
             self.drop_threaded();
+            if start != self.start {
+                // The cached pools' workers started the other way.
+                self.cache.retain(|(k, _), _| !k.uses_processes());
+                self.start = start;
+            }
         }
         let key = (kind, workers);
         if !self.cache.contains_key(&key) {
@@ -92,8 +101,9 @@ impl LocalBackends {
         if pool(&kind) {
             self.stop_idle_pools(self.idle_budget);
         }
+        let start = self.start;
         let create = || -> Result<Box<dyn Backend>, MeasureError> {
-            let team = Team::new(workers, cpus.cloned())?;
+            let team = Team::new(workers, cpus.cloned())?.with_start(start);
             Ok(kind.create(team)?)
         };
         match create() {
@@ -165,21 +175,24 @@ mod tests {
         let mut local = LocalBackends {
             cache: HashMap::new(),
             idle_budget: 6,
+            start: StartMethod::Fork,
         };
         let job = Job::new(Method::Mc, 1 << 16).block(1 << 12);
         let pool = BackendKind::PoolMap;
         for workers in [1, 2, 4] {
-            local.run(pool, workers, None, &job).unwrap();
+            local
+                .run(pool, workers, None, &job, StartMethod::Fork)
+                .unwrap();
         }
         // 1 + 2 idle when the 4-pool starts: within 6, all kept.
         assert_eq!(local.idle_pool_workers(), 7);
         // The 8-pool: idle 7 > 6, so the 4-pool goes (largest first).
-        let eight = local.run(pool, 8, None, &job).unwrap();
+        let eight = local.run(pool, 8, None, &job, StartMethod::Fork).unwrap();
         assert!(!local.cache.contains_key(&(pool, 4)));
         assert!(local.cache.contains_key(&(pool, 2)) && local.cache.contains_key(&(pool, 1)));
         assert_eq!(local.idle_pool_workers(), 11);
         // The 4-pool starts again when needed, and agrees to the bit.
-        let four = local.run(pool, 4, None, &job).unwrap();
+        let four = local.run(pool, 4, None, &job, StartMethod::Fork).unwrap();
         assert_eq!(four.hits, eight.hits);
         assert_eq!(LocalBackends::idle_budget(2), 16);
         assert_eq!(LocalBackends::idle_budget(128), 512);
@@ -189,9 +202,13 @@ mod tests {
     fn no_pool_thread_is_alive_while_a_process_backend_runs() {
         let mut local = LocalBackends::default();
         let job = Job::new(Method::Mc, 1 << 16).block(1 << 12);
-        let rayon = local.run(BackendKind::Rayon, 2, None, &job).unwrap();
+        let rayon = local
+            .run(BackendKind::Rayon, 2, None, &job, StartMethod::Fork)
+            .unwrap();
         assert_eq!(threads_named("piscale-rayon"), 2, "the pool is cached");
-        let forked = local.run(BackendKind::ForkPipe, 2, None, &job).unwrap();
+        let forked = local
+            .run(BackendKind::ForkPipe, 2, None, &job, StartMethod::Fork)
+            .unwrap();
         // Joined before the fork; the kernel may list an exiting task a
         // moment longer, so allow it that moment.
         let gone = (0..100).any(|_| {
@@ -201,7 +218,9 @@ mod tests {
         assert!(gone, "the pool was dropped before forking");
         assert_eq!(rayon.hits, forked.hits);
         // The pool comes back when rayon runs again.
-        local.run(BackendKind::Rayon, 2, None, &job).unwrap();
+        local
+            .run(BackendKind::Rayon, 2, None, &job, StartMethod::Fork)
+            .unwrap();
         assert_eq!(threads_named("piscale-rayon"), 2);
     }
 }

@@ -25,7 +25,7 @@ pub mod watchdog;
 
 use std::time::Duration;
 
-use piscale_kernels::{capacity, CapacityRun, CpuList, Job, RunReport, Team};
+use piscale_kernels::{capacity, CapacityRun, CpuList, Job, RunReport, StartMethod, Team};
 
 use self::command::CommandKernel;
 pub use self::isa::IsaChoice;
@@ -50,6 +50,8 @@ pub struct RunSpec {
     pub oversubscribe: bool,
     /// How long a capacity run computes.
     pub capacity: Duration,
+    /// How a process backend's workers start.
+    pub start: StartMethod,
 }
 
 /// A capacity run's duration unless the sweep sets one (`capacity_s`): as
@@ -218,7 +220,7 @@ impl Executor for RealExecutor {
             }
             Kernel::Local(kind) => self
                 .local
-                .run(*kind, id.workers, cpus, &spec.job(id))
+                .run(*kind, id.workers, cpus, &spec.job(id), spec.start)
                 .map(Measured::from),
             Kernel::Mpi => mpi::launch::run(&mpi::launch::Launch {
                 job: &spec.job(id),

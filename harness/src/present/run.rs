@@ -4,7 +4,7 @@
 use std::f64::consts::PI;
 use std::io::{self, Write};
 
-use piscale_kernels::{BackendKind, CpuList, Method, Named, RunReport};
+use piscale_kernels::{BackendKind, CpuList, Method, Named, RunReport, StartMethod};
 use serde::Serialize;
 use strum::VariantArray;
 
@@ -137,6 +137,9 @@ fn headline(run: &RunReport) -> String {
         head.push_str(&format!(", seed {}", run.seed));
     }
     head.push_str(&format!(", block {}", run.block));
+    if let Some(start) = run.start.filter(|&s| s != StartMethod::Fork) {
+        head.push_str(&format!(", start {start}"));
+    }
     if let Some(c) = run.chunksize {
         // A shared counter's chunk is the blocks between two updates.
         match BackendKind::parse(run.backend)

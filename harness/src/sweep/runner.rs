@@ -80,6 +80,8 @@ fn run_spec(config: &SweepConfig) -> RunSpec {
         isa: config.isa,
         oversubscribe: config.oversubscribe,
         capacity: config.capacity().unwrap_or(DEFAULT_CAPACITY),
+        // Not yet an axis of a sweep: its workers fork, as they always did.
+        start: piscale_kernels::StartMethod::Fork,
     }
 }
 

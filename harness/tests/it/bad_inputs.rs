@@ -20,7 +20,8 @@ use crate::common::piscale;
 /// both files of flags (about 1,200 runs of piscale) take seconds.
 const CASES: u32 = 24;
 
-const RUN_FLAGS: [&str; 12] = [
+const RUN_FLAGS: [&str; 13] = [
+    "--start",
     "--sync",
     "--workers",
     "--samples",

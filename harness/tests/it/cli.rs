@@ -371,6 +371,46 @@ fn sync_picks_a_shared_counter_backend_and_flush_its_updates() {
 }
 
 #[test]
+fn spawned_workers_give_the_forked_ones_answer() {
+    for backend in [
+        "fork-pipe",
+        "shm-reduce",
+        "pool-map",
+        "fork-queue",
+        "shm-lock",
+    ] {
+        let args = |start| {
+            [
+                "--backend",
+                backend,
+                "--workers",
+                "2",
+                "--start",
+                start,
+                "--samples",
+                "3e6",
+                "--block",
+                "2^16",
+            ]
+        };
+        let forked = run_json(&args("fork"));
+        let spawned = run_json(&args("spawn"));
+        assert_eq!(spawned["hits"], forked["hits"], "{backend}");
+        assert_eq!(spawned["start"], "spawn", "{backend}");
+        assert_eq!(forked["start"], "fork", "{backend}");
+    }
+    let line = assert_usage_error(
+        &["run", "--backend", "rayon", "--start", "spawn"],
+        "--start",
+    );
+    assert!(line.contains("not rayon"), "{line}");
+    assert_usage_error(
+        &["run", "--backend", "fork-pipe", "--start", "vfork"],
+        "--start",
+    );
+}
+
+#[test]
 fn serial_with_two_workers_is_a_usage_error() {
     let line = assert_usage_error(
         &["run", "--backend", "serial", "--workers", "2"],

@@ -2,13 +2,26 @@
 //! and writing its partial to its own pipe; the parent reads every pipe and
 //! reaps every child (the course's `Process` + `Pipe`).
 
-use super::process::{gather, spawn_child, write_all, Children, Deadline};
+use super::process::{gather, write_all, Deadline};
+use super::worker::{launch_team, Assignment, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::Result;
 use crate::job::Job;
 use crate::named::Named;
+use crate::pin::CpuList;
 use crate::report::{RunReport, WorkerOutcome};
+
+/// A worker's body: its static share, its outcome written to its pipe.
+pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) -> i32 {
+    let share = a.job.static_share(a.worker, a.workers);
+    let outcome = WorkerOutcome::compute(&a.job, share, cpus, a.worker);
+    if write_all(io.out, &outcome.to_bytes()) {
+        0
+    } else {
+        1
+    }
+}
 
 /// Forks a fresh set of children for every run.
 #[derive(Debug)]
@@ -34,20 +47,8 @@ impl Backend for ForkPipe {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
-        let (p, cpus) = (self.team.workers, self.team.cpus.as_ref());
         let t0 = mono_ns();
-        let mut children = Children::with_capacity(p);
-        for w in 0..p {
-            let share = job.static_share(w, p);
-            children.procs.push(spawn_child(w, &[], |to_parent| {
-                let outcome = WorkerOutcome::compute(job, share, cpus, w);
-                if write_all(to_parent, &outcome.to_bytes()) {
-                    0
-                } else {
-                    1
-                }
-            })?);
-        }
+        let mut children = launch_team(&self.team, BackendKind::ForkPipe, job, None, None, &[])?;
         let received = gather(&mut children, Deadline::after(job.timeout), true)?;
         let outcomes = received
             .into_iter()
@@ -55,12 +56,9 @@ impl Backend for ForkPipe {
             .map(|(i, o)| o.ok_or_else(|| children.died(i, "wrote a corrupt result record".into())))
             .collect::<Result<Vec<_>>>()?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(
-            job,
-            BackendKind::ForkPipe.name(),
-            t0,
-            t_end,
-            &outcomes,
-        ))
+        let mut report =
+            RunReport::assemble(job, BackendKind::ForkPipe.name(), t0, t_end, &outcomes);
+        report.start = Some(self.team.start);
+        Ok(report)
     }
 }

@@ -23,7 +23,8 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{pipe2, read};
 
-use super::process::{raw, spawn_child, write_all, Children, Deadline, PollSet, Wake};
+use super::process::{raw, write_all, Children, Deadline, PollSet, Wake};
+use super::worker::{launch_team, Assignment, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{Error, OsContext, Result};
@@ -144,6 +145,20 @@ fn produce(job: &Job, chunks: Chunks, w: usize, cpus: Option<&CpuList>, queue: B
         k += 1;
     }
     0
+}
+
+/// A producer's body (see [`produce`]), its queue the shared pipe.
+pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) -> i32 {
+    let Some(queue) = io.extra else {
+        return 2;
+    };
+    produce(
+        &a.job,
+        Chunks::new(&a.job, a.workers),
+        a.worker,
+        cpus,
+        queue,
+    )
 }
 
 /// What the consumer has received so far.
@@ -306,21 +321,16 @@ impl Backend for ForkQueue {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
-        let (p, cpus) = (self.team.workers, self.team.cpus.as_ref());
+        let p = self.team.workers;
         let chunks = Chunks::new(job, p);
         let t0 = mono_ns();
         // O_CLOEXEC: a program another thread spawns must not hold a write
         // end, or end-of-file would wait for it.
         let (from_producers, to_consumer) = pipe2(OFlag::O_CLOEXEC).os("pipe2")?;
-        let mut children = Children::with_capacity(p);
-        for w in 0..p {
-            let queue = to_consumer.as_fd();
-            // Producers keep no read end: only the parent consumes.
-            let child = spawn_child(w, &[raw(&from_producers)], move |_sentinel| {
-                produce(job, chunks, w, cpus, queue)
-            })?;
-            children.procs.push(child);
-        }
+        // Producers keep no read end: only the parent consumes.
+        let (close, queue) = ([raw(&from_producers)], Some(to_consumer.as_fd()));
+        let backend = BackendKind::ForkQueue;
+        let mut children = launch_team(&self.team, backend, job, None, queue, &close)?;
         // Now only the producers hold write ends: end-of-file means all exited.
         drop(to_consumer);
         let mut per_worker = consume(
@@ -339,12 +349,14 @@ impl Backend for ForkQueue {
         let mut report =
             RunReport::assemble(job, BackendKind::ForkQueue.name(), t0, t_end, &per_worker);
         report.chunksize = Some(chunks.size);
+        report.start = Some(self.team.start);
         Ok(report)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::process::spawn_child;
     use super::*;
     use crate::job::Method;
 

@@ -15,6 +15,7 @@ use crate::job::Job;
 use crate::named::Named;
 use crate::pin::CpuList;
 use crate::report::RunReport;
+use crate::start::StartMethod;
 
 mod fork_pipe;
 mod fork_queue;
@@ -23,9 +24,11 @@ mod pool_map;
 mod process;
 mod rayon_pool;
 mod serial;
+mod shared_mem;
 mod shm_counter;
 mod shm_reduce;
 mod threads;
+mod worker;
 
 pub use fork_pipe::ForkPipe;
 pub use fork_queue::ForkQueue;
@@ -37,6 +40,7 @@ pub use shm_counter::{ShmCounter, Update};
 pub use shm_reduce::ShmReduce;
 pub(crate) use threads::run_scoped;
 pub use threads::Threads;
+pub(crate) use worker::serve_spawned;
 
 /// Largest accepted number of workers.
 pub const MAX_WORKERS: usize = 4096;
@@ -65,6 +69,8 @@ pub struct Team {
     pub workers: usize,
     /// Worker `i` pins itself to `cpus[i % len]`; `None` leaves placement to the OS.
     pub cpus: Option<CpuList>,
+    /// How the workers of a process backend start (the others ignore it).
+    pub start: StartMethod,
 }
 
 impl Team {
@@ -81,7 +87,16 @@ impl Team {
             }
             list.check_usable()?;
         }
-        Ok(Team { workers, cpus })
+        Ok(Team {
+            workers,
+            cpus,
+            start: StartMethod::Fork,
+        })
+    }
+
+    /// The same team, its processes started by `start`.
+    pub fn with_start(self, start: StartMethod) -> Team {
+        Team { start, ..self }
     }
 
     /// `workers` unpinned workers.

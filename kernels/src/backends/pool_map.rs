@@ -15,9 +15,8 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
-use super::process::{
-    gather, raw, read_full, spawn_child, write_all, Children, Deadline, PollSet, Wake,
-};
+use super::process::{gather, raw, read_full, write_all, Children, Deadline, PollSet, Wake};
+use super::worker::{launch, Assignment, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
 use crate::error::{Error, OsContext, Result};
@@ -93,6 +92,14 @@ fn decode_task(bytes: &[u8; OUTCOME_BYTES]) -> Option<(Job, BlockRange)> {
     ))
 }
 
+/// A pool worker's body: [`worker_loop`] on its task pipe.
+pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) -> i32 {
+    match io.extra {
+        Some(tasks) => worker_loop(a.worker, cpus, tasks, io.out),
+        None => 2,
+    }
+}
+
 /// The body of a pool worker process. Async-signal-safe: stack buffers,
 /// `read`/`write` and computation only.
 fn worker_loop(
@@ -155,9 +162,15 @@ impl PoolMap {
             // The child must hold no task write end — not its own, not its
             // siblings' — or closing the pool would never reach it as EOF.
             task_fds.push(raw(&task_w));
-            let child = spawn_child(w, &task_fds, |results| {
-                worker_loop(w, cpus, task_r.as_fd(), results)
-            })?;
+            // Tasks carry their job: the assignment's is a placeholder.
+            let a = Assignment {
+                backend: BackendKind::PoolMap,
+                worker: w,
+                workers: p,
+                job: Job::new(Method::Mc, 1),
+            };
+            let extra = Some(task_r.as_fd());
+            let child = launch(team.start, &a, cpus, None, extra, &task_fds)?;
             workers.procs.push(child);
             tasks.push(task_w);
         }
@@ -274,6 +287,7 @@ impl PoolMap {
         let mut report =
             RunReport::assemble(job, BackendKind::PoolMap.name(), t0, t_end, &per_worker);
         report.chunksize = Some(cs);
+        report.start = Some(self.team.start);
         report.setup_s = Some(self.setup_s);
         Ok(report)
     }

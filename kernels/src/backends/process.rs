@@ -33,6 +33,7 @@
 //! wakes it once, at its exit ([`Wake::Exit`]), and it polls one `pollfd`
 //! array built once ([`PollSet`]) rather than a new one at every wake-up.
 
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -92,14 +93,7 @@ where
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
-            die_with(parent);
-            // The parent may catch SIGINT/SIGTERM to stop gracefully; a
-            // worker should just die of them (Ctrl-C reaches the whole group).
-            for sig in [libc::SIGINT, libc::SIGTERM] {
-                // SAFETY: `signal` with SIG_DFL is async-signal-safe and
-                // touches no Rust state.
-                unsafe { libc::signal(sig, libc::SIG_DFL) };
-            }
+            child_prologue(parent);
             drop(from_child);
             for &fd in close_in_child {
                 // SAFETY: `close` is async-signal-safe; these descriptors are
@@ -113,13 +107,104 @@ where
         }
         ForkResult::Parent { child } => {
             drop(to_parent);
-            Ok(ChildProc {
-                worker,
-                pid: child,
-                from_child,
-                reaped: false,
-            })
+            Ok(ChildProc::new(worker, child, from_child))
         }
+    }
+}
+
+/// Starts worker `worker` as a fresh execution of `program` (`--start
+/// spawn`): forks, moves the child's end of its pipe to the parent to
+/// descriptor 3 and `pass` to 4 and 5 (closed where `None`), and `execv`s
+/// `argv`. The child is the parent's like a forked one: same pipe, same
+/// reaping, same death with its parent. Between `fork` and `execv` the
+/// child only makes async-signal-safe system calls; `argv` is built before.
+pub(crate) fn spawn_exec(
+    worker: usize,
+    program: &CStr,
+    argv: &[CString],
+    pass: [Option<BorrowedFd<'_>>; 2],
+) -> Result<ChildProc> {
+    let mut pointers: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    pointers.push(std::ptr::null());
+    let (from_child, to_parent) = pipe2(OFlag::O_CLOEXEC).os("pipe2")?;
+    let sources = [
+        Some(to_parent.as_raw_fd()),
+        pass[0].map(|fd| fd.as_raw_fd()),
+        pass[1].map(|fd| fd.as_raw_fd()),
+    ];
+    let parent = getpid();
+    // SAFETY: the child branch below only makes raw system calls (prctl,
+    // signal, fcntl, dup2, close, execv, _exit) on data prepared before the
+    // fork; it never returns into code that could allocate or take a lock.
+    match unsafe { fork() }.os("fork")? {
+        ForkResult::Child => {
+            let _exit_on_unwind = ExitOnUnwind;
+            child_prologue(parent);
+            // First copy every source above the targets (close-on-exec
+            // copies), so that placing one cannot overwrite another.
+            let mut high = [-1; 3];
+            for (h, src) in high.iter_mut().zip(sources) {
+                if let Some(fd) = src {
+                    // SAFETY: `fcntl(F_DUPFD_CLOEXEC)` duplicates an open
+                    // descriptor; async-signal-safe.
+                    *h = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+                    if *h < 0 {
+                        // SAFETY: `_exit` is async-signal-safe.
+                        unsafe { libc::_exit(126) }
+                    }
+                }
+            }
+            for (target, h) in super::worker::SPAWNED_FDS.into_iter().zip(high) {
+                // SAFETY: `dup2` and `close` are async-signal-safe; `dup2`
+                // clears close-on-exec on the target, which the program keeps.
+                let ok = unsafe {
+                    if h >= 0 {
+                        libc::dup2(h, target) == target
+                    } else {
+                        libc::close(target);
+                        true
+                    }
+                };
+                if !ok {
+                    // SAFETY: `_exit` is async-signal-safe.
+                    unsafe { libc::_exit(126) }
+                }
+            }
+            // SAFETY: `program` and the NULL-terminated `pointers` were built
+            // before the fork and live in this copy of the parent's memory.
+            unsafe { libc::execv(program.as_ptr(), pointers.as_ptr()) };
+            // SAFETY: `_exit` is async-signal-safe; 127: the program could
+            // not be executed, as a shell says.
+            unsafe { libc::_exit(127) }
+        }
+        ForkResult::Parent { child } => {
+            drop(to_parent);
+            Ok(ChildProc::new(worker, child, from_child))
+        }
+    }
+}
+
+impl ChildProc {
+    fn new(worker: usize, pid: Pid, from_child: OwnedFd) -> ChildProc {
+        ChildProc {
+            worker,
+            pid,
+            from_child,
+            reaped: false,
+        }
+    }
+}
+
+/// What a child does first after `fork`: die with its parent ([`die_with`]),
+/// and die of SIGINT and SIGTERM — the parent may catch them to stop
+/// gracefully; a worker should just die (Ctrl-C reaches the whole group).
+/// Async-signal-safe.
+fn child_prologue(parent: Pid) {
+    die_with(parent);
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: `signal` with SIG_DFL is async-signal-safe and touches no
+        // Rust state.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 }
 

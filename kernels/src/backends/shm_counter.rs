@@ -24,19 +24,18 @@
 //!
 //! With `lock` and `atomic` the hits are serial's at every worker count.
 
-use std::num::NonZeroUsize;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
-
-use super::process::{gather, spawn_child, Children, Deadline};
+use super::process::{gather, Deadline};
+use super::shared_mem::SharedMem;
+use super::worker::{launch_team, Assignment, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
-use crate::error::{Error, OsContext, Result};
+use crate::error::{Error, Result};
 use crate::job::{BlockRange, Job};
 use crate::named::Named;
-use crate::report::{Race, RunReport, WorkerOutcome, OUTCOME_BYTES};
+use crate::pin::CpuList;
+use crate::report::{Race, RunReport, WorkerOutcome};
 
 /// How a worker adds its partial into the shared counter: `--sync
 /// lock|atomic|none` (the backends `shm-lock`, `shm-atomic`, `shm-race`).
@@ -99,37 +98,20 @@ impl ShmCounter {
     }
 }
 
-/// The shared mapping: a mutex, the counter and one slot per worker.
+/// The shared mapping: a mutex, the counter and one slot per worker. The
+/// parent's [`Shared`] initialises the mutex and destroys it; a worker,
+/// forked or spawned, reaches the same bytes through a [`SharedMem`].
 #[derive(Debug)]
 struct Shared {
-    base: NonNull<u8>,
-    len: usize,
+    mem: SharedMem,
 }
-
-// SAFETY: the mapping belongs to this value alone (no other handle to it
-// exists in this process), so moving it to another thread is sound.
-unsafe impl Send for Shared {}
 
 impl Shared {
     /// Maps it, zero-filled, and initialises the mutex once: process-shared
     /// and robust.
     fn new(workers: usize) -> Result<Shared> {
-        let len = SLOTS_AT + workers * SLOT;
-        let size = NonZeroUsize::new(len).unwrap_or(NonZeroUsize::MIN);
-        // SAFETY: a fresh anonymous mapping aliases no Rust object; it stays
-        // mapped until `drop` and is only accessed through this type.
-        let base = unsafe {
-            mmap_anonymous(
-                None,
-                size,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .os("mmap")?;
         let shared = Shared {
-            base: base.cast(),
-            len: size.get(),
+            mem: SharedMem::new(SLOTS_AT + workers * SLOT)?,
         };
         // SAFETY: the attribute object is initialised before use and
         // destroyed after; the mutex lies in the mapping (suitably aligned:
@@ -145,7 +127,7 @@ impl Shared {
                 rc = libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST);
             }
             if rc == 0 {
-                rc = libc::pthread_mutex_init(shared.mutex(), attr);
+                rc = libc::pthread_mutex_init(mutex(&shared.mem), attr);
             }
             libc::pthread_mutexattr_destroy(attr);
             if rc != 0 {
@@ -158,115 +140,91 @@ impl Shared {
         Ok(shared)
     }
 
-    fn mutex(&self) -> *mut libc::pthread_mutex_t {
-        // SAFETY: MUTEX_AT lies inside the mapping.
-        unsafe { self.base.as_ptr().add(MUTEX_AT).cast() }
-    }
-
-    /// The counter's three words: low half, high half, updates.
-    fn words(&self) -> [&AtomicU64; 3] {
-        // SAFETY: the three words lie inside the mapping, 8-byte aligned;
-        // every process reads and writes them only through these atomics
-        // (or, for the race, volatile accesses of the same words).
-        let word = |i: usize| unsafe {
-            &*self
-                .base
-                .as_ptr()
-                .add(COUNTER_AT + 8 * i)
-                .cast::<AtomicU64>()
-        };
-        [word(0), word(1), word(2)]
-    }
-
     /// Zeroes the counter and the slots (not the mutex). Only called while
     /// no worker is alive.
     fn clear(&mut self) {
-        // SAFETY: the range lies inside the mapping; `&mut self` and the
-        // absence of live workers mean nothing else touches it meanwhile.
-        unsafe {
-            std::ptr::write_bytes(self.base.as_ptr().add(COUNTER_AT), 0, self.len - COUNTER_AT)
-        }
+        self.mem.clear_from(COUNTER_AT);
     }
+}
 
-    /// Adds `partial` to the counter, by `update`. Async-signal-safe:
-    /// atomics, volatile accesses, or the shared mutex (which lives in this
-    /// mapping, not in a lock a parent thread could have held at the fork).
-    /// Returns false if the mutex cannot be taken (not recoverable).
-    /// `worker` is the adder's index (for the tests' lock-holder death).
-    fn add(&self, update: Update, partial: u128, worker: usize) -> bool {
-        let [lo, hi, count] = self.words();
-        let (add_lo, add_hi) = (partial as u64, (partial >> 64) as u64);
-        match update {
-            Update::Atomic => {
-                let old = lo.fetch_add(add_lo, Ordering::Relaxed);
-                let carry = u64::from(old.checked_add(add_lo).is_none());
-                hi.fetch_add(add_hi.wrapping_add(carry), Ordering::Relaxed);
-                count.fetch_add(1, Ordering::Relaxed);
-                true
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: no process uses the mutex any more (every worker was
+        // reaped); the mapping is unmapped after, by `SharedMem`.
+        unsafe { libc::pthread_mutex_destroy(mutex(&self.mem)) };
+    }
+}
+
+fn mutex(mem: &SharedMem) -> *mut libc::pthread_mutex_t {
+    // SAFETY: MUTEX_AT lies inside the mapping (at least SLOTS_AT long).
+    unsafe { mem.base().as_ptr().add(MUTEX_AT).cast() }
+}
+
+/// The counter's three words: low half, high half, updates.
+fn words(mem: &SharedMem) -> [&AtomicU64; 3] {
+    assert!(mem.len() >= SLOTS_AT, "not a shared counter's mapping");
+    // SAFETY: the three words lie inside the mapping (checked above),
+    // 8-byte aligned; every process reads and writes them only through
+    // these atomics.
+    let word = |i: usize| unsafe {
+        &*mem
+            .base()
+            .as_ptr()
+            .add(COUNTER_AT + 8 * i)
+            .cast::<AtomicU64>()
+    };
+    [word(0), word(1), word(2)]
+}
+
+/// Adds `partial` to the counter, by `update`. Async-signal-safe: atomics,
+/// or the shared mutex (which lives in this mapping, not in a lock a parent
+/// thread could have held at the fork). Returns false if the mutex cannot
+/// be taken (not recoverable). `worker` is the adder's index (for the
+/// tests' lock-holder death).
+fn add(mem: &SharedMem, update: Update, partial: u128, worker: usize) -> bool {
+    let [lo, hi, count] = words(mem);
+    let (add_lo, add_hi) = (partial as u64, (partial >> 64) as u64);
+    match update {
+        Update::Atomic => {
+            let old = lo.fetch_add(add_lo, Ordering::Relaxed);
+            let carry = u64::from(old.checked_add(add_lo).is_none());
+            hi.fetch_add(add_hi.wrapping_add(carry), Ordering::Relaxed);
+            count.fetch_add(1, Ordering::Relaxed);
+            true
+        }
+        Update::None => {
+            racy_add(lo, hi, count, add_lo, add_hi);
+            true
+        }
+        Update::Lock => {
+            // SAFETY: the parent initialised the mutex before starting any
+            // worker, and it lives as long as the mapping.
+            let rc = unsafe { libc::pthread_mutex_lock(mutex(mem)) };
+            if rc == libc::EOWNERDEAD {
+                // Its owner died holding it: the parent names that
+                // worker; this one makes the mutex usable and goes on.
+                // SAFETY: this thread owns the mutex now.
+                unsafe { libc::pthread_mutex_consistent(mutex(mem)) };
+            } else if rc != 0 {
+                return false;
             }
-            Update::None => {
-                racy_add(lo, hi, count, add_lo, add_hi);
-                true
-            }
-            Update::Lock => {
-                // SAFETY: the mutex was initialised in `new` and lives as
-                // long as the mapping.
-                let rc = unsafe { libc::pthread_mutex_lock(self.mutex()) };
-                if rc == libc::EOWNERDEAD {
-                    // Its owner died holding it: the parent names that
-                    // worker; this one makes the mutex usable and goes on.
-                    // SAFETY: this thread owns the mutex now.
-                    unsafe { libc::pthread_mutex_consistent(self.mutex()) };
-                } else if rc != 0 {
-                    return false;
-                }
-                racy_add(lo, hi, count, add_lo, add_hi);
-                #[cfg(test)]
-                tests::die_here_if_chosen(self, worker);
-                let _ = worker;
-                // SAFETY: this thread owns the mutex.
-                unsafe { libc::pthread_mutex_unlock(self.mutex()) };
-                true
-            }
+            racy_add(lo, hi, count, add_lo, add_hi);
+            #[cfg(test)]
+            tests::die_here_if_chosen(mem, worker);
+            let _ = worker;
+            // SAFETY: this thread owns the mutex.
+            unsafe { libc::pthread_mutex_unlock(mutex(mem)) };
+            true
         }
     }
+}
 
-    /// The counter (value, updates), once every worker has exited.
-    fn total(&self) -> (u128, u64) {
-        let [lo, hi, count] = self.words();
-        let value =
-            u128::from(lo.load(Ordering::Acquire)) | u128::from(hi.load(Ordering::Acquire)) << 64;
-        (value, count.load(Ordering::Acquire))
-    }
-
-    /// Stores `bytes` in slot `i` (see `shm-reduce`).
-    fn store(&self, i: usize, bytes: &[u8; OUTCOME_BYTES]) {
-        debug_assert!(SLOTS_AT + (i + 1) * SLOT <= self.len);
-        // SAFETY: slot `i` lies inside the mapping and only worker `i`
-        // writes it; the parent reads it after reaping that worker.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.base.as_ptr().add(SLOTS_AT + i * SLOT),
-                OUTCOME_BYTES,
-            )
-        }
-    }
-
-    /// Reads slot `i`.
-    fn load(&self, i: usize) -> [u8; OUTCOME_BYTES] {
-        let mut out = [0u8; OUTCOME_BYTES];
-        // SAFETY: slot `i` lies inside the mapping; its writer has been
-        // reaped (`waitpid` orders its stores before this read).
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.base.as_ptr().add(SLOTS_AT + i * SLOT),
-                out.as_mut_ptr(),
-                OUTCOME_BYTES,
-            )
-        }
-        out
-    }
+/// The counter (value, updates), once every worker has exited.
+fn total(mem: &SharedMem) -> (u128, u64) {
+    let [lo, hi, count] = words(mem);
+    let value =
+        u128::from(lo.load(Ordering::Acquire)) | u128::from(hi.load(Ordering::Acquire)) << 64;
+    (value, count.load(Ordering::Acquire))
 }
 
 /// A plain read, add and write of the counter: separate relaxed loads and
@@ -292,24 +250,39 @@ fn racy_add(lo: &AtomicU64, hi: &AtomicU64, count: &AtomicU64, add_lo: u64, add_
     count.store(c.wrapping_add(1), Ordering::Relaxed);
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // SAFETY: no process uses the mutex any more (every worker was
-        // reaped); `base`/`len` describe the mapping made in `new`.
-        unsafe {
-            libc::pthread_mutex_destroy(self.mutex());
-            let _ = munmap(self.base.cast(), self.len);
+/// A worker's body: its static share, added into the counter every
+/// `flush` blocks; its own outcome (the exact partial) stored in its slot.
+pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) -> i32 {
+    let (Some(mem), Some(update)) = (io.shared, a.backend.update()) else {
+        return 2;
+    };
+    let (job, w) = (&a.job, a.worker);
+    let share = job.static_share(w, a.workers);
+    let flush = job.chunksize.unwrap_or(1);
+    let mut ok = true;
+    let outcome = WorkerOutcome::timed(cpus, w, share.count, || {
+        let mut own = 0u128;
+        let (mut first, end) = (share.first, share.first + share.count);
+        while first < end {
+            let count = flush.min(end - first);
+            let partial = job.partial(BlockRange { first, count });
+            own = own.wrapping_add(partial);
+            ok &= add(mem, update, partial, w);
+            first += count;
         }
+        own
+    });
+    mem.store(SLOTS_AT + w * SLOT, &outcome.to_bytes());
+    if ok {
+        0
+    } else {
+        3
     }
 }
 
 impl Backend for ShmCounter {
     fn kind(&self) -> BackendKind {
-        match self.update {
-            Update::Lock => BackendKind::ShmLock,
-            Update::Atomic => BackendKind::ShmAtomic,
-            Update::None => BackendKind::ShmRace,
-        }
+        BackendKind::shared_counter(self.update)
     }
 
     fn team(&self) -> &Team {
@@ -318,8 +291,8 @@ impl Backend for ShmCounter {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
-        let (p, cpus, update) = (self.team.workers, self.team.cpus.as_ref(), self.update);
-        let name = self.kind().name();
+        let p = self.team.workers;
+        let kind = self.kind();
         let t0 = mono_ns();
         let shared = match &mut self.shared {
             Some(shared) => {
@@ -328,50 +301,27 @@ impl Backend for ShmCounter {
             }
             None => self.shared.insert(Shared::new(p)?),
         };
-        let shared = &*shared;
-        let mut children = Children::with_capacity(p);
-        // Blocks per update: a worker adds once per `flush` blocks.
+        let mem = &shared.mem;
         let flush = job.chunksize.unwrap_or(1);
-        let mut updates = 0;
-        for w in 0..p {
-            let share = job.static_share(w, p);
-            updates += share.count.div_ceil(flush);
-            children.procs.push(spawn_child(w, &[], move |_sentinel| {
-                let mut ok = true;
-                let outcome = WorkerOutcome::timed(cpus, w, share.count, || {
-                    let mut own = 0u128;
-                    let (mut first, end) = (share.first, share.first + share.count);
-                    while first < end {
-                        let count = flush.min(end - first);
-                        let partial = job.partial(BlockRange { first, count });
-                        own = own.wrapping_add(partial);
-                        ok &= shared.add(update, partial, w);
-                        first += count;
-                    }
-                    own
-                });
-                shared.store(w, &outcome.to_bytes());
-                if ok {
-                    0
-                } else {
-                    3
-                }
-            })?);
-        }
+        let updates: u64 = (0..p)
+            .map(|w| job.static_share(w, p).count.div_ceil(flush))
+            .sum();
+        let mut children = launch_team(&self.team, kind, job, Some(mem), None, &[])?;
         gather(&mut children, Deadline::after(job.timeout), false)?;
         let outcomes = (0..p)
             .map(|i| {
-                WorkerOutcome::from_bytes(&shared.load(i))
+                WorkerOutcome::from_bytes(&mem.load(SLOTS_AT + i * SLOT))
                     .ok_or_else(|| children.died(i, "exited without storing its result".into()))
             })
             .collect::<Result<Vec<_>>>()?;
         let t_end = mono_ns();
-        let mut report = RunReport::assemble(job, name, t0, t_end, &outcomes);
+        let mut report = RunReport::assemble(job, kind.name(), t0, t_end, &outcomes);
         // The answer is the shared counter's; the slots hold the exact one.
-        let (counted, made) = shared.total();
+        let (counted, made) = total(mem);
         let exact = report.partial;
         report.set_partial(job, counted);
         report.chunksize = Some(flush);
+        report.start = Some(self.team.start);
         if counted != exact {
             report.race = Some(Race {
                 updates,
@@ -400,8 +350,8 @@ mod tests {
 
     /// Called by every locked update in test builds, inside the lock: the
     /// chosen worker of the chosen mapping SIGKILLs itself there.
-    pub(super) fn die_here_if_chosen(shared: &Shared, worker: usize) {
-        if DIE_IN_MAPPING.load(Ordering::Relaxed) == shared.base.as_ptr() as usize
+    pub(super) fn die_here_if_chosen(mem: &SharedMem, worker: usize) {
+        if DIE_IN_MAPPING.load(Ordering::Relaxed) == mem.base().as_ptr() as usize
             && DIE_AS_WORKER.load(Ordering::Relaxed) == worker
         {
             // SAFETY: raising a signal is async-signal-safe.
@@ -420,7 +370,7 @@ mod tests {
         });
         let mut b = ShmCounter::new(Team::unpinned(2).unwrap(), Update::Lock);
         assert_eq!(b.run(&job).unwrap().partial, serial);
-        let base = b.shared.as_ref().unwrap().base.as_ptr() as usize;
+        let base = b.shared.as_ref().unwrap().mem.base().as_ptr() as usize;
         DIE_AS_WORKER.store(1, Ordering::Relaxed);
         DIE_IN_MAPPING.store(base, Ordering::Relaxed);
         let started = Instant::now();
@@ -487,7 +437,7 @@ mod tests {
             // SAFETY: a mutex in the shared mapping, then `_exit`: no
             // allocation and no lock of the parent's after the fork.
             nix::unistd::ForkResult::Child => unsafe {
-                libc::pthread_mutex_lock(shared.mutex());
+                libc::pthread_mutex_lock(mutex(&shared.mem));
                 libc::_exit(0)
             },
             nix::unistd::ForkResult::Parent { child } => {
@@ -495,18 +445,18 @@ mod tests {
             }
         }
         // The next locker is told, recovers it, and adds.
-        assert!(shared.add(Update::Lock, 5, 0));
-        assert!(shared.add(Update::Lock, 7, 0));
-        assert_eq!(shared.total(), (12, 2));
+        assert!(add(&shared.mem, Update::Lock, 5, 0));
+        assert!(add(&shared.mem, Update::Lock, 7, 0));
+        assert_eq!(total(&shared.mem), (12, 2));
     }
 
     #[test]
     fn atomic_adds_carry_into_the_high_half() {
         let shared = Shared::new(1).unwrap();
-        shared.add(Update::Atomic, u128::from(u64::MAX), 0);
-        shared.add(Update::Atomic, 1 | 1u128 << 64, 0);
-        assert_eq!(shared.total(), (2u128 << 64, 2));
-        shared.add(Update::None, u128::from(u64::MAX), 0);
-        assert_eq!(shared.total().0, (3u128 << 64) - 1);
+        add(&shared.mem, Update::Atomic, u128::from(u64::MAX), 0);
+        add(&shared.mem, Update::Atomic, 1 | 1u128 << 64, 0);
+        assert_eq!(total(&shared.mem), (2u128 << 64, 2));
+        add(&shared.mem, Update::None, u128::from(u64::MAX), 0);
+        assert_eq!(total(&shared.mem).0, (3u128 << 64) - 1);
     }
 }

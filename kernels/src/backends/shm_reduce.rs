@@ -1,5 +1,5 @@
 //! `shm-reduce`: `workers` forked children, each storing its partial in its
-//! own padded slot of a `MAP_SHARED` anonymous mapping; the parent reaps them
+//! own padded slot of a `MAP_SHARED` mapping (of a memfd: see `shared_mem.rs`); the parent reaps them
 //! all, then reduces the array (the course's `multiprocessing.Array`).
 //!
 //! The mapping is made by the first run and reused, cleared, by every later
@@ -7,18 +7,16 @@
 //! unmapping cost about 45 µs per run on the reference VM, half a fork (see
 //! "Process start-up" in `docs/performance.md`).
 
-use std::num::NonZeroUsize;
-use std::ptr::NonNull;
-
-use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
-
-use super::process::{gather, spawn_child, Children, Deadline};
+use super::process::{gather, Deadline};
+use super::shared_mem::SharedMem;
+use super::worker::{launch_team, Assignment, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
-use crate::error::{OsContext, Result};
+use crate::error::Result;
 use crate::job::Job;
 use crate::named::Named;
-use crate::report::{RunReport, WorkerOutcome, OUTCOME_BYTES};
+use crate::pin::CpuList;
+use crate::report::{RunReport, WorkerOutcome};
 
 /// Slot stride: two cache lines, so that neither a neighbour's stores nor
 /// the adjacent-line prefetcher make workers share a line.
@@ -30,7 +28,7 @@ const SLOT: usize = 128;
 pub struct ShmReduce {
     team: Team,
     /// One slot per worker, mapped by the first run.
-    slots: Option<SharedSlots>,
+    slots: Option<SharedMem>,
 }
 
 impl ShmReduce {
@@ -40,84 +38,15 @@ impl ShmReduce {
     }
 }
 
-/// An anonymous shared mapping of `slots` × [`SLOT`] bytes, zero-filled by
-/// the kernel and unmapped on drop.
-#[derive(Debug)]
-struct SharedSlots {
-    base: NonNull<u8>,
-    len: usize,
-}
-
-// SAFETY: the mapping belongs to this value alone (no other handle to it
-// exists in this process), so moving it to another thread is sound.
-unsafe impl Send for SharedSlots {}
-
-impl SharedSlots {
-    fn new(slots: usize) -> Result<SharedSlots> {
-        let len = slots * SLOT;
-        let size = NonZeroUsize::new(len).unwrap_or(NonZeroUsize::MIN);
-        // SAFETY: a fresh anonymous mapping aliases no Rust object; it stays
-        // mapped until `drop` and is only accessed through `slot`/`store`.
-        let base = unsafe {
-            mmap_anonymous(
-                None,
-                size,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .os("mmap")?;
-        Ok(SharedSlots {
-            base: base.cast(),
-            len: size.get(),
-        })
-    }
-
-    /// Zeroes every slot, so that a worker that stores nothing is noticed.
-    /// Only called while no worker is alive.
-    fn clear(&mut self) {
-        // SAFETY: `base`/`len` describe the live mapping; `&mut self` and the
-        // absence of live workers mean nothing else touches it meanwhile.
-        unsafe { std::ptr::write_bytes(self.base.as_ptr(), 0, self.len) }
-    }
-
-    /// Stores `bytes` in slot `i`. Async-signal-safe: a plain memory copy.
-    fn store(&self, i: usize, bytes: &[u8; OUTCOME_BYTES]) {
-        debug_assert!((i + 1) * SLOT <= self.len);
-        // SAFETY: slot `i` lies inside the mapping (one slot per worker), and
-        // only worker `i` writes it, in its own process, while the parent
-        // does not read it until that process has been reaped.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.base.as_ptr().add(i * SLOT),
-                OUTCOME_BYTES,
-            )
-        }
-    }
-
-    /// Reads slot `i`.
-    fn load(&self, i: usize) -> [u8; OUTCOME_BYTES] {
-        let mut out = [0u8; OUTCOME_BYTES];
-        // SAFETY: slot `i` lies inside the mapping; its writer has exited and
-        // been reaped (`waitpid` orders its stores before this read).
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.base.as_ptr().add(i * SLOT),
-                out.as_mut_ptr(),
-                OUTCOME_BYTES,
-            )
-        }
-        out
-    }
-}
-
-impl Drop for SharedSlots {
-    fn drop(&mut self) {
-        // SAFETY: `base`/`len` describe the mapping made in `new`, and no
-        // reference into it outlives `self`.
-        let _ = unsafe { munmap(self.base.cast(), self.len) };
-    }
+/// A worker's body: its static share, its outcome stored in its slot.
+pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) -> i32 {
+    let Some(slots) = io.shared else {
+        return 2;
+    };
+    let share = a.job.static_share(a.worker, a.workers);
+    let outcome = WorkerOutcome::compute(&a.job, share, cpus, a.worker);
+    slots.store(a.worker * SLOT, &outcome.to_bytes());
+    0
 }
 
 impl Backend for ShmReduce {
@@ -131,39 +60,31 @@ impl Backend for ShmReduce {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
-        let (p, cpus) = (self.team.workers, self.team.cpus.as_ref());
+        let p = self.team.workers;
         let t0 = mono_ns();
         let slots = match &mut self.slots {
             Some(slots) => {
-                slots.clear();
+                // Zeroed, so that a worker that stores nothing is noticed.
+                slots.clear_from(0);
                 slots
             }
-            None => self.slots.insert(SharedSlots::new(p)?),
+            None => self.slots.insert(SharedMem::new(p * SLOT)?),
         };
         let slots = &*slots;
-        let mut children = Children::with_capacity(p);
-        for w in 0..p {
-            let share = job.static_share(w, p);
-            children.procs.push(spawn_child(w, &[], move |_sentinel| {
-                slots.store(w, &WorkerOutcome::compute(job, share, cpus, w).to_bytes());
-                0
-            })?);
-        }
+        let backend = BackendKind::ShmReduce;
+        let mut children = launch_team(&self.team, backend, job, Some(slots), None, &[])?;
         // The pipes carry no data here: their EOF says the child has exited.
         gather(&mut children, Deadline::after(job.timeout), false)?;
         let outcomes = (0..p)
             .map(|i| {
-                WorkerOutcome::from_bytes(&slots.load(i))
+                WorkerOutcome::from_bytes(&slots.load(i * SLOT))
                     .ok_or_else(|| children.died(i, "exited without storing its result".into()))
             })
             .collect::<Result<Vec<_>>>()?;
         let t_end = mono_ns();
-        Ok(RunReport::assemble(
-            job,
-            BackendKind::ShmReduce.name(),
-            t0,
-            t_end,
-            &outcomes,
-        ))
+        let mut report =
+            RunReport::assemble(job, BackendKind::ShmReduce.name(), t0, t_end, &outcomes);
+        report.start = Some(self.team.start);
+        Ok(report)
     }
 }

@@ -3,6 +3,8 @@
 use piscale_kernels::{mc, BackendKind, CpuList, Job, Method, Team};
 use strum::VariantArray;
 
+use crate::common::start_methods;
+
 const WORKERS: [usize; 5] = [1, 2, 3, 4, 5];
 
 fn block_backends() -> impl Iterator<Item = BackendKind> {
@@ -26,24 +28,27 @@ fn mc_hits_are_bit_identical_across_backends_and_worker_counts() {
     let job = Job::new(Method::Mc, 3_000_017).seed(7).block(1 << 16);
     let expected = serial(&job).hits.unwrap();
     for backend in block_backends() {
-        for p in WORKERS {
-            let mut b = backend.create(Team::unpinned(p).unwrap()).unwrap();
-            // Chunked backends (pool-map tasks, fork-queue records,
-            // shared-counter updates) at their default and two chunk sizes.
-            let chunks: &[Option<u64>] = if backend.traits().chunked {
-                &[None, Some(1), Some(7)]
-            } else {
-                &[None]
-            };
-            for &chunk in chunks {
-                let report = b.run(&job.clone().chunksize(chunk)).unwrap();
-                assert_eq!(
-                    report.hits,
-                    Some(expected),
-                    "{backend} at {p} workers, chunk size {chunk:?}"
-                );
-                assert_eq!(report.workers, p);
-                assert_eq!(report.cpus.len(), p);
+        for start in start_methods(backend) {
+            for p in WORKERS {
+                let team = Team::unpinned(p).unwrap().with_start(start);
+                let mut b = backend.create(team).unwrap();
+                // Chunked backends (pool-map tasks, fork-queue records,
+                // shared-counter updates) at their default and two chunk sizes.
+                let chunks: &[Option<u64>] = if backend.traits().chunked {
+                    &[None, Some(1), Some(7)]
+                } else {
+                    &[None]
+                };
+                for &chunk in chunks {
+                    let report = b.run(&job.clone().chunksize(chunk)).unwrap();
+                    assert_eq!(
+                        report.hits,
+                        Some(expected),
+                        "{backend} ({start}) at {p} workers, chunk size {chunk:?}"
+                    );
+                    assert_eq!(report.workers, p);
+                    assert_eq!(report.cpus.len(), p);
+                }
             }
         }
     }
@@ -56,14 +61,14 @@ fn midpoint_sums_are_bit_identical_across_backends_and_worker_counts() {
     let expected = serial(&job);
     assert!(expected.abs_error < 1e-12, "{}", expected.estimate);
     for backend in block_backends() {
-        for p in WORKERS {
-            let report = backend
-                .create(Team::unpinned(p).unwrap())
-                .unwrap()
-                .run(&job)
-                .unwrap();
-            assert_eq!(report.partial, expected.partial, "{backend} at {p} workers");
-            assert_eq!(report.estimate.to_bits(), expected.estimate.to_bits());
+        for start in start_methods(backend) {
+            for p in WORKERS {
+                let team = Team::unpinned(p).unwrap().with_start(start);
+                let report = backend.create(team).unwrap().run(&job).unwrap();
+                let what = format!("{backend} ({start}) at {p} workers");
+                assert_eq!(report.partial, expected.partial, "{what}");
+                assert_eq!(report.estimate.to_bits(), expected.estimate.to_bits());
+            }
         }
     }
 }
@@ -157,14 +162,20 @@ fn pinned_workers_run_where_they_were_put() {
     let cpu = *usable.0.last().unwrap();
     let job = Job::new(Method::Mc, 200_000).block(10_000);
     for &backend in BackendKind::VARIANTS {
-        let p = if backend == BackendKind::Serial { 1 } else { 2 };
-        let team = Team::new(p, Some(CpuList(vec![cpu]))).unwrap();
-        let r = backend.create(team).unwrap().run(&job).unwrap();
-        assert!(
-            r.cpus.iter().all(|c| *c == Some(cpu)),
-            "{backend}: {:?}",
-            r.cpus
-        );
+        for start in start_methods(backend) {
+            let p = if backend == BackendKind::Serial { 1 } else { 2 };
+            let team = Team::new(p, Some(CpuList(vec![cpu]))).unwrap();
+            let r = backend
+                .create(team.with_start(start))
+                .unwrap()
+                .run(&job)
+                .unwrap();
+            assert!(
+                r.cpus.iter().all(|c| *c == Some(cpu)),
+                "{backend} ({start}): {:?}",
+                r.cpus
+            );
+        }
     }
 }
 

@@ -112,3 +112,16 @@ pub fn reference_worker_hits(seed: u64, worker: usize, count: u64) -> u64 {
         .filter(|k| mc::is_hit(lanes[(k % mc::LANES as u64) as usize].next_u64()))
         .count() as u64
 }
+
+/// The ways `kind`'s workers can start: every [`StartMethod`] for a process
+/// backend (a spawned worker runs this package's `piscale-worker`), only
+/// `fork` — which the others ignore — for the rest.
+pub fn start_methods(kind: piscale_kernels::BackendKind) -> Vec<piscale_kernels::StartMethod> {
+    use strum::VariantArray;
+    piscale_kernels::start::set_worker_program(env!("CARGO_BIN_EXE_piscale-worker").into());
+    if kind.uses_processes() {
+        piscale_kernels::StartMethod::VARIANTS.to_vec()
+    } else {
+        vec![piscale_kernels::StartMethod::Fork]
+    }
+}

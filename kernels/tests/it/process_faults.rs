@@ -8,17 +8,43 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Named, Team};
+use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Named, StartMethod, Team};
 use strum::VariantArray;
 
 use crate::common::{child_stats_of, wait_for, ProcStat};
 
-/// Every backend whose workers are processes.
-fn process_backends() -> impl Iterator<Item = BackendKind> {
+/// A process backend and how its workers start.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    kind: BackendKind,
+    start: StartMethod,
+}
+
+impl std::fmt::Display for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.kind, self.start)
+    }
+}
+
+impl Setup {
+    /// The backend with `workers` unpinned workers.
+    fn create(self, workers: usize) -> Box<dyn Backend> {
+        let team = Team::unpinned(workers).unwrap().with_start(self.start);
+        self.kind.create(team).unwrap()
+    }
+}
+
+/// Every backend whose workers are processes, by every start method.
+fn process_backends() -> impl Iterator<Item = Setup> {
     BackendKind::VARIANTS
         .iter()
         .copied()
         .filter(|b| b.uses_processes())
+        .flat_map(|kind| {
+            crate::common::start_methods(kind)
+                .into_iter()
+                .map(move |start| Setup { kind, start })
+        })
 }
 
 /// Work that takes minutes, so a test can kill or time out a worker mid-run.
@@ -29,17 +55,14 @@ fn long_job() -> Job {
 /// Creates `kind` with 2 workers, runs a long job in a thread, SIGKILLs
 /// worker 1 and returns the backend, the error, how long the run took to
 /// fail after the kill and the worker's pid.
-fn kill_one_worker(kind: BackendKind) -> (Box<dyn Backend>, Error, Duration, i32) {
+fn kill_one_worker(kind: Setup) -> (Box<dyn Backend>, Error, Duration, i32) {
     signal_one_worker(kind, Signal::SIGKILL)
 }
 
 /// Like [`kill_one_worker`], with any `signal`.
-fn signal_one_worker(
-    kind: BackendKind,
-    signal: Signal,
-) -> (Box<dyn Backend>, Error, Duration, i32) {
+fn signal_one_worker(kind: Setup, signal: Signal) -> (Box<dyn Backend>, Error, Duration, i32) {
     let before = crate::common::children_of_self();
-    let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+    let mut backend = kind.create(2);
     let (tx, rx) = mpsc::channel();
     let outcome = std::thread::scope(|s| {
         let runner = &mut backend;
@@ -134,7 +157,11 @@ fn a_stopped_worker_fails_a_run_without_timeout_naming_it_and_leaves_no_process(
 #[test]
 fn a_pool_that_lost_a_worker_refuses_further_jobs() {
     let _forks = crate::common::fork_lock();
-    let (mut pool, _, _, victim) = kill_one_worker(BackendKind::PoolMap);
+    let pool_map = Setup {
+        kind: BackendKind::PoolMap,
+        start: StartMethod::Fork,
+    };
+    let (mut pool, _, _, victim) = kill_one_worker(pool_map);
     let err = pool
         .run(&Job::new(Method::Mc, 1000))
         .unwrap_err()
@@ -149,7 +176,7 @@ fn a_pool_that_lost_a_worker_refuses_further_jobs() {
 fn a_timeout_kills_and_reaps_every_worker() {
     let _forks = crate::common::fork_lock();
     for kind in process_backends() {
-        let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+        let mut backend = kind.create(2);
         let job = Job {
             timeout: Some(Duration::from_millis(100)),
             ..long_job()
@@ -187,9 +214,7 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let job = Job::new(Method::Mc, 4096).seed(2).block(512);
-        let mut backends: Vec<_> = process_backends()
-            .map(|k| k.create(Team::unpinned(2).unwrap()).unwrap())
-            .collect();
+        let mut backends: Vec<_> = process_backends().map(|k| k.create(2)).collect();
         let expected = backends[0].run(&job).unwrap().hits;
         for _ in 0..200 {
             for b in &mut backends {
@@ -210,6 +235,8 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
 /// The backend [`helper_runs_a_long_job_until_killed`] runs, set only in a
 /// copy of this test binary started by [`workers_die_with_their_parent`].
 const HELPER_BACKEND_ENV: &str = "PISCALE_TEST_HELPER_BACKEND";
+/// Its start method.
+const HELPER_START_ENV: &str = "PISCALE_TEST_HELPER_START";
 
 /// Not a test: the parent process that [`workers_die_with_their_parent`]
 /// kills. It runs a job that takes minutes on 2 workers of the backend named
@@ -220,8 +247,13 @@ fn helper_runs_a_long_job_until_killed() {
     let Ok(name) = std::env::var(HELPER_BACKEND_ENV) else {
         return;
     };
-    let kind = BackendKind::parse(&name).unwrap();
-    let mut backend = kind.create(Team::unpinned(2).unwrap()).unwrap();
+    let start = std::env::var(HELPER_START_ENV).unwrap_or_default();
+    let kind = Setup {
+        kind: BackendKind::parse(&name).unwrap(),
+        start: StartMethod::parse(&start).unwrap_or_default(),
+    };
+    crate::common::start_methods(kind.kind);
+    let mut backend = kind.create(2);
     let _ = backend.run(&long_job());
 }
 
@@ -229,7 +261,7 @@ fn helper_runs_a_long_job_until_killed() {
 /// SIGKILLs it once both its workers compute, and returns the workers still
 /// alive 5 s later — killed then, so that a failing test leaves nothing
 /// behind.
-fn workers_left_after_killing_their_parent(kind: BackendKind) -> Vec<i32> {
+fn workers_left_after_killing_their_parent(kind: Setup) -> Vec<i32> {
     let mut parent = Command::new(std::env::current_exe().unwrap())
         .args([
             "process_faults::helper_runs_a_long_job_until_killed",
@@ -237,7 +269,8 @@ fn workers_left_after_killing_their_parent(kind: BackendKind) -> Vec<i32> {
             "--ignored",
             "--test-threads=1",
         ])
-        .env(HELPER_BACKEND_ENV, kind.name())
+        .env(HELPER_BACKEND_ENV, kind.kind.name())
+        .env(HELPER_START_ENV, kind.start.name())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
