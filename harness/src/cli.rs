@@ -764,7 +764,7 @@ mod tests {
             (r.method, r.backend, r.workers, r.samples),
             (
                 Method::Mc,
-                Kernel::Local(BackendKind::Serial),
+                Kernel::local(BackendKind::Serial),
                 1,
                 100_000_000
             )
@@ -1065,8 +1065,8 @@ mod tests {
         assert_eq!(
             config.backends,
             [
-                Kernel::Local(BackendKind::Threads),
-                Kernel::Local(BackendKind::PoolMap)
+                Kernel::local(BackendKind::Threads),
+                Kernel::local(BackendKind::PoolMap)
             ]
         );
         assert_eq!(config.modes, [Mode::Strong, Mode::Weak]);

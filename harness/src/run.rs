@@ -72,7 +72,7 @@ impl RunRequest {
                     ),
                 ));
             }
-            self.backend = Kernel::Local(BackendKind::shared_counter(update));
+            self.backend = Kernel::local(BackendKind::shared_counter(update));
         }
         self.check_flags()?;
         let RunRequest {
@@ -102,11 +102,10 @@ impl RunRequest {
             // Like the other backends, `run` takes any number of workers.
             oversubscribe: workers > usable && mpi.hostfile.is_none(),
             capacity: DEFAULT_CAPACITY,
-            start,
         };
         let id = PointId {
             method: job.method,
-            kernel: backend,
+            kernel: backend.started(start),
             mode: Mode::Strong,
             workers,
             samples: job.samples,
@@ -144,7 +143,7 @@ impl RunRequest {
                 }
             })?;
         }
-        if *backend == Kernel::Local(piscale_kernels::BackendKind::Serial) && self.workers != 1 {
+        if *backend == Kernel::local(piscale_kernels::BackendKind::Serial) && self.workers != 1 {
             return Err(UsageError::flag(
                 "--workers",
                 format!(
@@ -162,14 +161,14 @@ impl RunRequest {
                 ),
             ));
         }
-        let library_processes = matches!(backend, Kernel::Local(k) if k.uses_processes());
+        let library_processes = matches!(backend, Kernel::Local(l) if l.kind.uses_processes());
         if self.start != StartMethod::Fork && !library_processes {
             return Err(UsageError::flag(
                 "--start",
                 format!(
                     "only the library's process backends ({}) start their workers by a start \
                      method, not {backend}",
-                    Kernel::names_of(|k| matches!(k, Kernel::Local(l) if l.uses_processes()))
+                    Kernel::names_of(|k| matches!(k, Kernel::Local(l) if l.kind.uses_processes()))
                 ),
             ));
         }
@@ -221,7 +220,7 @@ mod tests {
     fn request(backend: BackendKind, workers: usize) -> RunRequest {
         RunRequest {
             job: Job::new(Method::Mc, 1000),
-            backend: Kernel::Local(backend),
+            backend: Kernel::local(backend),
             workers,
             pin: PinPolicy::None,
             format: Format::Text,
@@ -239,13 +238,13 @@ mod tests {
         r.sync = Some(Update::None);
         r.job.chunksize = Some(8);
         let config = r.clone().validate().unwrap();
-        assert_eq!(config.id.kernel, Kernel::Local(BackendKind::ShmRace));
+        assert_eq!(config.id.kernel, Kernel::local(BackendKind::ShmRace));
         assert_eq!(config.spec.chunksize, Some(8));
-        r.backend = Kernel::Local(BackendKind::ShmRace);
+        r.backend = Kernel::local(BackendKind::ShmRace);
         r.sync = Some(Update::Atomic);
         let config = r.clone().validate().unwrap();
-        assert_eq!(config.id.kernel, Kernel::Local(BackendKind::ShmAtomic));
-        r.backend = Kernel::Local(BackendKind::ShmReduce);
+        assert_eq!(config.id.kernel, Kernel::local(BackendKind::ShmAtomic));
+        r.backend = Kernel::local(BackendKind::ShmReduce);
         let err = r.validate().unwrap_err().0;
         assert_eq!(
             err,
@@ -271,11 +270,11 @@ mod tests {
             .unwrap_err()
             .0
             .starts_with("--chunksize (--flush): "));
-        r.backend = Kernel::Local(BackendKind::PoolMap);
+        r.backend = Kernel::local(BackendKind::PoolMap);
         assert!(r.clone().validate().is_ok());
-        r.backend = Kernel::Local(BackendKind::ForkQueue);
+        r.backend = Kernel::local(BackendKind::ForkQueue);
         assert!(r.clone().validate().is_ok());
-        r.backend = Kernel::Local(BackendKind::ShmRace);
+        r.backend = Kernel::local(BackendKind::ShmRace);
         assert!(r.validate().is_ok());
 
         let mut r = request(BackendKind::Rayon, 2);
@@ -288,7 +287,7 @@ mod tests {
                 Kernel::names_of(Kernel::uses_processes)
             )
         );
-        r.backend = Kernel::Local(BackendKind::ForkPipe);
+        r.backend = Kernel::local(BackendKind::ForkPipe);
         assert!(r.validate().is_ok());
     }
 

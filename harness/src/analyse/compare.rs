@@ -391,7 +391,7 @@ mod tests {
     use piscale_kernels::BackendKind;
 
     const MODE_STRONG: Mode = Mode::Strong;
-    const THREADS: Kernel = Kernel::Local(BackendKind::Threads);
+    const THREADS: Kernel = Kernel::local(BackendKind::Threads);
 
     const N: u64 = 1 << 24;
     /// Five repetitions around 1: enough for an interval with some width.

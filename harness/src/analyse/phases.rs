@@ -75,7 +75,7 @@ mod tests {
         let phases = phase_medians(&fixture());
         let threads2 = PointId {
             method: Method::Mc,
-            kernel: Kernel::Local(BackendKind::Threads),
+            kernel: Kernel::local(BackendKind::Threads),
             mode: Mode::Strong,
             workers: 2,
             samples: N,

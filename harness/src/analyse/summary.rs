@@ -10,7 +10,7 @@ use super::stats::{self, MedianInterval, CI_CONFIDENCE, NOISY_CV};
 use crate::results::{Kernel, Mode, PointId, RawRow, Status, SummaryRow};
 
 /// The kernel whose 1-worker time is the baseline of `speedup_vs_serial`.
-const SERIAL: Kernel = Kernel::Local(BackendKind::Serial);
+const SERIAL: Kernel = Kernel::local(BackendKind::Serial);
 
 /// The repetitions of one point.
 #[derive(Debug, Default)]
@@ -267,6 +267,7 @@ fn row(
         computation_scalability: None,
         machine_scalability: None,
         code_scalability: None,
+        start: id.kernel.start(),
     }
 }
 

@@ -28,11 +28,12 @@ use super::MeasureError;
 /// Backends by kind and worker count (see the module documentation).
 #[derive(Debug)]
 pub struct LocalBackends {
-    cache: HashMap<(BackendKind, usize), Box<dyn Backend>>,
+    cache: HashMap<Key, Box<dyn Backend>>,
     idle_budget: usize,
-    /// How the cached process backends' workers started.
-    start: StartMethod,
 }
+
+/// A cached backend: its kind, how its processes start, its workers.
+type Key = (BackendKind, StartMethod, usize);
 
 impl Default for LocalBackends {
     fn default() -> LocalBackends {
@@ -40,7 +41,6 @@ impl Default for LocalBackends {
         LocalBackends {
             cache: HashMap::new(),
             idle_budget: Self::idle_budget(cpus),
-            start: StartMethod::Fork,
         }
     }
 }
@@ -60,15 +60,10 @@ impl LocalBackends {
     ) -> Result<RunReport, MeasureError> {
         if kind.uses_processes() {
             self.drop_threaded();
-            if start != self.start {
-                // The cached pools' workers started the other way.
-                self.cache.retain(|(k, _), _| !k.uses_processes());
-                self.start = start;
-            }
         }
-        let key = (kind, workers);
+        let key = (kind, start, workers);
         if !self.cache.contains_key(&key) {
-            let backend = self.start(kind, workers, cpus)?;
+            let backend = self.start(key, cpus)?;
             self.cache.insert(key, backend);
         }
         let Some(backend) = self.cache.get_mut(&key) else {
@@ -93,15 +88,14 @@ impl LocalBackends {
     /// and tries once more.
     fn start(
         &mut self,
-        kind: BackendKind,
-        workers: usize,
+        key: Key,
         cpus: Option<&CpuList>,
     ) -> Result<Box<dyn Backend>, MeasureError> {
+        let (kind, start, workers) = key;
         let pool = |k: &BackendKind| k.traits().processes && k.traits().persistent;
         if pool(&kind) {
             self.stop_idle_pools(self.idle_budget);
         }
-        let start = self.start;
         let create = || -> Result<Box<dyn Backend>, MeasureError> {
             let team = Team::new(workers, cpus.cloned())?.with_start(start);
             Ok(kind.create(team)?)
@@ -119,21 +113,21 @@ impl LocalBackends {
     fn idle_pool_workers(&self) -> usize {
         self.cache
             .keys()
-            .filter(|(k, _)| k.traits().processes && k.traits().persistent)
-            .map(|(_, w)| w)
+            .filter(|(k, _, _)| k.traits().processes && k.traits().persistent)
+            .map(|(_, _, w)| w)
             .sum()
     }
 
     /// Stops cached process pools, largest first, until they hold at most
     /// `budget` workers.
     fn stop_idle_pools(&mut self, budget: usize) {
-        let mut pools: Vec<(BackendKind, usize)> = self
+        let mut pools: Vec<Key> = self
             .cache
             .keys()
-            .filter(|(k, _)| k.traits().processes && k.traits().persistent)
+            .filter(|(k, _, _)| k.traits().processes && k.traits().persistent)
             .copied()
             .collect();
-        pools.sort_by_key(|&(_, w)| std::cmp::Reverse(w));
+        pools.sort_by_key(|&(_, _, w)| std::cmp::Reverse(w));
         for key in pools {
             if self.idle_pool_workers() <= budget {
                 break;
@@ -142,14 +136,15 @@ impl LocalBackends {
         }
     }
 
-    /// Drops `kind` at `workers` workers: stops its pool, if it has one.
-    pub fn release(&mut self, kind: BackendKind, workers: usize) {
-        self.cache.remove(&(kind, workers));
+    /// Drops `kind` started by `start` at `workers` workers: stops its
+    /// pool, if it has one.
+    pub fn release(&mut self, kind: BackendKind, start: StartMethod, workers: usize) {
+        self.cache.remove(&(kind, start, workers));
     }
 
     /// Drops (and so joins) every cached backend whose threads outlive a run.
     fn drop_threaded(&mut self) {
-        self.cache.retain(|(kind, _), _| {
+        self.cache.retain(|(kind, _, _), _| {
             let traits = kind.traits();
             traits.processes || !traits.persistent
         });
@@ -175,7 +170,6 @@ mod tests {
         let mut local = LocalBackends {
             cache: HashMap::new(),
             idle_budget: 6,
-            start: StartMethod::Fork,
         };
         let job = Job::new(Method::Mc, 1 << 16).block(1 << 12);
         let pool = BackendKind::PoolMap;
@@ -188,8 +182,9 @@ mod tests {
         assert_eq!(local.idle_pool_workers(), 7);
         // The 8-pool: idle 7 > 6, so the 4-pool goes (largest first).
         let eight = local.run(pool, 8, None, &job, StartMethod::Fork).unwrap();
-        assert!(!local.cache.contains_key(&(pool, 4)));
-        assert!(local.cache.contains_key(&(pool, 2)) && local.cache.contains_key(&(pool, 1)));
+        assert!(!local.cache.contains_key(&(pool, StartMethod::Fork, 4)));
+        let cached = |w| local.cache.contains_key(&(pool, StartMethod::Fork, w));
+        assert!(cached(2) && cached(1));
         assert_eq!(local.idle_pool_workers(), 11);
         // The 4-pool starts again when needed, and agrees to the bit.
         let four = local.run(pool, 4, None, &job, StartMethod::Fork).unwrap();

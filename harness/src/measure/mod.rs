@@ -25,7 +25,7 @@ pub mod watchdog;
 
 use std::time::Duration;
 
-use piscale_kernels::{capacity, CapacityRun, CpuList, Job, RunReport, StartMethod, Team};
+use piscale_kernels::{capacity, CapacityRun, CpuList, Job, RunReport, Team};
 
 use self::command::CommandKernel;
 pub use self::isa::IsaChoice;
@@ -50,8 +50,6 @@ pub struct RunSpec {
     pub oversubscribe: bool,
     /// How long a capacity run computes.
     pub capacity: Duration,
-    /// How a process backend's workers start.
-    pub start: StartMethod,
 }
 
 /// A capacity run's duration unless the sweep sets one (`capacity_s`): as
@@ -218,9 +216,9 @@ impl Executor for RealExecutor {
                 }
                 Ok(Measured::capacity(run, id.samples))
             }
-            Kernel::Local(kind) => self
+            Kernel::Local(l) => self
                 .local
-                .run(*kind, id.workers, cpus, &spec.job(id), spec.start)
+                .run(l.kind, id.workers, cpus, &spec.job(id), l.start)
                 .map(Measured::from),
             Kernel::Mpi => mpi::launch::run(&mpi::launch::Launch {
                 job: &spec.job(id),
@@ -251,8 +249,8 @@ impl Executor for RealExecutor {
     }
 
     fn release(&mut self, id: &PointId) {
-        if let Kernel::Local(kind) = id.kernel {
-            self.local.release(kind, id.workers);
+        if let Kernel::Local(l) = id.kernel {
+            self.local.release(l.kind, l.start, id.workers);
         }
     }
 }

@@ -64,7 +64,7 @@ pub(crate) fn command_vs_serial(summary: &[SummaryRow], row: &SummaryRow) -> Opt
     let serial = summary
         .iter()
         .filter(|r| {
-            r.backend == Kernel::Local(BackendKind::Serial)
+            r.backend == Kernel::local(BackendKind::Serial)
                 && r.method == row.method
                 && r.mode == Mode::Strong
         })
@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn the_answer_is_explained_by_the_machine_and_the_losses() {
         let threads = summary_row("threads");
-        assert_eq!(threads.backend, Kernel::Local(BackendKind::Threads));
+        assert_eq!(threads.backend, Kernel::local(BackendKind::Threads));
         assert_eq!(
             why(&threads, Some(&rates())).unwrap(),
             "this machine can give 1.86× [1.80–1.92] at 2 workers (together its CPUs compute at \

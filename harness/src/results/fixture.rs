@@ -49,6 +49,7 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         busy_s: PerWorker::default(),
         work: PerWorker::default(),
         rates: PerWorker::default(),
+        start: None,
     }
 }
 

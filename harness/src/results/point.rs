@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use piscale_kernels::{BackendKind, Method, Named, Update};
+use piscale_kernels::{BackendKind, Method, Named, StartMethod, Update};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use strum::VariantArray;
 
@@ -52,15 +52,69 @@ pub enum Kernel {
     /// sharing nothing (`piscale_kernels::capacity`). Its speed-up is the
     /// capacity C(p) every other kernel's is explained against.
     Capacity,
-    /// A backend of `piscale-kernels`.
-    Local(BackendKind),
+    /// A backend of `piscale-kernels`, its processes started one way.
+    Local(Local),
     /// MPI ranks started by `mpirun` or `srun` (`piscale mpi-worker`).
     Mpi,
     /// An external program, by its name.
     Command(String),
 }
 
+/// A backend of `piscale-kernels` and how its workers start: `fork-pipe`
+/// by `fork` and by `spawn` are two kernels, two series of a sweep (for a
+/// backend of threads the start method is always `fork`, meaning nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Local {
+    /// The backend.
+    pub kind: BackendKind,
+    /// How its processes start.
+    pub start: StartMethod,
+}
+
 impl Kernel {
+    /// `kind`, its processes (if any) forked: what `--backend` names.
+    pub const fn local(kind: BackendKind) -> Kernel {
+        Kernel::Local(Local {
+            kind,
+            start: StartMethod::Fork,
+        })
+    }
+
+    /// The same kernel with its processes started by `start` — only a
+    /// library process backend has a start method; the others are returned
+    /// unchanged.
+    pub fn started(self, start: StartMethod) -> Kernel {
+        match self {
+            Kernel::Local(l) if l.kind.uses_processes() => Kernel::Local(Local { start, ..l }),
+            other => other,
+        }
+    }
+
+    /// How its processes start, for the library's process backends.
+    pub fn start(&self) -> Option<StartMethod> {
+        match self {
+            Kernel::Local(l) if l.kind.uses_processes() => Some(l.start),
+            _ => None,
+        }
+    }
+
+    /// The library backend it runs, if it is one.
+    pub fn backend(&self) -> Option<BackendKind> {
+        match self {
+            Kernel::Local(l) => Some(l.kind),
+            _ => None,
+        }
+    }
+
+    /// How it is shown in tables, legends and messages: its name, and the
+    /// start method when it is not `fork` (`fork-pipe (spawn)`).
+    pub fn label(&self) -> String {
+        match self.start() {
+            Some(start) if start != StartMethod::Fork => format!("{} ({start})", self.name()),
+            _ => self.name().to_owned(),
+        }
+    }
+
     /// The name of [`Kernel::Mpi`].
     pub const MPI: &'static str = "mpi";
 
@@ -71,7 +125,7 @@ impl Kernel {
     pub fn builtins() -> impl Iterator<Item = Kernel> {
         BackendKind::VARIANTS
             .iter()
-            .map(|&k| Kernel::Local(k))
+            .map(|&k| Kernel::local(k))
             .chain([Kernel::Mpi])
     }
 
@@ -100,11 +154,12 @@ impl Kernel {
         Kernel::parse_builtin(name).unwrap_or_else(|_| Kernel::Command(name.to_owned()))
     }
 
-    /// Its name: the backend's, `mpi`, or the command's.
+    /// Its name: the backend's, `mpi`, or the command's — the `backend`
+    /// column of the result files (the start method has a column of its own).
     pub fn name(&self) -> &str {
         match self {
             Kernel::Capacity => Kernel::CAPACITY,
-            Kernel::Local(kind) => kind.name(),
+            Kernel::Local(l) => l.kind.name(),
             Kernel::Mpi => Kernel::MPI,
             Kernel::Command(name) => name,
         }
@@ -114,7 +169,7 @@ impl Kernel {
     pub fn description(&self) -> &str {
         match self {
             Kernel::Capacity => "what the CPUs can give: P pinned threads, each computing its own blocks for a fixed time, sharing nothing (capacity_s)",
-            Kernel::Local(kind) => kind.description(),
+            Kernel::Local(l) => l.kind.description(),
             Kernel::Mpi => "P MPI ranks launched by mpirun or srun, a static share of blocks each, MPI_Reduce to rank 0 (build with --features mpi)",
             Kernel::Command(_) => "an external program",
         }
@@ -125,7 +180,7 @@ impl Kernel {
     /// not the dynamic ones, nor a command, whose scheme piscale cannot know.
     pub fn shares_statically(&self) -> bool {
         match self {
-            Kernel::Local(kind) => !kind.traits().dynamic,
+            Kernel::Local(l) => !l.kind.traits().dynamic,
             Kernel::Mpi => true,
             Kernel::Capacity | Kernel::Command(_) => false,
         }
@@ -141,7 +196,7 @@ impl Kernel {
     pub fn uses_processes(&self) -> bool {
         match self {
             Kernel::Capacity => false,
-            Kernel::Local(kind) => kind.uses_processes(),
+            Kernel::Local(l) => l.kind.uses_processes(),
             Kernel::Mpi | Kernel::Command(_) => true,
         }
     }
@@ -149,15 +204,12 @@ impl Kernel {
     /// Whether it hands work over in chunks of `--chunksize` (`--flush`)
     /// blocks (see [`piscale_kernels::Traits::chunked`]).
     pub fn is_chunked(&self) -> bool {
-        matches!(self, Kernel::Local(kind) if kind.traits().chunked)
+        matches!(self, Kernel::Local(l) if l.kind.traits().chunked)
     }
 
     /// How a shared-counter backend updates its counter.
     pub fn update(&self) -> Option<Update> {
-        match self {
-            Kernel::Local(kind) => kind.update(),
-            _ => None,
-        }
+        self.backend().and_then(BackendKind::update)
     }
 
     /// The built-in kernels that are `such`, named for a message:
@@ -173,8 +225,9 @@ impl Kernel {
 }
 
 impl fmt::Display for Kernel {
+    /// Its [`label`](Kernel::label).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.label())
     }
 }
 
@@ -264,11 +317,19 @@ mod tests {
     fn kernels_are_named_and_ordered_for_display() {
         assert_eq!(
             Kernel::from_name("fork-pipe"),
-            Kernel::Local(BackendKind::ForkPipe)
+            Kernel::local(BackendKind::ForkPipe)
         );
         assert_eq!(Kernel::from_name("mpi"), Kernel::Mpi);
         assert_eq!(Kernel::from_name("capacity"), Kernel::Capacity);
-        assert!(Kernel::Capacity < Kernel::Local(BackendKind::Serial));
+        assert!(Kernel::Capacity < Kernel::local(BackendKind::Serial));
+        let spawned = Kernel::local(BackendKind::ForkPipe).started(StartMethod::Spawn);
+        assert_eq!(spawned.to_string(), "fork-pipe (spawn)");
+        assert_eq!(spawned.name(), "fork-pipe");
+        assert!(Kernel::local(BackendKind::ForkPipe) < spawned);
+        assert!(spawned < Kernel::local(BackendKind::ShmReduce));
+        let threads = Kernel::local(BackendKind::Threads);
+        assert_eq!(threads.clone().started(StartMethod::Spawn), threads);
+        assert_eq!(threads.start(), None);
         assert!(!Kernel::Capacity.uses_processes());
         assert_eq!(
             Kernel::from_name("pi1.py"),
@@ -305,7 +366,7 @@ mod tests {
     fn baselines_keep_the_work_of_their_mode() {
         let strong = PointId {
             method: Method::Mc,
-            kernel: Kernel::Local(BackendKind::Threads),
+            kernel: Kernel::local(BackendKind::Threads),
             mode: Mode::Strong,
             workers: 4,
             samples: 1000,
@@ -317,7 +378,7 @@ mod tests {
             ..strong.clone()
         };
         assert_eq!(weak.work(), 250);
-        let serial = weak.baseline_on(Kernel::Local(BackendKind::Serial));
+        let serial = weak.baseline_on(Kernel::local(BackendKind::Serial));
         assert_eq!((serial.samples, serial.workers), (250, 1));
         assert_eq!(strong.to_string(), "mc/threads/strong/4/1000");
     }

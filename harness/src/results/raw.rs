@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use piscale_kernels::{Isa, Method};
+use piscale_kernels::{Isa, Method, StartMethod};
 use serde::{Deserialize, Serialize};
 
 use super::csv_file::{formula_safe, non_negative, read_csv, starts_like_formula, CheckedRow};
@@ -32,7 +32,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 36] = [
+pub const RAW_COLUMNS: [&str; 37] = [
     "run_id",
     "timestamp",
     "method",
@@ -69,12 +69,13 @@ pub const RAW_COLUMNS: [&str; 36] = [
     "busy_s",
     "work",
     "rates",
+    "start",
 ];
 
 /// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's,
-/// `core_kinds`, `busy_s`, `work` and `rates` came later, and files without
-/// them still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 11;
+/// `core_kinds`, `busy_s`, `work`, `rates` and `start` came later, and files
+/// without them still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 12;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -178,6 +179,11 @@ pub struct RawRow {
     /// (each CPU's rate while all of them compute).
     #[serde(default)]
     pub rates: PerWorker,
+    /// How the workers of a library process backend started (`fork`,
+    /// `spawn`); empty for every other kernel, and in files from before it.
+    /// Part of the point: [`RawRow::backend`] carries it too once read.
+    #[serde(default)]
+    pub start: Option<StartMethod>,
 }
 
 /// A figure per worker, in worker order, `;`-separated in its cell, to 9
@@ -443,7 +449,14 @@ fn complete_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
 /// column. A last line cut short by a crash (no newline, too few fields) is
 /// left out: it was never a whole row.
 pub fn read_raw(path: &Path) -> Result<Vec<RawRow>> {
-    read_csv(path, &RAW_COLUMNS, RAW_REQUIRED, "raw")
+    let rows: Vec<RawRow> = read_csv(path, &RAW_COLUMNS, RAW_REQUIRED, "raw")?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            r.backend = r.backend.started(r.start.unwrap_or_default());
+            r
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use piscale_kernels::Method;
+use piscale_kernels::{Method, StartMethod};
 use serde::{Deserialize, Serialize};
 
 use super::csv_file::{non_negative, read_csv, CheckedRow};
@@ -12,7 +12,7 @@ use super::out_dir::write_atomic;
 use super::point::{Kernel, Mode, PointId};
 
 /// The columns of `summary.csv`, in order: exactly the fields of [`SummaryRow`].
-pub const SUMMARY_COLUMNS: [&str; 36] = [
+pub const SUMMARY_COLUMNS: [&str; 37] = [
     "method",
     "backend",
     "mode",
@@ -49,10 +49,11 @@ pub const SUMMARY_COLUMNS: [&str; 36] = [
     "machine_scalability",
     "code_scalability",
     "wrong",
+    "start",
 ];
 
 /// Columns every `summary.csv` has: the breakdown's came later.
-const SUMMARY_REQUIRED: usize = SUMMARY_COLUMNS.len() - 10;
+const SUMMARY_REQUIRED: usize = SUMMARY_COLUMNS.len() - 11;
 
 /// One point of a sweep, summarised over its repetitions: a line of
 /// `summary.csv`. Figures that cannot be computed (every repetition
@@ -159,6 +160,10 @@ pub struct SummaryRow {
     /// the timings.
     #[serde(default)]
     pub wrong: usize,
+    /// How a library process backend's workers started (see
+    /// [`RawRow::start`](super::raw::RawRow::start)).
+    #[serde(default)]
+    pub start: Option<StartMethod>,
 }
 
 impl SummaryRow {
@@ -222,5 +227,12 @@ pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<()> {
 
 /// Reads a `summary.csv` back (for reports and plots).
 pub fn read_summary(path: &Path) -> Result<Vec<SummaryRow>> {
-    read_csv(path, &SUMMARY_COLUMNS, SUMMARY_REQUIRED, "summary")
+    let rows: Vec<SummaryRow> = read_csv(path, &SUMMARY_COLUMNS, SUMMARY_REQUIRED, "summary")?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| {
+            r.backend = r.backend.started(r.start.unwrap_or_default());
+            r
+        })
+        .collect())
 }

@@ -22,7 +22,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use piscale_kernels::{
-    BackendKind, CpuList, Method, Named, Update, DEFAULT_BLOCK, MAX_SAMPLES, MAX_WORKERS,
+    BackendKind, CpuList, Method, Named, StartMethod, Update, DEFAULT_BLOCK, MAX_SAMPLES,
+    MAX_WORKERS,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
@@ -166,8 +167,8 @@ pub struct SweepConfig {
     /// Backends, e.g. threads,rayon,fork-pipe (`serial` at 1 worker is always
     /// measured, as the baseline).
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Kernel::parse_builtin))]
-    #[serde(deserialize_with = "builtin_kernels")]
-    #[default(BackendKind::VARIANTS.iter().map(|&k| Kernel::Local(k)).collect())]
+    #[serde(deserialize_with = "builtin_kernels", serialize_with = "kernel_names")]
+    #[default(BackendKind::VARIANTS.iter().map(|&k| Kernel::local(k)).collect())]
     pub backends: Vec<Kernel>,
     /// Scaling modes: strong (fixed total work), weak (fixed work per worker), or both.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Mode::parse))]
@@ -206,6 +207,12 @@ pub struct SweepConfig {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Update::parse))]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<Update>,
+    /// How the process backends' workers start: fork, spawn. Each process
+    /// backend in `backends` is swept once per start method listed, e.g.
+    /// fork,spawn [default: fork].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(StartMethod::parse))]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub start: Vec<StartMethod>,
     /// Recorded repetitions per point.
     #[arg(long, value_name = "R", value_parser = utf8(flags::reps), required = false, allow_negative_numbers = true)]
     #[serde(with = "whole")]
@@ -265,6 +272,18 @@ pub struct SweepConfig {
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
+}
+
+/// `backends = [...]` as written: each backend's name once, in order — the
+/// start methods are `start = [...]`.
+fn kernel_names<S: Serializer>(kernels: &[Kernel], s: S) -> Result<S::Ok, S::Error> {
+    let mut names: Vec<&str> = Vec::new();
+    for k in kernels {
+        if !names.contains(&k.name()) {
+            names.push(k.name());
+        }
+    }
+    names.serialize(s)
 }
 
 /// `backends = [...]`: built-in kernels only (a command is a `[[command]]`).
@@ -379,6 +398,7 @@ impl SweepConfig {
             non_empty_and_unique("backends", &self.backends)?;
         }
         self.apply_sync()?;
+        self.apply_start()?;
         non_empty_and_unique("modes", &self.modes)?;
         self.check_ranges()?;
         if self.has_mpi() {
@@ -411,7 +431,7 @@ impl SweepConfig {
         let chosen = self
             .sync
             .iter()
-            .map(|&u| Kernel::Local(BackendKind::shared_counter(u)));
+            .map(|&u| Kernel::local(BackendKind::shared_counter(u)));
         let mut backends: Vec<Kernel> = self.backends[..at].to_vec();
         backends.extend(chosen);
         backends.extend(
@@ -420,6 +440,42 @@ impl SweepConfig {
                 .filter(|k| k.update().is_none())
                 .cloned(),
         );
+        self.backends = backends;
+        Ok(())
+    }
+
+    /// `start = [...]`: every library process backend in `backends` becomes
+    /// one kernel per start method, in that order, where it stood.
+    /// Idempotent, like [`apply_sync`](Self::apply_sync).
+    fn apply_start(&mut self) -> Result<(), UsageError> {
+        if self.start.is_empty() {
+            return Ok(());
+        }
+        non_empty_and_unique("start", &self.start)?;
+        let processes = |k: &Kernel| k.start().is_some();
+        if !self.backends.iter().any(processes) {
+            return Err(UsageError::flag(
+                "start",
+                format!(
+                    "only the library's process backends ({}) have a start method, and \
+                     backends has none of them",
+                    Kernel::names_of(processes)
+                ),
+            ));
+        }
+        let mut backends: Vec<Kernel> = Vec::new();
+        for k in &self.backends {
+            let each: Vec<Kernel> = if processes(k) {
+                self.start.iter().map(|&s| k.clone().started(s)).collect()
+            } else {
+                vec![k.clone()]
+            };
+            for k in each {
+                if !backends.contains(&k) {
+                    backends.push(k);
+                }
+            }
+        }
         self.backends = backends;
         Ok(())
     }
@@ -1085,6 +1141,42 @@ mod tests {
         let err = check("sync = [\"mutex\"]").unwrap_err();
         assert!(
             err.starts_with("x.toml:1:") && err.contains("sync"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn start_sweeps_each_process_backend_once_per_start_method() {
+        let text = "backends = [\"threads\", \"fork-pipe\", \"shm-lock\"]\n\
+                    sync = [\"lock\", \"atomic\"]\nstart = [\"fork\", \"spawn\"]";
+        let config = parse(text).unwrap().validate_for(&cpus(2)).unwrap();
+        let labels: Vec<String> = config.backends.iter().map(Kernel::to_string).collect();
+        assert_eq!(
+            labels,
+            [
+                "threads",
+                "fork-pipe",
+                "fork-pipe (spawn)",
+                "shm-lock",
+                "shm-lock (spawn)",
+                "shm-atomic",
+                "shm-atomic (spawn)"
+            ]
+        );
+        // Written as names and start methods, it reads back the same.
+        let toml = config.resolved_toml();
+        assert!(
+            toml.contains("backends = [\"threads\", \"fork-pipe\", \"shm-lock\", \"shm-atomic\"]")
+        );
+        let again = parse(&toml).unwrap().validate_for(&cpus(2)).unwrap();
+        assert_eq!(again.backends, config.backends);
+        let err = parse("backends = [\"rayon\"]\nstart = [\"spawn\"]")
+            .unwrap()
+            .validate_for(&cpus(2))
+            .unwrap_err();
+        assert!(
+            err.0
+                .starts_with("start: only the library's process backends"),
             "{err}"
         );
     }

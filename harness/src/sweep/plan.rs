@@ -58,7 +58,7 @@ pub fn plan(config: &SweepConfig, usable: usize) -> Vec<Point> {
             methods.push(c.method);
         }
     }
-    let serial = Kernel::Local(BackendKind::Serial);
+    let serial = Kernel::local(BackendKind::Serial);
     let mut points = Vec::new();
     let mut seen = HashSet::new();
     let mut add = |id: PointId, samples_per_worker: u64| {
@@ -160,7 +160,7 @@ mod tests {
     use strum::VariantArray;
 
     fn is_serial(p: &Point) -> bool {
-        p.id.kernel == Kernel::Local(BackendKind::Serial)
+        p.id.kernel == Kernel::local(BackendKind::Serial)
     }
 
     fn config(workers: Workers) -> SweepConfig {
@@ -178,7 +178,7 @@ mod tests {
         let mut c = config(Workers::List(vec![1, 2]));
         c.capacity_s = 0.2;
         c.methods = vec![Method::Midpoint];
-        c.backends = vec![Kernel::Local(BackendKind::Threads)];
+        c.backends = vec![Kernel::local(BackendKind::Threads)];
         c.modes = vec![Mode::Strong, Mode::Weak];
         c.command = vec![CommandKernel::new(
             "pi1.py",
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn serial_baseline_is_always_there() {
         let mut c = config(Workers::List(vec![2, 4]));
-        c.backends = vec![Kernel::Local(BackendKind::Threads)];
+        c.backends = vec![Kernel::local(BackendKind::Threads)];
         c.modes = vec![Mode::Strong, Mode::Weak];
         let points = plan(&c, 4);
         for &method in Method::VARIANTS {
@@ -257,7 +257,7 @@ mod tests {
         let mut c = config(Workers::List(vec![1, 3]));
         c.modes = vec![Mode::Weak];
         c.methods = vec![Method::Mc];
-        c.backends = vec![Kernel::Local(BackendKind::Rayon)];
+        c.backends = vec![Kernel::local(BackendKind::Rayon)];
         let points = plan(&c, 4);
         let summary: Vec<(String, usize, u64, u64)> = points
             .iter()
@@ -284,7 +284,7 @@ mod tests {
     fn command_kernels_get_every_worker_count_and_mode() {
         let mut c = config(Workers::List(vec![1, 2]));
         c.methods = vec![Method::Midpoint];
-        c.backends = vec![Kernel::Local(BackendKind::ForkPipe)];
+        c.backends = vec![Kernel::local(BackendKind::ForkPipe)];
         c.modes = vec![Mode::Strong, Mode::Weak];
         c.command = vec![CommandKernel::new(
             "pi1.py",

@@ -80,8 +80,6 @@ fn run_spec(config: &SweepConfig) -> RunSpec {
         isa: config.isa,
         oversubscribe: config.oversubscribe,
         capacity: config.capacity().unwrap_or(DEFAULT_CAPACITY),
-        // Not yet an axis of a sweep: its workers fork, as they always did.
-        start: piscale_kernels::StartMethod::Fork,
     }
 }
 
@@ -385,6 +383,7 @@ impl Sweep<'_> {
             busy_s: PerWorker::default(),
             work: PerWorker::default(),
             rates: PerWorker::default(),
+            start: p.id.kernel.start(),
         }
     }
 }
@@ -501,7 +500,7 @@ mod tests {
             _: Option<&CpuList>,
             _: &RunSpec,
         ) -> Result<Measured, MeasureError> {
-            if id.kernel == Kernel::Local(BackendKind::PerCore) && id.workers == 3 {
+            if id.kernel == Kernel::local(BackendKind::PerCore) && id.workers == 3 {
                 return Err(MeasureError::Failed(
                     "worker 2 (pid 1) was killed by signal SIGKILL".into(),
                 ));
@@ -521,8 +520,8 @@ mod tests {
         let config = SweepConfig {
             methods: vec![Method::Mc],
             backends: vec![
-                Kernel::Local(BackendKind::Threads),
-                Kernel::Local(BackendKind::PerCore),
+                Kernel::local(BackendKind::Threads),
+                Kernel::local(BackendKind::PerCore),
             ],
             modes: vec![Mode::Strong],
             workers: Workers::List(vec![1, 2, 3, 4]),
@@ -560,7 +559,7 @@ mod tests {
             );
         }
         let summary = read_summary(&out.join("summary.csv")).unwrap();
-        let threads = Kernel::Local(BackendKind::Threads);
+        let threads = Kernel::local(BackendKind::Threads);
         for p in 1..=4usize {
             let row = summary
                 .iter()
@@ -584,7 +583,7 @@ mod tests {
         }
         let failed = summary
             .iter()
-            .find(|r| r.backend == Kernel::Local(BackendKind::PerCore) && r.workers == 3)
+            .find(|r| r.backend == Kernel::local(BackendKind::PerCore) && r.workers == 3)
             .unwrap();
         assert_eq!((failed.reps, failed.failed, failed.median_s), (0, 3, None));
         assert!(out.join("machine.json").is_file() && out.join("config.toml").is_file());
@@ -632,7 +631,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = SweepConfig {
             methods: vec![Method::Mc, Method::Midpoint],
-            backends: vec![Kernel::Local(BackendKind::PoolMap)],
+            backends: vec![Kernel::local(BackendKind::PoolMap)],
             workers: Workers::List(vec![1, 2]),
             samples: 1 << 20,
             reps: 3,

@@ -312,7 +312,7 @@ impl Losses {
                 r.id().work() == work
                     && r.workers > 1
                     && r.backend != Kernel::Capacity
-                    && r.backend != Kernel::Local(BackendKind::Serial)
+                    && r.backend != Kernel::local(BackendKind::Serial)
             })
             .filter_map(|r| Some((r.workers, Fall::of(r)?)))
             .collect();

@@ -518,7 +518,7 @@ fn curves<DB: DrawingBackend>(
             keys.push(Key::Series {
                 colour,
                 shape,
-                label: short(series.backend.name()),
+                label: short(&series.backend.label()),
                 detail: amdahl.map(|fit| {
                     let f = fit.serial_fraction;
                     if fit.physical() {
@@ -693,7 +693,7 @@ fn time<DB: DrawingBackend>(
     let serial_t1 = s
         .series
         .iter()
-        .find(|series| series.backend == Kernel::Local(BackendKind::Serial))
+        .find(|series| series.backend == Kernel::local(BackendKind::Serial))
         .and_then(|series| series.points.iter().find(|p| p.workers == 1))
         .and_then(|p| p.median_s);
     let lo = times()
@@ -754,7 +754,7 @@ fn time<DB: DrawingBackend>(
             keys.push(Key::Series {
                 colour,
                 shape,
-                label: short(series.backend.name()),
+                label: short(&series.backend.label()),
                 detail: None,
             });
         }
@@ -799,15 +799,11 @@ fn phases<DB: DrawingBackend>(
     } else {
         1.0
     };
-    let names: Vec<&str> = ph.bars.iter().map(|b| b.backend.name()).collect();
+    let names: Vec<String> = ph.bars.iter().map(|b| b.backend.label()).collect();
     let label = |x: &f64| {
         let i = x.round();
         if (x - i).abs() < 1e-6 && i >= 0.0 {
-            names
-                .get(i as usize)
-                .copied()
-                .unwrap_or_default()
-                .to_string()
+            names.get(i as usize).cloned().unwrap_or_default()
         } else {
             String::new()
         }
@@ -920,7 +916,7 @@ fn breakdown<DB: DrawingBackend>(
     let x_top = top * 1.2;
     // The first kernel on top.
     let row_y = |i: usize| (n - 1 - i) as f64;
-    let names: Vec<String> = l.falls.iter().map(|f| short(f.backend.name())).collect();
+    let names: Vec<String> = l.falls.iter().map(|f| short(&f.backend.label())).collect();
     let label = |y: &f64| {
         let i = y.round();
         if (y - i).abs() < 1e-6 && (0.0..n as f64).contains(&i) {

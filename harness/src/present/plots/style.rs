@@ -162,7 +162,10 @@ impl Palette {
     /// The marker of `kernel`.
     pub(super) fn shape(&self, kernel: &Kernel) -> Shape {
         if let Some(i) = builtin_index(kernel) {
-            return BUILTIN[i].1;
+            // The same backend started another way: its colour, the next
+            // marker, so that `fork-pipe (spawn)` stands apart from it.
+            let step = kernel.start().map_or(0, |s| s as usize);
+            return BUILTIN[(i + step) % BUILTIN.len()].1;
         }
         if *kernel == Kernel::Capacity {
             // Drawn as a line without markers; a shape for completeness.
@@ -187,8 +190,9 @@ impl Palette {
 }
 
 /// The place of a built-in kernel in display order.
+/// Its entry in [`BUILTIN`]: its backend's, whatever its start method.
 fn builtin_index(kernel: &Kernel) -> Option<usize> {
-    Kernel::builtins().position(|k| k == *kernel)
+    Kernel::builtins().position(|k| kernel.is_builtin() && k.name() == kernel.name())
 }
 
 #[cfg(test)]
@@ -211,7 +215,7 @@ mod tests {
             }
         }
         // Commands take colours by name, whatever order they come in.
-        let serial = Kernel::Local(BackendKind::Serial);
+        let serial = Kernel::local(BackendKind::Serial);
         let again = Palette::new([&other, &pi1, &serial]);
         assert_eq!(again.colour(&pi1), palette.colour(&pi1));
         // The capacity is no command: it takes none of their colours.
