@@ -437,9 +437,10 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "flush", value_name = "C", value_parser = utf8(flags::positive), allow_negative_numbers = true)]
     pub chunksize: Option<u64>,
 
-    /// How a process backend's workers start: fork (a copy of this process) or spawn (a
-    /// fresh run of the piscale binary, told its work on the command line), as Python's
-    /// multiprocessing start methods.
+    /// How a process backend's workers start, as Python's multiprocessing start methods: fork
+    /// (a copy of this process), spawn (a fresh run of the piscale binary, told its work on
+    /// the command line) or forkserver (forked by a server, itself a fresh run, started
+    /// with the backend).
     #[arg(long, value_name = "METHOD", default_value = "fork", value_parser = utf8(StartMethod::parse))]
     pub start: StartMethod,
 

@@ -18,6 +18,15 @@ pub enum Error {
         /// How it died: "was killed by signal SIGKILL", "exited with status 3", …
         how: String,
     },
+    /// The fork server of a `--start forkserver` backend died or stopped
+    /// answering; its workers died with it.
+    #[error("the fork server (pid {pid}) {how}")]
+    ForkServer {
+        /// Its process id.
+        pid: i32,
+        /// What happened: "stopped answering (EPIPE: Broken pipe)".
+        how: String,
+    },
     /// A worker could not be started: the system refused a thread (too many
     /// threads or processes, no memory for its stack). A failed run, not bad
     /// input; the workers already started were joined.

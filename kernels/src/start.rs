@@ -11,9 +11,16 @@
 //!   on macOS and Windows). The program must call [`serve_if_worker`] first
 //!   thing in `main`; `piscale` does.
 //!
+//! - `forkserver`: a fork server — the program run again, so it has one
+//!   thread and a clean memory — is started with the backend's first
+//!   workers and forks each worker on request over a Unix socket, the
+//!   descriptors passed with `SCM_RIGHTS` (Python's design; its default on
+//!   Linux since 3.14). See `backends/forkserver.rs`.
+//!
 //! A spawned worker is still the parent's child: it is reaped, killed,
 //! timed out and named exactly like a forked one, and it dies with its
-//! parent (`PR_SET_PDEATHSIG` survives `execve`).
+//! parent (`PR_SET_PDEATHSIG` survives `execve`). A fork server's workers
+//! are the server's children: the parent reaps them through it.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -48,6 +55,9 @@ pub enum StartMethod {
     Fork,
     /// A fresh execution of the program (`fork` + `execv`).
     Spawn,
+    /// Forked by a fork server: a fresh execution of the program started
+    /// with the backend, which forks every worker on request.
+    Forkserver,
 }
 
 impl Named for StartMethod {
@@ -56,6 +66,9 @@ impl Named for StartMethod {
 
 /// The first argument of a spawned worker's command line.
 pub const WORKER_ARG: &str = "__piscale-worker";
+
+/// The first argument of a fork server's command line.
+pub const SERVER_ARG: &str = "__piscale-forkserver";
 
 static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
 
@@ -82,11 +95,16 @@ pub(crate) fn worker_program() -> PathBuf {
 /// at once. Call it first thing in `main`, before anything else starts.
 pub fn serve_if_worker() {
     let mut args = std::env::args_os();
-    if args.nth(1).as_deref() != Some(WORKER_ARG.as_ref()) {
-        return;
-    }
+    let first = args.nth(1);
     let rest: Vec<OsString> = args.collect();
-    let code = match crate::backends::serve_spawned(&rest) {
+    let served = if first.as_deref() == Some(WORKER_ARG.as_ref()) {
+        crate::backends::serve_spawned(&rest)
+    } else if first.as_deref() == Some(SERVER_ARG.as_ref()) {
+        crate::backends::serve_forks()
+    } else {
+        return;
+    };
+    let code = match served {
         Ok(code) => code,
         Err(why) => {
             eprintln!("piscale worker: {why}");

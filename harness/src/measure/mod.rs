@@ -155,9 +155,10 @@ impl From<piscale_kernels::Error> for MeasureError {
             Error::Cancelled => MeasureError::Cancelled,
             Error::Timeout { .. } => MeasureError::Timeout(e.to_string()),
             Error::Invalid(why) => MeasureError::Invalid(why),
-            Error::WorkerDied { .. } | Error::Start { .. } | Error::Os { .. } => {
-                MeasureError::Failed(e.to_string())
-            }
+            Error::WorkerDied { .. }
+            | Error::ForkServer { .. }
+            | Error::Start { .. }
+            | Error::Os { .. } => MeasureError::Failed(e.to_string()),
         }
     }
 }

@@ -185,12 +185,15 @@ fn text_rows(placement: Placement<'_>, run: &RunReport) -> Vec<(&'static str, St
         ),
     ));
     if let Some(setup) = run.setup_s {
+        // A pool starts its workers once; a fork server starts once and
+        // forks the workers of every run.
+        let what = match run.start {
+            Some(StartMethod::Forkserver) if run.backend != "pool-map" => "the fork server",
+            _ => "the persistent workers",
+        };
         rows.push((
             "setup",
-            format!(
-                "{} (starting the persistent workers, not in wall time)",
-                secs(setup)
-            ),
+            format!("{} (starting {what}, not in wall time)", secs(setup)),
         ));
     }
     if let (Some(lo), Some(hi), true) = (

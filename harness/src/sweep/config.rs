@@ -207,7 +207,7 @@ pub struct SweepConfig {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(Update::parse))]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<Update>,
-    /// How the process backends' workers start: fork, spawn. Each process
+    /// How the process backends' workers start: fork, spawn, forkserver. Each process
     /// backend in `backends` is swept once per start method listed, e.g.
     /// fork,spawn [default: fork].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = utf8(StartMethod::parse))]

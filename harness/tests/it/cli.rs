@@ -371,7 +371,7 @@ fn sync_picks_a_shared_counter_backend_and_flush_its_updates() {
 }
 
 #[test]
-fn spawned_workers_give_the_forked_ones_answer() {
+fn spawned_and_forkserver_workers_give_the_forked_ones_answer() {
     for backend in [
         "fork-pipe",
         "shm-reduce",
@@ -394,10 +394,13 @@ fn spawned_workers_give_the_forked_ones_answer() {
             ]
         };
         let forked = run_json(&args("fork"));
-        let spawned = run_json(&args("spawn"));
-        assert_eq!(spawned["hits"], forked["hits"], "{backend}");
-        assert_eq!(spawned["start"], "spawn", "{backend}");
         assert_eq!(forked["start"], "fork", "{backend}");
+        for start in ["spawn", "forkserver"] {
+            let started = run_json(&args(start));
+            assert_eq!(started["hits"], forked["hits"], "{backend} ({start})");
+            assert_eq!(started["start"], start, "{backend}");
+        }
+        assert!(run_json(&args("forkserver"))["setup_s"].as_f64().unwrap() > 0.0);
     }
     let line = assert_usage_error(
         &["run", "--backend", "rayon", "--start", "spawn"],

@@ -3,7 +3,7 @@
 //! reaps every child (the course's `Process` + `Pipe`).
 
 use super::process::{gather, write_all, Deadline};
-use super::worker::{launch_team, Assignment, WorkerIo};
+use super::worker::{launch_team, Assignment, Starter, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::Result;
@@ -27,12 +27,14 @@ pub(crate) fn work(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>) ->
 #[derive(Debug)]
 pub struct ForkPipe {
     team: Team,
+    starter: Starter,
 }
 
 impl ForkPipe {
     /// A fork-pipe backend for `team`.
     pub fn new(team: Team) -> ForkPipe {
-        ForkPipe { team }
+        let starter = Starter::new(team.start);
+        ForkPipe { team, starter }
     }
 }
 
@@ -48,7 +50,15 @@ impl Backend for ForkPipe {
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
         let t0 = mono_ns();
-        let mut children = launch_team(&self.team, BackendKind::ForkPipe, job, None, None, &[])?;
+        let mut children = launch_team(
+            &self.team,
+            self.starter.ready()?,
+            BackendKind::ForkPipe,
+            job,
+            None,
+            None,
+            &[],
+        )?;
         let received = gather(&mut children, Deadline::after(job.timeout), true)?;
         let outcomes = received
             .into_iter()
@@ -58,7 +68,8 @@ impl Backend for ForkPipe {
         let t_end = mono_ns();
         let mut report =
             RunReport::assemble(job, BackendKind::ForkPipe.name(), t0, t_end, &outcomes);
-        report.start = Some(self.team.start);
+        report.start = Some(self.starter.method());
+        report.setup_s = self.starter.setup_s();
         Ok(report)
     }
 }

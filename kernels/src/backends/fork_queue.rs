@@ -24,7 +24,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::{pipe2, read};
 
 use super::process::{raw, write_all, Children, Deadline, PollSet, Wake};
-use super::worker::{launch_team, Assignment, WorkerIo};
+use super::worker::{launch_team, Assignment, Starter, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{Error, OsContext, Result};
@@ -49,12 +49,14 @@ const BATCH: usize = 64;
 #[derive(Debug)]
 pub struct ForkQueue {
     team: Team,
+    starter: Starter,
 }
 
 impl ForkQueue {
     /// A fork-queue backend for `team`.
     pub fn new(team: Team) -> ForkQueue {
-        ForkQueue { team }
+        let starter = Starter::new(team.start);
+        ForkQueue { team, starter }
     }
 }
 
@@ -330,7 +332,15 @@ impl Backend for ForkQueue {
         // Producers keep no read end: only the parent consumes.
         let (close, queue) = ([raw(&from_producers)], Some(to_consumer.as_fd()));
         let backend = BackendKind::ForkQueue;
-        let mut children = launch_team(&self.team, backend, job, None, queue, &close)?;
+        let mut children = launch_team(
+            &self.team,
+            self.starter.ready()?,
+            backend,
+            job,
+            None,
+            queue,
+            &close,
+        )?;
         // Now only the producers hold write ends: end-of-file means all exited.
         drop(to_consumer);
         let mut per_worker = consume(
@@ -349,7 +359,8 @@ impl Backend for ForkQueue {
         let mut report =
             RunReport::assemble(job, BackendKind::ForkQueue.name(), t0, t_end, &per_worker);
         report.chunksize = Some(chunks.size);
-        report.start = Some(self.team.start);
+        report.start = Some(self.starter.method());
+        report.setup_s = self.starter.setup_s();
         Ok(report)
     }
 }

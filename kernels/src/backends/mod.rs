@@ -19,6 +19,7 @@ use crate::start::StartMethod;
 
 mod fork_pipe;
 mod fork_queue;
+mod forkserver;
 mod per_core;
 mod pool_map;
 mod process;
@@ -32,6 +33,7 @@ mod worker;
 
 pub use fork_pipe::ForkPipe;
 pub use fork_queue::ForkQueue;
+pub(crate) use forkserver::serve as serve_forks;
 pub use per_core::PerCore;
 pub use pool_map::PoolMap;
 pub use rayon_pool::RayonPool;

@@ -16,7 +16,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
 use super::process::{gather, raw, read_full, write_all, Children, Deadline, PollSet, Wake};
-use super::worker::{launch, Assignment, WorkerIo};
+use super::worker::{launch, Assignment, Starter, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::{mono_ns, secs_between};
 use crate::error::{Error, OsContext, Result};
@@ -44,6 +44,9 @@ pub struct PoolMap {
     setup_s: f64,
     /// Why the pool can no longer run jobs, after a worker died.
     broken: Option<String>,
+    /// How the workers started; last, so that a fork server outlives the
+    /// workers it reaps (fields drop in order, after `Drop::drop`).
+    starter: Starter,
 }
 
 fn encode_task(job: &Job, range: BlockRange) -> [u8; OUTCOME_BYTES] {
@@ -153,6 +156,9 @@ impl PoolMap {
     pub fn new(team: Team) -> Result<PoolMap> {
         let p = team.workers;
         let t0 = mono_ns();
+        // Before `workers`: dropped after them on an early return.
+        let mut starter = Starter::new(team.start);
+        starter.ready()?;
         let mut workers = Children::with_capacity(p);
         let mut tasks: Vec<OwnedFd> = Vec::with_capacity(p);
         let mut task_fds: Vec<RawFd> = Vec::with_capacity(p);
@@ -170,7 +176,7 @@ impl PoolMap {
                 job: Job::new(Method::Mc, 1),
             };
             let extra = Some(task_r.as_fd());
-            let child = launch(team.start, &a, cpus, None, extra, &task_fds)?;
+            let child = launch(&starter, &a, cpus, None, extra, &task_fds)?;
             workers.procs.push(child);
             tasks.push(task_w);
         }
@@ -204,6 +210,7 @@ impl PoolMap {
             results,
             setup_s,
             broken: None,
+            starter,
         })
     }
 
@@ -287,7 +294,7 @@ impl PoolMap {
         let mut report =
             RunReport::assemble(job, BackendKind::PoolMap.name(), t0, t_end, &per_worker);
         report.chunksize = Some(cs);
-        report.start = Some(self.team.start);
+        report.start = Some(self.starter.method());
         report.setup_s = Some(self.setup_s);
         Ok(report)
     }

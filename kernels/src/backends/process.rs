@@ -35,6 +35,7 @@
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -43,6 +44,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, getpid, getppid, pipe2, read, ForkResult, Pid};
 
+use super::forkserver::ServerConn;
 use crate::cancel;
 use crate::error::{Error, OsContext, Result};
 use crate::report::{WorkerOutcome, OUTCOME_BYTES};
@@ -58,6 +60,9 @@ pub(crate) struct ChildProc {
     pub from_child: OwnedFd,
     /// Whether `waitpid` has collected it.
     reaped: bool,
+    /// The fork server whose child it is (`--start forkserver`), which
+    /// reaps it for us; `None`: our own child.
+    server: Option<Arc<ServerConn>>,
 }
 
 /// Exits the child process if it ever unwinds (a bug): never return into
@@ -191,6 +196,20 @@ impl ChildProc {
             pid,
             from_child,
             reaped: false,
+            server: None,
+        }
+    }
+
+    /// A worker a fork server forked for us.
+    pub(crate) fn served(
+        worker: usize,
+        pid: Pid,
+        from_child: OwnedFd,
+        server: Arc<ServerConn>,
+    ) -> ChildProc {
+        ChildProc {
+            server: Some(server),
+            ..ChildProc::new(worker, pid, from_child)
         }
     }
 }
@@ -199,7 +218,7 @@ impl ChildProc {
 /// and die of SIGINT and SIGTERM — the parent may catch them to stop
 /// gracefully; a worker should just die (Ctrl-C reaches the whole group).
 /// Async-signal-safe.
-fn child_prologue(parent: Pid) {
+pub(super) fn child_prologue(parent: Pid) {
     die_with(parent);
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: `signal` with SIG_DFL is async-signal-safe and touches no
@@ -283,6 +302,11 @@ impl Children {
     /// killing it) and returns how it ended.
     pub(crate) fn reap(&mut self, i: usize) -> Result<WaitStatus> {
         let child = &mut self.procs[i];
+        if let Some(server) = &child.server {
+            let status = server.wait(child.pid);
+            child.reaped = true;
+            return status;
+        }
         loop {
             match waitpid(child.pid, None) {
                 Err(Errno::EINTR) => continue,
@@ -328,9 +352,12 @@ impl Children {
             .iter()
             .enumerate()
             .filter(|(_, c)| !c.reaped)
-            .find_map(|(i, c)| match waitid(Id::Pid(c.pid), flags) {
-                Ok(WaitStatus::Stopped(_, signal)) => Some((i, signal)),
-                _ => None,
+            .find_map(|(i, c)| match &c.server {
+                Some(server) => server.stopped(c.pid).map(|signal| (i, signal)),
+                None => match waitid(Id::Pid(c.pid), flags) {
+                    Ok(WaitStatus::Stopped(_, signal)) => Some((i, signal)),
+                    _ => None,
+                },
             })
     }
 

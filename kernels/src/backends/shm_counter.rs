@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::process::{gather, Deadline};
 use super::shared_mem::SharedMem;
-use super::worker::{launch_team, Assignment, WorkerIo};
+use super::worker::{launch_team, Assignment, Starter, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::{Error, Result};
@@ -85,12 +85,14 @@ pub struct ShmCounter {
     team: Team,
     update: Update,
     shared: Option<Shared>,
+    starter: Starter,
 }
 
 impl ShmCounter {
     /// A backend for `team` whose workers update the counter by `update`.
     pub fn new(team: Team, update: Update) -> ShmCounter {
         ShmCounter {
+            starter: Starter::new(team.start),
             team,
             update,
             shared: None,
@@ -306,7 +308,15 @@ impl Backend for ShmCounter {
         let updates: u64 = (0..p)
             .map(|w| job.static_share(w, p).count.div_ceil(flush))
             .sum();
-        let mut children = launch_team(&self.team, kind, job, Some(mem), None, &[])?;
+        let mut children = launch_team(
+            &self.team,
+            self.starter.ready()?,
+            kind,
+            job,
+            Some(mem),
+            None,
+            &[],
+        )?;
         gather(&mut children, Deadline::after(job.timeout), false)?;
         let outcomes = (0..p)
             .map(|i| {
@@ -321,7 +331,8 @@ impl Backend for ShmCounter {
         let exact = report.partial;
         report.set_partial(job, counted);
         report.chunksize = Some(flush);
-        report.start = Some(self.team.start);
+        report.start = Some(self.starter.method());
+        report.setup_s = self.starter.setup_s();
         if counted != exact {
             report.race = Some(Race {
                 updates,

@@ -9,7 +9,7 @@
 
 use super::process::{gather, Deadline};
 use super::shared_mem::SharedMem;
-use super::worker::{launch_team, Assignment, WorkerIo};
+use super::worker::{launch_team, Assignment, Starter, WorkerIo};
 use super::{Backend, BackendKind, Team};
 use crate::clock::mono_ns;
 use crate::error::Result;
@@ -29,12 +29,17 @@ pub struct ShmReduce {
     team: Team,
     /// One slot per worker, mapped by the first run.
     slots: Option<SharedMem>,
+    starter: Starter,
 }
 
 impl ShmReduce {
     /// A shm-reduce backend for `team`.
     pub fn new(team: Team) -> ShmReduce {
-        ShmReduce { team, slots: None }
+        ShmReduce {
+            starter: Starter::new(team.start),
+            team,
+            slots: None,
+        }
     }
 }
 
@@ -72,7 +77,15 @@ impl Backend for ShmReduce {
         };
         let slots = &*slots;
         let backend = BackendKind::ShmReduce;
-        let mut children = launch_team(&self.team, backend, job, Some(slots), None, &[])?;
+        let mut children = launch_team(
+            &self.team,
+            self.starter.ready()?,
+            backend,
+            job,
+            Some(slots),
+            None,
+            &[],
+        )?;
         // The pipes carry no data here: their EOF says the child has exited.
         gather(&mut children, Deadline::after(job.timeout), false)?;
         let outcomes = (0..p)
@@ -84,7 +97,8 @@ impl Backend for ShmReduce {
         let t_end = mono_ns();
         let mut report =
             RunReport::assemble(job, BackendKind::ShmReduce.name(), t0, t_end, &outcomes);
-        report.start = Some(self.team.start);
+        report.start = Some(self.starter.method());
+        report.setup_s = self.starter.setup_s();
         Ok(report)
     }
 }

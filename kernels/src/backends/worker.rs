@@ -13,6 +13,7 @@ use std::ffi::{CString, OsString};
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
+use super::forkserver::ForkServer;
 use super::process::{spawn_child, spawn_exec, ChildProc, Children};
 use super::shared_mem::SharedMem;
 use super::{fork_pipe, fork_queue, pool_map, shm_counter, shm_reduce, BackendKind, Team};
@@ -69,22 +70,66 @@ pub(crate) fn dispatch(a: &Assignment, cpus: Option<&CpuList>, io: &WorkerIo<'_>
     }
 }
 
-/// Starts worker `a.worker` by `start`: it runs [`dispatch`] with `io`'s
-/// memory and descriptors (its `out` pipe is made here). `close_in_child`:
-/// descriptors a forked child must not keep (a spawned one keeps none but
-/// its own: everything else is close-on-exec).
-pub(crate) fn launch(
+/// How a process backend starts its workers: its [`StartMethod`], and the
+/// fork server once one is running. Each process backend holds one.
+#[derive(Debug)]
+pub(crate) struct Starter {
     start: StartMethod,
+    server: Option<ForkServer>,
+}
+
+impl Starter {
+    /// Starts workers by `start` (a fork server starts at [`ready`](Self::ready)).
+    pub(crate) fn new(start: StartMethod) -> Starter {
+        Starter {
+            start,
+            server: None,
+        }
+    }
+
+    /// Makes it able to start workers: starts the fork server, once.
+    pub(crate) fn ready(&mut self) -> Result<&Starter> {
+        if self.start == StartMethod::Forkserver && self.server.is_none() {
+            self.server = Some(ForkServer::start()?);
+        }
+        Ok(self)
+    }
+
+    /// How workers start.
+    pub(crate) fn method(&self) -> StartMethod {
+        self.start
+    }
+
+    /// The fork server's start-up, seconds, once it has started.
+    pub(crate) fn setup_s(&self) -> Option<f64> {
+        self.server.as_ref().map(ForkServer::setup_s)
+    }
+}
+
+/// Starts worker `a.worker` as `starter` says: it runs [`dispatch`] with
+/// `io`'s memory and descriptors (its `out` pipe is made here).
+/// `close_in_child`: descriptors a forked child must not keep (a spawned
+/// one keeps none but its own: everything else is close-on-exec; a fork
+/// server never had them).
+pub(crate) fn launch(
+    starter: &Starter,
     a: &Assignment,
     cpus: Option<&CpuList>,
     shared: Option<&SharedMem>,
     extra: Option<BorrowedFd<'_>>,
     close_in_child: &[RawFd],
 ) -> Result<ChildProc> {
-    match start {
+    match starter.start {
         StartMethod::Fork => spawn_child(a.worker, close_in_child, |out| {
             dispatch(a, cpus, &WorkerIo { out, shared, extra })
         }),
+        StartMethod::Forkserver => {
+            let cpu = cpus.and_then(|c| c.for_worker(a.worker));
+            match &starter.server {
+                Some(server) => server.launch(a, cpu, shared, extra),
+                None => Err(Error::Invalid("the fork server was not started".into())),
+            }
+        }
         StartMethod::Spawn => {
             let cpu = cpus.and_then(|c| c.for_worker(a.worker));
             let program = cstring(worker_program().as_os_str().as_bytes())?;
@@ -106,6 +151,7 @@ pub(crate) fn launch(
 /// place in the team, sharing `shared` and `extra` (see [`launch`]).
 pub(crate) fn launch_team(
     team: &Team,
+    starter: &Starter,
     backend: BackendKind,
     job: &Job,
     shared: Option<&SharedMem>,
@@ -121,7 +167,7 @@ pub(crate) fn launch_team(
             job: job.clone(),
         };
         let cpus = team.cpus.as_ref();
-        let child = launch(team.start, &a, cpus, shared, extra, close_in_child)?;
+        let child = launch(starter, &a, cpus, shared, extra, close_in_child)?;
         children.procs.push(child);
     }
     Ok(children)
@@ -133,7 +179,7 @@ fn cstring(bytes: &[u8]) -> Result<CString> {
 
 impl Assignment {
     /// Its command-line form, readable in `ps`: `fork-pipe 1/2 mc samples=…`.
-    fn to_args(&self, cpu: Option<usize>) -> Vec<String> {
+    pub(super) fn to_args(&self, cpu: Option<usize>) -> Vec<String> {
         let j = &self.job;
         vec![
             self.backend.name().to_owned(),
@@ -149,7 +195,9 @@ impl Assignment {
     }
 
     /// Parses [`to_args`](Self::to_args): the assignment and the CPU.
-    fn from_args(args: &[OsString]) -> std::result::Result<(Assignment, Option<usize>), String> {
+    pub(super) fn from_args(
+        args: &[OsString],
+    ) -> std::result::Result<(Assignment, Option<usize>), String> {
         let text: Vec<&str> = args
             .iter()
             .map(|a| a.to_str().ok_or("an argument is not UTF-8"))

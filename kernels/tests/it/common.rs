@@ -82,6 +82,32 @@ pub fn children_of_self() -> Vec<i32> {
     children_of(std::process::id())
 }
 
+/// The worker processes under `parent`: its children and grandchildren
+/// that have no children of their own — forked and spawned workers are its
+/// children, a fork server's are its grandchildren (the server, which has
+/// children, is left out).
+pub fn worker_stats_of(parent: u32) -> Vec<ProcStat> {
+    let all: Vec<ProcStat> = all_processes().collect();
+    let has_children = |p: &ProcStat| all.iter().any(|q| q.ppid == p.pid as u32);
+    let children: Vec<&ProcStat> = all.iter().filter(|p| p.ppid == parent).collect();
+    let mut workers: Vec<ProcStat> = all
+        .iter()
+        .filter(|p| p.ppid == parent || children.iter().any(|c| p.ppid == c.pid as u32))
+        .filter(|p| !has_children(p))
+        .copied()
+        .collect();
+    workers.sort_unstable_by_key(|p| p.pid);
+    workers
+}
+
+/// Pids of this test process's workers (see [`worker_stats_of`]).
+pub fn workers_of_self() -> Vec<i32> {
+    worker_stats_of(std::process::id())
+        .iter()
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// Waits until `cond` holds or `limit` passes; returns whether it held.
 pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;

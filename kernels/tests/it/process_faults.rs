@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use piscale_kernels::{Backend, BackendKind, Error, Job, Method, Named, StartMethod, Team};
 use strum::VariantArray;
 
-use crate::common::{child_stats_of, wait_for, ProcStat};
+use crate::common::{wait_for, worker_stats_of, ProcStat};
 
 /// A process backend and how its workers start.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +61,7 @@ fn kill_one_worker(kind: Setup) -> (Box<dyn Backend>, Error, Duration, i32) {
 
 /// Like [`kill_one_worker`], with any `signal`.
 fn signal_one_worker(kind: Setup, signal: Signal) -> (Box<dyn Backend>, Error, Duration, i32) {
-    let before = crate::common::children_of_self();
+    let before = crate::common::workers_of_self();
     let mut backend = kind.create(2);
     let (tx, rx) = mpsc::channel();
     let outcome = std::thread::scope(|s| {
@@ -69,7 +69,7 @@ fn signal_one_worker(kind: Setup, signal: Signal) -> (Box<dyn Backend>, Error, D
         s.spawn(move || tx.send(runner.run(&long_job())).unwrap());
         let mut victims = Vec::new();
         let started = crate::common::wait_for(Duration::from_secs(5), || {
-            victims = crate::common::children_of_self()
+            victims = crate::common::workers_of_self()
                 .into_iter()
                 .filter(|p| !before.contains(p))
                 .collect();
@@ -88,7 +88,7 @@ fn signal_one_worker(kind: Setup, signal: Signal) -> (Box<dyn Backend>, Error, D
         };
         if outcome.is_err() {
             // Free the runner thread so the scope can end and the test report.
-            for pid in crate::common::children_of_self()
+            for pid in crate::common::workers_of_self()
                 .into_iter()
                 .filter(|p| !before.contains(p))
             {
@@ -280,7 +280,7 @@ fn workers_left_after_killing_their_parent(kind: Setup) -> Vec<i32> {
     // exit anyway, at end-of-file on their task pipes), in the job itself.
     let mut workers = Vec::new();
     let computing = wait_for(Duration::from_secs(10), || {
-        workers = child_stats_of(parent.id());
+        workers = worker_stats_of(parent.id());
         workers.len() == 2 && workers.iter().all(|w| w.cpu_ticks >= 3)
     });
     parent.kill().unwrap();
@@ -310,4 +310,54 @@ fn workers_die_with_their_parent() {
         })
         .collect();
     assert!(orphans.is_empty(), "outlived their parent: {orphans:?}");
+}
+
+#[test]
+fn a_dead_fork_server_fails_the_run_naming_it_and_leaves_no_process() {
+    let _forks = crate::common::fork_lock();
+    crate::common::start_methods(BackendKind::ForkPipe);
+    for kind in process_backends().filter(|s| s.start == StartMethod::Forkserver) {
+        let mut backend = kind.create(2);
+        let (tx, rx) = mpsc::channel();
+        let failed = std::thread::scope(|s| {
+            let runner = &mut backend;
+            s.spawn(move || tx.send(runner.run(&long_job())).unwrap());
+            // The server is our child with children: the workers, computing.
+            let mut server = None;
+            let started = wait_for(Duration::from_secs(5), || {
+                server = crate::common::children_of_self()
+                    .into_iter()
+                    .find(|&pid| crate::common::children_of(pid as u32).len() == 2);
+                server.is_some()
+            });
+            let server = server.filter(|_| started);
+            if let Some(pid) = server {
+                kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+            }
+            let outcome = rx.recv_timeout(Duration::from_secs(5));
+            if outcome.is_err() {
+                for pid in crate::common::workers_of_self() {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+            (server, outcome)
+        });
+        let (server, outcome) = failed;
+        let server = server.unwrap_or_else(|| panic!("{kind}: no fork server with 2 workers"));
+        let err = outcome
+            .unwrap_or_else(|_| panic!("{kind}: no answer 5 s after the server was killed"))
+            .expect_err("a run whose fork server died must fail");
+        let msg = err.to_string();
+        assert!(
+            matches!(&err, Error::ForkServer { pid, .. } if *pid == server)
+                && msg.starts_with(&format!("the fork server (pid {server}) ")),
+            "{kind}: {msg}"
+        );
+        drop(backend);
+        assert_eq!(
+            crate::common::children_of_self(),
+            Vec::<i32>::new(),
+            "{kind} left children"
+        );
+    }
 }
