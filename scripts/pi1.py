@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Monte Carlo estimate of pi with a pool of worker processes (course style).
 
-    python3 scripts/pi1.py --workers 4 --samples 1000000 [--seed 0]
+    python3 scripts/pi1.py --workers 4 --samples 1000000 [--seed 0] [--start spawn]
 
 Throw N darts at the unit square; the fraction that lands inside the quarter
 circle x^2 + y^2 < 1 tends to pi/4. The darts are split into one share per
@@ -14,13 +14,15 @@ interpreter's start-up, the imports or the pool's shutdown), as
 `compute time: 0.812345 s`, and then the estimate on the last line, as
 `pi = 3.1415926536`. `piscale sweep` finds the estimate either way: with the
 command's `estimate` pattern, or as the last number with a decimal point on
-stdout; the `time` pattern reads the compute time. Standard library only.
+stdout; the `time` pattern reads the compute time. `--start` picks the
+multiprocessing start method (fork, spawn or forkserver; default: this
+Python's). Standard library only.
 """
 
 import argparse
 import random
 import time
-from multiprocessing import Pool
+import multiprocessing
 
 
 def count_hits(task):
@@ -41,6 +43,12 @@ def main():
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--samples", type=int, default=1_000_000, help="darts in total")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random streams")
+    parser.add_argument(
+        "--start",
+        choices=multiprocessing.get_all_start_methods(),
+        default=None,
+        help="multiprocessing start method (default: this Python's)",
+    )
     args = parser.parse_args()
     if args.workers < 1 or args.samples < 1:
         parser.error("--workers and --samples must be at least 1")
@@ -53,7 +61,8 @@ def main():
     ]
 
     start = time.perf_counter()
-    with Pool(args.workers) as pool:
+    context = multiprocessing.get_context(args.start)
+    with context.Pool(args.workers) as pool:
         hits = sum(pool.map(count_hits, tasks))
         seconds = time.perf_counter() - start
 
