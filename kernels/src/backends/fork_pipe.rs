@@ -49,10 +49,13 @@ impl Backend for ForkPipe {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
+        // A fork server starts with the first run, before its clock: its
+        // start-up is `setup_s`, not part of any run.
+        self.starter.ready()?;
         let t0 = mono_ns();
         let mut children = launch_team(
             &self.team,
-            self.starter.ready()?,
+            &self.starter,
             BackendKind::ForkPipe,
             job,
             None,

@@ -323,6 +323,9 @@ impl Backend for ForkQueue {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
+        // A fork server starts with the first run, before its clock: its
+        // start-up is `setup_s`, not part of any run.
+        self.starter.ready()?;
         let p = self.team.workers;
         let chunks = Chunks::new(job, p);
         let t0 = mono_ns();
@@ -332,15 +335,8 @@ impl Backend for ForkQueue {
         // Producers keep no read end: only the parent consumes.
         let (close, queue) = ([raw(&from_producers)], Some(to_consumer.as_fd()));
         let backend = BackendKind::ForkQueue;
-        let mut children = launch_team(
-            &self.team,
-            self.starter.ready()?,
-            backend,
-            job,
-            None,
-            queue,
-            &close,
-        )?;
+        let mut children =
+            launch_team(&self.team, &self.starter, backend, job, None, queue, &close)?;
         // Now only the producers hold write ends: end-of-file means all exited.
         drop(to_consumer);
         let mut per_worker = consume(

@@ -293,6 +293,9 @@ impl Backend for ShmCounter {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
+        // A fork server starts with the first run, before its clock: its
+        // start-up is `setup_s`, not part of any run.
+        self.starter.ready()?;
         let p = self.team.workers;
         let kind = self.kind();
         let t0 = mono_ns();
@@ -308,15 +311,7 @@ impl Backend for ShmCounter {
         let updates: u64 = (0..p)
             .map(|w| job.static_share(w, p).count.div_ceil(flush))
             .sum();
-        let mut children = launch_team(
-            &self.team,
-            self.starter.ready()?,
-            kind,
-            job,
-            Some(mem),
-            None,
-            &[],
-        )?;
+        let mut children = launch_team(&self.team, &self.starter, kind, job, Some(mem), None, &[])?;
         gather(&mut children, Deadline::after(job.timeout), false)?;
         let outcomes = (0..p)
             .map(|i| {

@@ -65,6 +65,9 @@ impl Backend for ShmReduce {
 
     fn run(&mut self, job: &Job) -> Result<RunReport> {
         job.validate()?;
+        // A fork server starts with the first run, before its clock: its
+        // start-up is `setup_s`, not part of any run.
+        self.starter.ready()?;
         let p = self.team.workers;
         let t0 = mono_ns();
         let slots = match &mut self.slots {
@@ -79,7 +82,7 @@ impl Backend for ShmReduce {
         let backend = BackendKind::ShmReduce;
         let mut children = launch_team(
             &self.team,
-            self.starter.ready()?,
+            &self.starter,
             backend,
             job,
             Some(slots),

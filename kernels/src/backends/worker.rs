@@ -88,11 +88,11 @@ impl Starter {
     }
 
     /// Makes it able to start workers: starts the fork server, once.
-    pub(crate) fn ready(&mut self) -> Result<&Starter> {
+    pub(crate) fn ready(&mut self) -> Result<()> {
         if self.start == StartMethod::Forkserver && self.server.is_none() {
             self.server = Some(ForkServer::start()?);
         }
-        Ok(self)
+        Ok(())
     }
 
     /// How workers start.

@@ -218,7 +218,11 @@ fn forking_while_another_thread_allocates_never_deadlocks() {
         let expected = backends[0].run(&job).unwrap().hits;
         for _ in 0..200 {
             for b in &mut backends {
-                assert_eq!(b.run(&job).unwrap().hits, expected);
+                let hits = b.run(&job).unwrap().hits;
+                // shm-race may lose updates: it only has to finish.
+                if b.kind().is_block_decomposed() {
+                    assert_eq!(hits, expected, "{}", b.kind());
+                }
             }
         }
         // Stop the pool before the test ends and lets go of the fork lock:
