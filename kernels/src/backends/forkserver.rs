@@ -46,6 +46,15 @@ use crate::start::{worker_program, SERVER_ARG};
 /// The largest request: a dozen short arguments.
 const MAX_REQUEST: usize = 1024;
 
+/// How long the parent waits for a reply. Every request is answered at
+/// once (a fork, or reaping a worker that has exited or was killed): a
+/// server silent this long is stopped or stuck, and the run fails naming
+/// it rather than hanging.
+const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a server may take to exit once its socket is shut down.
+const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The parent's end of the conversation with a fork server.
 #[derive(Debug)]
 pub(crate) struct ServerConn {
@@ -89,6 +98,12 @@ impl ServerConn {
             .map(|m| m.bytes);
             match got {
                 Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => {
+                    return Err(Error::ForkServer {
+                        pid: self.pid.as_raw(),
+                        how: format!("did not answer within {REPLY_TIMEOUT:?}"),
+                    })
+                }
                 Err(e) => return Err(self.gone(e)),
                 Ok(5) => break,
                 Ok(_) => return Err(self.gone(Errno::EPIPE)),
@@ -160,6 +175,9 @@ impl ForkServer {
         let argv = [program.clone(), server_arg];
         let process = spawn_exec(0, &program, &argv, [Some(theirs.as_fd()), None])?;
         drop(theirs);
+        let timeout = nix::sys::time::TimeVal::new(REPLY_TIMEOUT.as_secs() as _, 0);
+        nix::sys::socket::setsockopt(&ours, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+            .os("setsockopt")?;
         let conn = Arc::new(ServerConn {
             sock: Mutex::new(ours),
             pid: process.pid,
@@ -229,11 +247,19 @@ impl Drop for ForkServer {
             // SAFETY: `shutdown` on a socket we own; no memory is involved.
             unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_RDWR) };
         }
+        // It exits at once; a stopped or stuck one is killed (its workers
+        // die with it).
+        let end = std::time::Instant::now() + STOP_TIMEOUT;
+        let mut killed = false;
         loop {
-            match waitpid(self.process.pid, None) {
+            match waitpid(self.process.pid, Some(WaitPidFlag::WNOHANG)) {
                 Err(Errno::EINTR) => continue,
                 Ok(WaitStatus::StillAlive | WaitStatus::Stopped(..) | WaitStatus::Continued(_)) => {
-                    let _ = kill(self.process.pid, Signal::SIGKILL);
+                    if !killed && std::time::Instant::now() >= end {
+                        let _ = kill(self.process.pid, Signal::SIGKILL);
+                        killed = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(200));
                 }
                 _ => break,
             }

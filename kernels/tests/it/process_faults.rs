@@ -365,3 +365,26 @@ fn a_dead_fork_server_fails_the_run_naming_it_and_leaves_no_process() {
         );
     }
 }
+
+#[test]
+fn a_stopped_fork_server_is_killed_when_its_backend_is_dropped() {
+    let _forks = crate::common::fork_lock();
+    crate::common::start_methods(BackendKind::ForkPipe);
+    let kind = Setup {
+        kind: BackendKind::ForkPipe,
+        start: StartMethod::Forkserver,
+    };
+    let mut backend = kind.create(2);
+    backend.run(&Job::new(Method::Mc, 4096).block(512)).unwrap();
+    let servers = crate::common::children_of_self();
+    assert_eq!(servers.len(), 1, "the fork server alone: {servers:?}");
+    kill(Pid::from_raw(servers[0]), Signal::SIGSTOP).unwrap();
+    let dropped = Instant::now();
+    drop(backend);
+    assert!(
+        dropped.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        dropped.elapsed()
+    );
+    assert_eq!(crate::common::children_of_self(), Vec::<i32>::new());
+}
