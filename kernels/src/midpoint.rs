@@ -19,6 +19,10 @@ use crate::isa::Isa;
 /// Number of interleaved accumulators within a block.
 pub const LANES: usize = 8;
 
+/// Steps per round of the block loop: each lane takes two, which share one
+/// division ([`pair`]).
+pub const ROUND: usize = 2 * LANES;
+
 /// Scale of the fixed-point partials: 2^64.
 const FIXED_ONE: f64 = 18_446_744_073_709_551_616.0;
 
@@ -26,6 +30,19 @@ const FIXED_ONE: f64 = 18_446_744_073_709_551_616.0;
 #[inline(always)]
 pub fn integrand(x: f64) -> f64 {
     4.0 / (1.0 + x * x)
+}
+
+/// A quarter of the integrand at two midpoints, with one division:
+/// f(x₁)/4 + f(x₂)/4 = 1/b₁ + 1/b₂ = (b₁ + b₂)/(b₁·b₂), where x = t·h and
+/// b = 1 + x² ∈ [1, 2], so nothing overflows and the quotient is rounded
+/// once (about 3 roundings per pair where the two divisions had 2; see
+/// "The midpoint kernel" in `docs/performance.md`). The factor 4 is applied
+/// to a block's whole sum, which is exact: a power of two.
+#[inline(always)]
+pub fn pair(t1: f64, t2: f64, h: f64) -> f64 {
+    let (x1, x2) = (t1 * h, t2 * h);
+    let (b1, b2) = (1.0 + x1 * x1, 1.0 + x2 * x2);
+    (b1 + b2) / (b1 * b2)
 }
 
 /// Σ f((i+½)h) for i in `start..start+len`, h = 1/`steps`, as 64.64 fixed
@@ -39,8 +56,10 @@ pub fn block_sum(steps: u64, start: u64, len: u64) -> u128 {
 
 /// [`block_sum`] on the `isa` path.
 ///
+/// Round `r` of a block gives lane `l` its steps `16r + l` and `16r + 8 + l`
+/// ([`pair`]); the last `len % 16` steps go one by one to lanes 0, 1, …
 /// Every path evaluates the same IEEE operations on the same [`LANES`]
-/// accumulators (no fused multiply-add, an exact division) and combines them
+/// accumulators (no fused multiply-add, exact divisions) and combines them
 /// in the same tree, so the result is bit-identical on every path. An ISA
 /// this CPU lacks runs the widest supported narrower path instead.
 ///
@@ -49,12 +68,13 @@ pub fn block_sum_with(isa: Isa, steps: u64, start: u64, len: u64) -> u128 {
     let h = 1.0 / steps as f64;
     let mut acc = [0.0f64; LANES];
     // Step indices are counted in floating point (exact below 2^53) so that
-    // the loop needs no integer-to-float conversion.
+    // the loop needs no integer-to-float conversion: `t[l]` is lane `l`'s
+    // first step of the round, its second is `t[l] + 8`.
     let mut t = [0.0f64; LANES];
     for (lane, ti) in t.iter_mut().enumerate() {
         *ti = (start + lane as u64) as f64 + 0.5;
     }
-    let rounds = len / LANES as u64;
+    let rounds = len / ROUND as u64;
     match isa.usable() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
@@ -65,21 +85,23 @@ pub fn block_sum_with(isa: Isa, steps: u64, start: u64, len: u64) -> u128 {
         Isa::Avx2 => unsafe { x86::rounds_avx2(h, rounds, &mut t, &mut acc) },
         _ => rounds_scalar(h, rounds, &mut t, &mut acc),
     }
-    let tail = (len % LANES as u64) as usize;
-    for (a, ti) in acc.iter_mut().zip(t).take(tail) {
-        *a += integrand(ti * h);
+    // The tail, one step at a time: 1/b is a quarter of f, as in `pair`.
+    let first = (start + rounds * ROUND as u64) as f64 + 0.5;
+    for k in 0..(len % ROUND as u64) as usize {
+        let x = (first + k as f64) * h;
+        acc[k % LANES] += 1.0 / (1.0 + x * x);
     }
-    to_fixed(combine(&acc))
+    to_fixed(4.0 * combine(&acc))
 }
 
-/// `rounds` rounds of the block loop: lane `l` adds f(t[l]·h) to `acc[l]`,
-/// then steps `t[l]` by [`LANES`].
+/// `rounds` rounds of the block loop: lane `l` adds [`pair`]`(t[l], t[l] +
+/// 8)` to `acc[l]`, then steps `t[l]` by [`ROUND`].
 #[inline]
 fn rounds_scalar(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANES]) {
     for _ in 0..rounds {
         for lane in 0..LANES {
-            acc[lane] += integrand(t[lane] * h);
-            t[lane] += LANES as f64;
+            acc[lane] += pair(t[lane], t[lane] + LANES as f64, h);
+            t[lane] += ROUND as f64;
         }
     }
 }
@@ -93,7 +115,7 @@ fn rounds_scalar(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANE
 mod x86 {
     use core::arch::x86_64::*;
 
-    use super::LANES;
+    use super::{LANES, ROUND};
 
     /// Four lanes as a vector.
     #[inline]
@@ -123,26 +145,29 @@ mod x86 {
         }
     }
 
-    /// f(t·h) = 4/(1 + (t·h)²), rounded after each operation as the scalar
-    /// [`super::integrand`] is (no FMA: it would round once fewer).
+    /// [`super::pair`] on four lanes, rounded after each operation as the
+    /// scalar one is (no FMA: it would round once fewer).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn integrand_avx2(t: __m256d, h: __m256d) -> __m256d {
-        let x = _mm256_mul_pd(t, h);
-        let d = _mm256_add_pd(_mm256_set1_pd(1.0), _mm256_mul_pd(x, x));
-        _mm256_div_pd(_mm256_set1_pd(4.0), d)
+    fn pair_avx2(t1: __m256d, h: __m256d) -> __m256d {
+        let t2 = _mm256_add_pd(t1, _mm256_set1_pd(LANES as f64));
+        let (x1, x2) = (_mm256_mul_pd(t1, h), _mm256_mul_pd(t2, h));
+        let one = _mm256_set1_pd(1.0);
+        let b1 = _mm256_add_pd(one, _mm256_mul_pd(x1, x1));
+        let b2 = _mm256_add_pd(one, _mm256_mul_pd(x2, x2));
+        _mm256_div_pd(_mm256_add_pd(b1, b2), _mm256_mul_pd(b1, b2))
     }
 
     /// [`super::rounds_scalar`] with lanes 0–3 and 4–7 in two vectors.
     #[target_feature(enable = "avx2")]
     pub(super) fn rounds_avx2(h: f64, rounds: u64, t: &mut [f64; LANES], acc: &mut [f64; LANES]) {
         let hv = _mm256_set1_pd(h);
-        let step = _mm256_set1_pd(LANES as f64);
+        let step = _mm256_set1_pd(ROUND as f64);
         let (mut t_lo, mut t_hi) = (load4(&t[..4]), load4(&t[4..]));
         let (mut a_lo, mut a_hi) = (load4(&acc[..4]), load4(&acc[4..]));
         for _ in 0..rounds {
-            a_lo = _mm256_add_pd(a_lo, integrand_avx2(t_lo, hv));
-            a_hi = _mm256_add_pd(a_hi, integrand_avx2(t_hi, hv));
+            a_lo = _mm256_add_pd(a_lo, pair_avx2(t_lo, hv));
+            a_hi = _mm256_add_pd(a_hi, pair_avx2(t_hi, hv));
             t_lo = _mm256_add_pd(t_lo, step);
             t_hi = _mm256_add_pd(t_hi, step);
         }
@@ -159,13 +184,16 @@ mod x86 {
             |v: &[f64; LANES]| _mm512_setr_pd(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
         let hv = _mm512_set1_pd(h);
         let one = _mm512_set1_pd(1.0);
-        let four = _mm512_set1_pd(4.0);
-        let step = _mm512_set1_pd(LANES as f64);
+        let half = _mm512_set1_pd(LANES as f64);
+        let step = _mm512_set1_pd(ROUND as f64);
         let (mut tv, mut av) = (load(t), load(acc));
         for _ in 0..rounds {
-            let x = _mm512_mul_pd(tv, hv);
-            let d = _mm512_add_pd(one, _mm512_mul_pd(x, x));
-            av = _mm512_add_pd(av, _mm512_div_pd(four, d));
+            let t2 = _mm512_add_pd(tv, half);
+            let (x1, x2) = (_mm512_mul_pd(tv, hv), _mm512_mul_pd(t2, hv));
+            let b1 = _mm512_add_pd(one, _mm512_mul_pd(x1, x1));
+            let b2 = _mm512_add_pd(one, _mm512_mul_pd(x2, x2));
+            let q = _mm512_div_pd(_mm512_add_pd(b1, b2), _mm512_mul_pd(b1, b2));
+            av = _mm512_add_pd(av, q);
             tv = _mm512_add_pd(tv, step);
         }
         let store = |v: __m512d, out: &mut [f64; LANES]| {
@@ -224,6 +252,31 @@ mod tests {
         // Different groupings differ only by rounding inside each block.
         let diff = (estimate(whole, steps) - estimate(split, steps)).abs();
         assert!(diff < 1e-14, "{diff}");
+    }
+
+    #[test]
+    fn pairs_and_the_tail_add_up_to_the_plain_sum_on_every_path() {
+        let steps = 1000u64;
+        let h = 1.0 / steps as f64;
+        for len in 0..=40u64 {
+            let start = 7;
+            let plain: f64 = (start..start + len)
+                .map(|i| integrand((i as f64 + 0.5) * h))
+                .sum();
+            let scalar = block_sum_with(Isa::Scalar, steps, start, len);
+            let got = scalar as f64 / FIXED_ONE;
+            assert!(
+                (got - plain).abs() <= 1e-14 * plain.max(1.0),
+                "{len}: {got} vs {plain}"
+            );
+            for isa in Isa::all_supported() {
+                assert_eq!(
+                    block_sum_with(isa, steps, start, len),
+                    scalar,
+                    "{isa} {len}"
+                );
+            }
+        }
     }
 
     #[test]
