@@ -14,7 +14,8 @@
 //! - `pool`: the `pool-map` pool's start-up (creation, and creation + drop) and
 //!   its dispatch round trip (parent → worker → parent over pipes);
 //! - `start`: every process backend's run of trivial work at 1 and 2 workers
-//!   by each start method (`fork`, `spawn`), ids `start/<backend>/<method>/<P>`;
+//!   by each start method (`fork`, `spawn`, `forkserver`), ids
+//!   `start/<backend>/<method>/<P>`;
 //!   for `pool-map`, whose workers start once, its creation + drop.
 //!
 //! Every result is checked for correctness once, outside the timed loop.
@@ -188,7 +189,7 @@ fn bench_start(c: &mut Criterion) {
     let processes = BackendKind::VARIANTS
         .iter()
         .copied()
-        .filter(|k| k.uses_processes() && k.is_block_decomposed());
+        .filter(|k| k.uses_processes());
     for kind in processes {
         for &start in StartMethod::VARIANTS {
             for workers in [1, 2] {
@@ -205,10 +206,11 @@ fn bench_start(c: &mut Criterion) {
                 }
                 let mut backend = kind.create(team).expect("backend");
                 let report = backend.run(&job).expect("trivial run");
-                assert_eq!(
-                    report.hits, expected,
-                    "{kind} ({start}) at {workers} workers"
-                );
+                // shm-race may lose updates: only the others' hits are serial's.
+                if kind.is_block_decomposed() {
+                    let what = format!("{kind} ({start}) at {workers} workers");
+                    assert_eq!(report.hits, expected, "{what}");
+                }
                 assert_eq!(report.start, Some(start));
                 group.bench_with_input(id, &job, |b, job| {
                     b.iter(|| backend.run(job).expect("trivial run"))
