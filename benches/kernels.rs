@@ -15,7 +15,9 @@
 //!   its dispatch round trip (parent → worker → parent over pipes);
 //! - `start`: every process backend's run of trivial work at 1 and 2 workers
 //!   by each start method (`fork`, `spawn`, `forkserver`), ids
-//!   `start/<backend>/<method>/<P>`;
+//!   `start/<backend>/<method>/<P>`, beside `start/c-fork-pipe/<P>`: the same
+//!   start-up at its barest in C (`benches/c/fork_baseline.c`, built when a C
+//!   compiler is present);
 //!   for `pool-map`, whose workers start once, its creation + drop.
 //!
 //! Every result is checked for correctness once, outside the timed loop.
@@ -186,6 +188,15 @@ fn bench_start(c: &mut Criterion) {
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
+    // The C baseline first: pipe + fork + write + _exit + read + waitpid
+    // per worker, from this same process (benches/c/fork_baseline.c).
+    #[cfg(c_baseline)]
+    for workers in [1, 2] {
+        assert_eq!(c::run(workers), 0, "the C baseline failed");
+        group.bench_function(BenchmarkId::new("c-fork-pipe", workers), |b| {
+            b.iter(|| c::run(black_box(workers)))
+        });
+    }
     let processes = BackendKind::VARIANTS
         .iter()
         .copied()
@@ -219,6 +230,21 @@ fn bench_start(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// The C start-up baseline, linked by `build.rs`.
+#[cfg(c_baseline)]
+mod c {
+    extern "C" {
+        fn piscale_fork_baseline(workers: std::ffi::c_int) -> std::ffi::c_int;
+    }
+
+    /// Starts and reaps `workers` children the bare C way; 0 on success.
+    pub fn run(workers: i32) -> i32 {
+        // SAFETY: the C function takes an int and touches only its own
+        // stack and descriptors; its children `_exit` without returning.
+        unsafe { piscale_fork_baseline(workers) }
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
