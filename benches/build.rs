@@ -1,10 +1,14 @@
-//! Builds the C start-up baseline (`c/fork_baseline.c`) when a C compiler
-//! is present, and tells the bench so (`cfg(c_baseline)`); without one the
-//! bench simply has no C entry.
+//! Builds the C baselines when a C compiler is present and tells the bench
+//! so: the start-up baseline (`c/fork_baseline.c`, `cfg(c_baseline)`) and
+//! the kernels' references (`c/kernels_ref.c`, `cfg(c_kernels)`, at the
+//! compiler's best: -O3 -march=native -ffast-math). Without a compiler the
+//! bench simply has no C entries.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(c_baseline)");
+    println!("cargo::rustc-check-cfg=cfg(c_kernels)");
     println!("cargo::rerun-if-changed=c/fork_baseline.c");
+    println!("cargo::rerun-if-changed=c/kernels_ref.c");
     let built = cc::Build::new()
         .file("c/fork_baseline.c")
         .opt_level(2)
@@ -13,5 +17,17 @@ fn main() {
     match built {
         Ok(()) => println!("cargo::rustc-cfg=c_baseline"),
         Err(e) => println!("cargo::warning=no C start-up baseline (no C compiler?): {e}"),
+    }
+    let kernels = cc::Build::new()
+        .file("c/kernels_ref.c")
+        .opt_level(3)
+        .flag_if_supported("-march=native")
+        .flag_if_supported("-ffast-math")
+        .flag_if_supported("-fopenmp-simd")
+        .cargo_warnings(false)
+        .try_compile("kernels_ref");
+    match kernels {
+        Ok(()) => println!("cargo::rustc-cfg=c_kernels"),
+        Err(e) => println!("cargo::warning=no C kernel references (no C compiler?): {e}"),
     }
 }

@@ -18,6 +18,8 @@
 //!   `start/<backend>/<method>/<P>`, beside `start/c-fork-pipe/<P>`: the same
 //!   start-up at its barest in C (`benches/c/fork_baseline.c`, built when a C
 //!   compiler is present);
+//! - `c-ref`: piscale's kernels beside the best plain C
+//!   (`benches/c/kernels_ref.c`) on one 2^20-element block each;
 //!   for `pool-map`, whose workers start once, its creation + drop.
 //!
 //! Every result is checked for correctness once, outside the timed loop.
@@ -232,18 +234,95 @@ fn bench_start(c: &mut Criterion) {
     group.finish();
 }
 
-/// The C start-up baseline, linked by `build.rs`.
-#[cfg(c_baseline)]
+/// piscale's kernels beside the best plain C (`benches/c/kernels_ref.c`,
+/// -O3 -march=native -ffast-math) on one 2^20-element block each, on this
+/// CPU's widest path: `c-ref/<method>/piscale`, `c-ref/<method>/c` (and
+/// `c-ref/midpoint/c-pairs`, the C with piscale's two steps per division).
+#[cfg(c_kernels)]
+fn bench_c_ref(c: &mut Criterion) {
+    let len = DEFAULT_BLOCK;
+    let mut group = c.benchmark_group("c-ref");
+    group
+        .throughput(Throughput::Elements(len))
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let isa = Isa::detect();
+    let pi_of = |sum: f64| sum / len as f64;
+    let rust = midpoint::block_sum(len, 0, len) as f64 / 2f64.powi(64);
+    for (name, sum) in [
+        ("piscale", rust),
+        ("c", c::midpoint(len, 0, len)),
+        ("c-pairs", c::midpoint_pairs(len, 0, len)),
+    ] {
+        assert!((pi_of(sum) - PI).abs() < 1e-9, "{name}: {}", pi_of(sum));
+    }
+    group.bench_function(BenchmarkId::new("midpoint/piscale", isa), |b| {
+        b.iter(|| midpoint::block_sum(black_box(len), black_box(0), black_box(len)))
+    });
+    group.bench_function("midpoint/c", |b| {
+        b.iter(|| c::midpoint(black_box(len), black_box(0), black_box(len)))
+    });
+    group.bench_function("midpoint/c-pairs", |b| {
+        b.iter(|| c::midpoint_pairs(black_box(len), black_box(0), black_box(len)))
+    });
+    let hits = c::mc(7, len);
+    assert!(
+        (4.0 * hits as f64 / len as f64 - PI).abs() < 0.01,
+        "c mc {hits}"
+    );
+    group.bench_function(BenchmarkId::new("mc/piscale", isa), |b| {
+        b.iter(|| mc::block_hits(black_box(7), black_box(0), black_box(len)))
+    });
+    group.bench_function("mc/c", |b| b.iter(|| c::mc(black_box(7), black_box(len))));
+    group.finish();
+}
+
+#[cfg(not(c_kernels))]
+fn bench_c_ref(_: &mut Criterion) {}
+
+/// The C baselines, linked by `build.rs`.
+#[cfg(any(c_baseline, c_kernels))]
 mod c {
+    #[cfg(c_baseline)]
     extern "C" {
         fn piscale_fork_baseline(workers: std::ffi::c_int) -> std::ffi::c_int;
     }
 
     /// Starts and reaps `workers` children the bare C way; 0 on success.
+    #[cfg(c_baseline)]
     pub fn run(workers: i32) -> i32 {
         // SAFETY: the C function takes an int and touches only its own
         // stack and descriptors; its children `_exit` without returning.
         unsafe { piscale_fork_baseline(workers) }
+    }
+
+    #[cfg(c_kernels)]
+    extern "C" {
+        fn piscale_c_midpoint(steps: i64, start: i64, len: i64) -> f64;
+        fn piscale_c_midpoint_pairs(steps: i64, start: i64, len: i64) -> f64;
+        fn piscale_c_mc(seed: u64, samples: u64) -> u64;
+    }
+
+    /// Σ f over the steps, the C way (one division a step).
+    #[cfg(c_kernels)]
+    pub fn midpoint(steps: u64, start: u64, len: u64) -> f64 {
+        // SAFETY: pure arithmetic on its arguments.
+        unsafe { piscale_c_midpoint(steps as i64, start as i64, len as i64) }
+    }
+
+    /// The same with two steps per division.
+    #[cfg(c_kernels)]
+    pub fn midpoint_pairs(steps: u64, start: u64, len: u64) -> f64 {
+        // SAFETY: pure arithmetic on its arguments.
+        unsafe { piscale_c_midpoint_pairs(steps as i64, start as i64, len as i64) }
+    }
+
+    /// Hits among `samples` darts, eight xoshiro256++ lanes in C.
+    #[cfg(c_kernels)]
+    pub fn mc(seed: u64, samples: u64) -> u64 {
+        // SAFETY: pure arithmetic on its arguments and its own stack.
+        unsafe { piscale_c_mc(seed, samples) }
     }
 }
 
@@ -325,4 +404,5 @@ criterion_group!(per_core_stream, bench_per_core_stream);
 criterion_group!(spawn, bench_spawn);
 criterion_group!(pool, bench_pool);
 criterion_group!(start, bench_start);
-criterion_main!(block, per_core_stream, spawn, pool, start);
+criterion_group!(c_ref, bench_c_ref);
+criterion_main!(block, per_core_stream, spawn, pool, start, c_ref);
