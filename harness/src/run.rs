@@ -161,14 +161,13 @@ impl RunRequest {
                 ),
             ));
         }
-        let library_processes = matches!(backend, Kernel::Local(l) if l.kind.uses_processes());
-        if self.start != StartMethod::Fork && !library_processes {
+        if self.start != StartMethod::Fork && backend.start().is_none() {
             return Err(UsageError::flag(
                 "--start",
                 format!(
                     "only the library's process backends ({}) start their workers by a start \
                      method, not {backend}",
-                    Kernel::names_of(|k| matches!(k, Kernel::Local(l) if l.kind.uses_processes()))
+                    Kernel::names_of(|k| k.start().is_some())
                 ),
             ));
         }

@@ -36,6 +36,7 @@
 pub mod backends;
 pub mod cancel;
 pub mod capacity;
+pub mod child;
 pub mod clock;
 mod error;
 pub mod isa;
@@ -45,6 +46,7 @@ pub mod midpoint;
 pub mod named;
 pub mod pin;
 pub mod report;
+pub mod robust_mutex;
 pub mod start;
 
 pub use backends::{Backend, BackendKind, Team, Traits, Update, MAX_WORKERS};

@@ -29,7 +29,7 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::mem::{size_of, MaybeUninit};
+use std::mem::size_of;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -41,9 +41,11 @@ use nix::sched::sched_yield;
 use nix::sys::mman::{mmap_anonymous, munmap, MapFlags, ProtFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
+use nix::unistd::{fork, getpid, ForkResult, Pid};
+use piscale_kernels::child::{prologue, ExitOnUnwind};
 use piscale_kernels::clock::{mono_ns, secs_between};
 use piscale_kernels::pin::{current_cpu, pin_current_thread};
+use piscale_kernels::robust_mutex::{self, Locked};
 use piscale_kernels::Update;
 use serde::Serialize;
 
@@ -405,7 +407,7 @@ impl Drop for Mapping {
             // has been reaped (a `Pair` is dropped before its mapping). A
             // mutex left locked by a killed process makes this fail with
             // EBUSY, which is harmless: the memory is unmapped next.
-            unsafe { libc::pthread_mutex_destroy(self.shared().mutex.get()) };
+            unsafe { robust_mutex::destroy(self.shared().mutex.get()) };
         }
         // SAFETY: `shared`/`len` are the live mapping made in `new`; no
         // reference into it outlives `self` (`shared()` borrows `self`).
@@ -413,80 +415,26 @@ impl Drop for Mapping {
     }
 }
 
-/// Initialises `mutex` as a process-shared, robust mutex: any process that
-/// maps it may take it, and if its owner dies holding it, the next
-/// `pthread_mutex_lock` returns `EOWNERDEAD` instead of waiting forever.
+/// Initialises `mutex` as a process-shared, robust mutex
+/// ([`robust_mutex::init`]).
 fn init_mutex(mutex: *mut libc::pthread_mutex_t) -> Result<(), RaceError> {
-    let check = |call: &'static str, rc: libc::c_int| match rc {
-        0 => Ok(()),
-        e => Err(RaceError::Os {
-            call,
-            errno: Errno::from_raw(e),
-        }),
-    };
-    let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-    // SAFETY: `attr` is room for the attribute object `init` writes.
-    check("pthread_mutexattr_init", unsafe {
-        libc::pthread_mutexattr_init(attr.as_mut_ptr())
-    })?;
-    let attr = attr.as_mut_ptr();
-    let made = (|| {
-        // SAFETY: `attr` was initialised above and not yet destroyed.
-        check("pthread_mutexattr_setpshared", unsafe {
-            libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED)
-        })?;
-        // SAFETY: as above.
-        check("pthread_mutexattr_setrobust", unsafe {
-            libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST)
-        })?;
-        // SAFETY: `mutex` points into a live shared mapping, is not yet
-        // initialised, and no process uses it until this returns.
-        check("pthread_mutex_init", unsafe {
-            libc::pthread_mutex_init(mutex, attr)
-        })
-    })();
-    // SAFETY: `attr` is initialised; a mutex made from it does not need it.
-    unsafe { libc::pthread_mutexattr_destroy(attr) };
-    made
-}
-
-/// How a process got the lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Locked {
-    /// From a process that had released it.
-    Clean,
-    /// From a process that died holding it (`EOWNERDEAD`), made consistent.
-    Recovered,
+    // SAFETY: `mutex` points into the fresh shared mapping (see
+    // `Mapping::new`), not yet initialised, and no process uses it yet.
+    unsafe { robust_mutex::init(mutex) }.map_err(|(call, errno)| RaceError::Os { call, errno })
 }
 
 /// Takes the shared mutex; on `EOWNERDEAD` makes it consistent again.
-/// Async-signal-safe enough for a forked child: the mutex was made before
-/// the fork and is the one lock the children share.
 fn lock(shared: &Shared) -> Result<Locked, Errno> {
     // SAFETY: the mutex was initialised by `Mapping::new` (process-shared,
     // robust) and stays so until the mapping is dropped, after every
     // process using it has been reaped.
-    match unsafe { libc::pthread_mutex_lock(shared.mutex.get()) } {
-        0 => Ok(Locked::Clean),
-        libc::EOWNERDEAD => {
-            // SAFETY: EOWNERDEAD returns the mutex held by this thread, as
-            // `pthread_mutex_consistent` requires.
-            match unsafe { libc::pthread_mutex_consistent(shared.mutex.get()) } {
-                0 => Ok(Locked::Recovered),
-                e => Err(Errno::from_raw(e)),
-            }
-        }
-        e => Err(Errno::from_raw(e)),
-    }
+    unsafe { robust_mutex::lock(shared.mutex.get()) }
 }
 
 /// Releases the shared mutex, held by this thread.
 fn unlock(shared: &Shared) -> Result<(), Errno> {
     // SAFETY: the mutex is initialised (see `lock`) and held by the caller.
-    match unsafe { libc::pthread_mutex_unlock(shared.mutex.get()) } {
-        0 => Ok(()),
-        e => Err(Errno::from_raw(e)),
-    }
+    unsafe { robust_mutex::unlock(shared.mutex.get()) }
 }
 
 /// A child's exit status when it could not take the lock.
@@ -592,33 +540,6 @@ fn update(shared: &Shared, way: Update, role: Role, cpu: Option<usize>, operatio
     status
 }
 
-/// Exits the child if it ever unwinds (a bug): never return into the
-/// parent's code on the child's side of a `fork`.
-struct ExitOnUnwind;
-
-impl Drop for ExitOnUnwind {
-    fn drop(&mut self) {
-        // SAFETY: `_exit` is async-signal-safe and never returns; it is only
-        // reached while unwinding in a forked child.
-        unsafe { libc::_exit(EXIT_PANIC) }
-    }
-}
-
-/// Makes this forked child die (SIGKILL) when the thread that forked it
-/// dies, so that a killed parent leaves no process spinning; exits at once
-/// if the parent died before the request took hold.
-fn die_with(parent: Pid) {
-    // The kernel reads the signal as an `unsigned long`.
-    let signal = libc::SIGKILL as libc::c_ulong;
-    // SAFETY: `prctl(PR_SET_PDEATHSIG)` sets an attribute of this process
-    // in the kernel, touches no memory of ours and is async-signal-safe.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) };
-    if getppid() != parent {
-        // SAFETY: `_exit` is async-signal-safe and never returns.
-        unsafe { libc::_exit(1) }
-    }
-}
-
 /// A forked process of a [`Pair`].
 #[derive(Debug)]
 struct Kid {
@@ -653,13 +574,13 @@ impl Pair {
     fn spawn(&mut self, role: Role, body: impl FnOnce() -> i32) -> Result<(), RaceError> {
         let parent = getpid();
         // SAFETY: the child branch only runs async-signal-safe code —
-        // `die_with`, `body` (by this function's contract) — and leaves by
+        // `prologue`, `body` (by this function's contract) — and leaves by
         // `_exit`; it never returns into code that could allocate or take a
         // lock.
         match unsafe { fork() }.map_err(os("fork"))? {
             ForkResult::Child => {
                 let _exit_on_unwind = ExitOnUnwind;
-                die_with(parent);
+                prologue(parent);
                 let status = body();
                 // SAFETY: `_exit` is async-signal-safe and skips the
                 // parent's atexit handlers and stdio buffers.

@@ -142,15 +142,17 @@ fn headline(run: &RunReport) -> String {
     }
     if let Some(c) = run.chunksize {
         // A shared counter's chunk is the blocks between two updates.
-        match BackendKind::parse(run.backend)
-            .ok()
-            .and_then(BackendKind::update)
-        {
+        match backend_kind(run).and_then(BackendKind::update) {
             Some(_) => head.push_str(&format!(", flush {c}")),
             None => head.push_str(&format!(", chunksize {c}")),
         }
     }
     head
+}
+
+/// The library backend a report names (`None` for mpi).
+fn backend_kind(run: &RunReport) -> Option<BackendKind> {
+    BackendKind::parse(run.backend).ok()
 }
 
 /// What the method's work is counted in.
@@ -187,8 +189,9 @@ fn text_rows(placement: Placement<'_>, run: &RunReport) -> Vec<(&'static str, St
     if let Some(setup) = run.setup_s {
         // A pool starts its workers once; a fork server starts once and
         // forks the workers of every run.
+        let persistent = backend_kind(run).is_some_and(|k| k.traits().persistent);
         let what = match run.start {
-            Some(StartMethod::Forkserver) if run.backend != "pool-map" => "the fork server",
+            Some(StartMethod::Forkserver) if !persistent => "the fork server",
             _ => "the persistent workers",
         };
         rows.push((

@@ -35,7 +35,7 @@ use nix::sys::socket::{
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, getpid, ForkResult, Pid};
 
-use super::process::{child_prologue, spawn_exec, ChildProc};
+use super::process::{spawn_exec, ChildProc};
 use super::shared_mem::SharedMem;
 use super::worker::{dispatch, Assignment, WorkerIo};
 use crate::clock::{mono_ns, secs_between};
@@ -401,7 +401,7 @@ fn fork_worker(
             // SAFETY: `close` of the server's socket copy, which this worker
             // must not hold (the parent's end-of-file depends on it).
             unsafe { libc::close(sock.as_raw_fd()) };
-            child_prologue(server);
+            crate::child::prologue(server);
             let io = WorkerIo {
                 out: out.as_fd(),
                 shared: shared.as_ref(),

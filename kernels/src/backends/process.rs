@@ -42,10 +42,11 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, getpid, getppid, pipe2, read, ForkResult, Pid};
+use nix::unistd::{fork, getpid, pipe2, read, ForkResult, Pid};
 
 use super::forkserver::ServerConn;
 use crate::cancel;
+use crate::child::{prologue, ExitOnUnwind};
 use crate::error::{Error, OsContext, Result};
 use crate::report::{WorkerOutcome, OUTCOME_BYTES};
 
@@ -63,18 +64,6 @@ pub(crate) struct ChildProc {
     /// The fork server whose child it is (`--start forkserver`), which
     /// reaps it for us; `None`: our own child.
     server: Option<Arc<ServerConn>>,
-}
-
-/// Exits the child process if it ever unwinds (a bug): never return into
-/// the parent's code on the child's side of a `fork`.
-struct ExitOnUnwind;
-
-impl Drop for ExitOnUnwind {
-    fn drop(&mut self) {
-        // SAFETY: `_exit` is async-signal-safe and never returns; it is only
-        // reached while unwinding in a forked child.
-        unsafe { libc::_exit(101) }
-    }
 }
 
 /// Forks worker `worker`, which runs `body(pipe to the parent)` and exits
@@ -98,7 +87,7 @@ where
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
-            child_prologue(parent);
+            prologue(parent);
             drop(from_child);
             for &fd in close_in_child {
                 // SAFETY: `close` is async-signal-safe; these descriptors are
@@ -144,7 +133,7 @@ pub(crate) fn spawn_exec(
     match unsafe { fork() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
-            child_prologue(parent);
+            prologue(parent);
             // First copy every source above the targets (close-on-exec
             // copies), so that placing one cannot overwrite another.
             let mut high = [-1; 3];
@@ -211,40 +200,6 @@ impl ChildProc {
             server: Some(server),
             ..ChildProc::new(worker, pid, from_child)
         }
-    }
-}
-
-/// What a child does first after `fork`: die with its parent ([`die_with`]),
-/// and die of SIGINT and SIGTERM — the parent may catch them to stop
-/// gracefully; a worker should just die (Ctrl-C reaches the whole group).
-/// Async-signal-safe.
-pub(super) fn child_prologue(parent: Pid) {
-    die_with(parent);
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: `signal` with SIG_DFL is async-signal-safe and touches no
-        // Rust state.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
-    }
-}
-
-/// Makes this forked child die (SIGKILL) when the thread that forked it
-/// dies, so that a killed parent leaves no worker computing for minutes;
-/// exits at once if `parent` already died before the request took hold.
-/// Async-signal-safe: two raw system calls.
-fn die_with(parent: Pid) {
-    // The kernel reads the signal as an `unsigned long`: pass one, not an
-    // `int` whose upper half a variadic call leaves undefined.
-    let signal = libc::SIGKILL as libc::c_ulong;
-    // SAFETY: `prctl(PR_SET_PDEATHSIG)` only sets an attribute of this
-    // process in the kernel; it touches no memory of ours and is a raw,
-    // async-signal-safe system call.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal) };
-    // A parent that died between `fork` and `prctl` sent no signal: this
-    // child was reparented already, which `getppid` tells.
-    if getppid() != parent {
-        // SAFETY: `_exit` is async-signal-safe and never returns; this child
-        // has no result to deliver to anyone.
-        unsafe { libc::_exit(1) }
     }
 }
 

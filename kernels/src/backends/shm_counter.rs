@@ -36,6 +36,7 @@ use crate::job::{BlockRange, Job};
 use crate::named::Named;
 use crate::pin::CpuList;
 use crate::report::{Race, RunReport, WorkerOutcome};
+use crate::robust_mutex;
 
 /// How a worker adds its partial into the shared counter: `--sync
 /// lock|atomic|none` (the backends `shm-lock`, `shm-atomic`, `shm-race`).
@@ -115,30 +116,10 @@ impl Shared {
         let shared = Shared {
             mem: SharedMem::new(SLOTS_AT + workers * SLOT)?,
         };
-        // SAFETY: the attribute object is initialised before use and
-        // destroyed after; the mutex lies in the mapping (suitably aligned:
+        // SAFETY: the mutex lies in the fresh mapping (suitably aligned:
         // page-aligned base), which no process uses yet.
-        unsafe {
-            let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-            let attr = attr.as_mut_ptr();
-            let mut rc = libc::pthread_mutexattr_init(attr);
-            if rc == 0 {
-                rc = libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED);
-            }
-            if rc == 0 {
-                rc = libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST);
-            }
-            if rc == 0 {
-                rc = libc::pthread_mutex_init(mutex(&shared.mem), attr);
-            }
-            libc::pthread_mutexattr_destroy(attr);
-            if rc != 0 {
-                return Err(Error::Os {
-                    context: "pthread_mutex_init",
-                    errno: nix::errno::Errno::from_raw(rc),
-                });
-            }
-        }
+        unsafe { robust_mutex::init(mutex(&shared.mem)) }
+            .map_err(|(context, errno)| Error::Os { context, errno })?;
         Ok(shared)
     }
 
@@ -153,7 +134,7 @@ impl Drop for Shared {
     fn drop(&mut self) {
         // SAFETY: no process uses the mutex any more (every worker was
         // reaped); the mapping is unmapped after, by `SharedMem`.
-        unsafe { libc::pthread_mutex_destroy(mutex(&self.mem)) };
+        unsafe { robust_mutex::destroy(mutex(&self.mem)) };
     }
 }
 
@@ -199,24 +180,19 @@ fn add(mem: &SharedMem, update: Update, partial: u128, worker: usize) -> bool {
             true
         }
         Update::Lock => {
+            // An owner that died holding it is named by the parent; this
+            // worker gets it back consistent and goes on.
             // SAFETY: the parent initialised the mutex before starting any
             // worker, and it lives as long as the mapping.
-            let rc = unsafe { libc::pthread_mutex_lock(mutex(mem)) };
-            if rc == libc::EOWNERDEAD {
-                // Its owner died holding it: the parent names that
-                // worker; this one makes the mutex usable and goes on.
-                // SAFETY: this thread owns the mutex now.
-                unsafe { libc::pthread_mutex_consistent(mutex(mem)) };
-            } else if rc != 0 {
+            if unsafe { robust_mutex::lock(mutex(mem)) }.is_err() {
                 return false;
             }
             racy_add(lo, hi, count, add_lo, add_hi);
             #[cfg(test)]
             tests::die_here_if_chosen(mem, worker);
             let _ = worker;
-            // SAFETY: this thread owns the mutex.
-            unsafe { libc::pthread_mutex_unlock(mutex(mem)) };
-            true
+            // SAFETY: this thread holds the mutex.
+            unsafe { robust_mutex::unlock(mutex(mem)) }.is_ok()
         }
     }
 }
@@ -443,7 +419,7 @@ mod tests {
             // SAFETY: a mutex in the shared mapping, then `_exit`: no
             // allocation and no lock of the parent's after the fork.
             nix::unistd::ForkResult::Child => unsafe {
-                libc::pthread_mutex_lock(mutex(&shared.mem));
+                let _ = robust_mutex::lock(mutex(&shared.mem));
                 libc::_exit(0)
             },
             nix::unistd::ForkResult::Parent { child } => {
