@@ -492,6 +492,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "MPI (--backend mpi)")]
     pub hostfile: Option<PathBuf>,
 
+    /// mpi: srun --mpi, the Slurm plugin that wires the ranks up (default: $SLURM_MPI_TYPE,
+    /// else pmix, which Open MPI needs).
+    #[arg(
+        long,
+        value_name = "PLUGIN",
+        value_parser = utf8(StringValueParser::new()),
+        help_heading = "MPI (--backend mpi)"
+    )]
+    pub srun_mpi: Option<String>,
+
     /// mpi: one more launcher argument (repeat for several), e.g. --mpi-arg=--mca --mpi-arg=btl.
     #[arg(
         long,
@@ -521,6 +531,7 @@ impl RunArgs {
             self.launcher.map(|_| "--launcher"),
             self.bind_to.as_ref().map(|_| "--bind-to"),
             self.hostfile.as_ref().map(|_| "--hostfile"),
+            self.srun_mpi.as_ref().map(|_| "--srun-mpi"),
             (!self.mpi_arg.is_empty()).then_some("--mpi-arg"),
         ];
         RunRequest {
@@ -534,6 +545,7 @@ impl RunArgs {
                 launcher: self.launcher.unwrap_or_default(),
                 bind_to: self.bind_to,
                 hostfile: self.hostfile,
+                srun_mpi: self.srun_mpi,
                 args: self.mpi_arg,
                 program: None,
             },

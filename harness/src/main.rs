@@ -40,8 +40,9 @@ fn run() -> Result<ExitCode> {
         Command::List => present::run::list(&mut out)?,
         Command::Run(args) => {
             let config = args.into_request().validate()?;
-            let report = config.execute()?;
-            present::run::report(&mut out, config.format, config.placement(), &report)?;
+            let executed = config.execute()?;
+            let placement = config.placement(&executed);
+            present::run::report(&mut out, config.format, placement, &executed.report)?;
         }
         Command::Machine(args) => {
             // Ctrl-C stops the capacity runs between blocks; exit 130 (below).

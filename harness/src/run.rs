@@ -133,11 +133,8 @@ impl RunRequest {
         if mpi {
             crate::measure::mpi::launch::preflight(&self.mpi).map_err(|e| {
                 // A bad [mpi] setting names itself; the rest is about the backend.
-                if e.starts_with("mpi.") {
-                    UsageError(
-                        e.replacen("mpi.", "--", 1)
-                            .replacen("bind_to", "bind-to", 1),
-                    )
+                if let Some((key, why)) = e.strip_prefix("mpi.").and_then(|e| e.split_once(':')) {
+                    UsageError(format!("--{}:{why}", key.replace('_', "-")))
                 } else {
                     UsageError::flag("--backend", e)
                 }
@@ -190,25 +187,38 @@ impl RunConfig {
     /// started (which may be in a process group of its own, out of reach of
     /// the terminal's signal); thread backends stop between blocks, or are
     /// given up after a grace. Either way piscale exits 130.
-    pub fn execute(&self) -> Result<RunReport> {
+    pub fn execute(&self) -> Result<Executed> {
         crate::sweep::signals::install_handlers()?;
         let mut executor = RealExecutor::new(Vec::new(), self.mpi.clone());
         let _watch =
             (!self.id.kernel.uses_processes()).then(|| crate::sweep::signals::HardStop::arm(None));
         let measured = executor.measure(&self.id, self.cpus.as_ref(), &self.spec)?;
         match measured.detail {
-            Detail::Report(report) => Ok(*report),
+            Detail::Report(report) => Ok(Executed {
+                report: *report,
+                launch: measured.launch,
+            }),
             _ => Err(anyhow::anyhow!("{} reported no phases", self.id.kernel)),
         }
     }
 
-    /// Where the workers were asked to run, for the output.
-    pub fn placement(&self) -> Placement<'_> {
+    /// Where and how the workers ran, for the output.
+    pub fn placement<'a>(&'a self, executed: &'a Executed) -> Placement<'a> {
         Placement {
             pin: &self.pin,
             cpus: self.cpus.as_ref(),
+            launch: executed.launch.as_deref(),
         }
     }
+}
+
+/// A finished `piscale run`.
+#[derive(Debug)]
+pub struct Executed {
+    /// What the backend reported.
+    pub report: RunReport,
+    /// The launcher's command line, for `mpi` ([`crate::measure::Measured::launch`]).
+    pub launch: Option<String>,
 }
 
 #[cfg(test)]
@@ -313,10 +323,10 @@ mod tests {
     #[test]
     fn a_run_goes_through_the_executor() {
         let config = request(BackendKind::Threads, 2).validate().unwrap();
-        let report = config.execute().unwrap();
+        let report = config.execute().unwrap().report;
         assert_eq!(report.workers, 2);
         assert_eq!(report.backend, "threads");
         let serial = request(BackendKind::Serial, 1).validate().unwrap();
-        assert_eq!(serial.execute().unwrap().hits, report.hits);
+        assert_eq!(serial.execute().unwrap().report.hits, report.hits);
     }
 }

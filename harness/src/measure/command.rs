@@ -479,6 +479,7 @@ pub fn run_command(
             Some(compute_s) => Detail::SelfTimed { compute_s },
             None => Detail::Whole,
         },
+        launch: Some(shell_words::join(&argv)),
     })
 }
 

@@ -82,6 +82,10 @@ pub struct Measured {
     pub estimate: Option<f64>,
     /// What its workers did (built-in kernels only; commands are timed whole).
     pub detail: Detail,
+    /// The command line that started it, shell-quoted, for kernels that run
+    /// another program: the MPI launcher's (`srun -n 2 --mpi=pmix …`), a
+    /// command kernel's. `None` for the library's backends.
+    pub launch: Option<String>,
 }
 
 /// What a measured run knows of its workers.
@@ -107,6 +111,7 @@ impl From<RunReport> for Measured {
             wall_s: report.wall_s,
             estimate: Some(report.estimate),
             detail: Detail::Report(Box::new(report)),
+            launch: None,
         }
     }
 }
@@ -127,6 +132,7 @@ impl Measured {
             wall_s: run.equivalent_s(samples),
             estimate: None,
             detail: Detail::Capacity(run),
+            launch: None,
         }
     }
 }
@@ -230,7 +236,10 @@ impl Executor for RealExecutor {
                 oversubscribe: spec.oversubscribe,
                 timeout: spec.timeout,
             })
-            .map(Measured::from),
+            .map(|launched| Measured {
+                launch: Some(shell_words::join(&launched.argv)),
+                ..Measured::from(launched.report)
+            }),
             Kernel::Command(name) => {
                 let kernel = self
                     .commands

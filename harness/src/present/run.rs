@@ -29,14 +29,17 @@ impl Named for Format {
     const WHAT: &'static str = "format";
 }
 
-/// Where a run's workers were asked to run: the `--pin` policy and the
-/// CPU list it gave.
+/// Where and how a run's workers were asked to run: the `--pin` policy,
+/// the CPU list it gave, and the launcher's command line.
 #[derive(Debug, Clone, Copy)]
 pub struct Placement<'a> {
     /// The `--pin` setting.
     pub pin: &'a PinPolicy,
     /// The CPUs it resolved to.
     pub cpus: Option<&'a CpuList>,
+    /// The command line that started the workers, for `mpi` (whether
+    /// `mpirun` or `srun`, with its binding and plugin).
+    pub launch: Option<&'a str>,
 }
 
 /// `piscale list`: every method and backend with its one-line description.
@@ -91,6 +94,9 @@ struct JsonReport<'a> {
     samples_per_ns_per_core: f64,
     /// The `--pin` setting.
     pin: String,
+    /// The launcher's command line (`mpi` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launch: Option<&'a str>,
 }
 
 fn json(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::Result<()> {
@@ -100,6 +106,7 @@ fn json(out: &mut impl Write, placement: Placement<'_>, run: &RunReport) -> io::
         samples_per_ns: per_ns,
         samples_per_ns_per_core: per_core,
         pin: placement.pin.to_string(),
+        launch: placement.launch,
     };
     let line = serde_json::to_string(&doc).map_err(io::Error::other)?;
     writeln!(out, "{line}")
@@ -226,6 +233,9 @@ fn text_rows(placement: Placement<'_>, run: &RunReport) -> Vec<(&'static str, St
     ));
     if !run.hosts.is_empty() {
         rows.push(("hosts", hosts(&run.hosts)));
+    }
+    if let Some(line) = placement.launch {
+        rows.push(("launched by", line.to_owned()));
     }
     rows
 }

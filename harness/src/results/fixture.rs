@@ -50,6 +50,7 @@ pub(crate) fn row(backend: &str, mode: Mode, workers: usize, samples: u64, wall_
         work: PerWorker::default(),
         rates: PerWorker::default(),
         start: None,
+        launch: String::new(),
     }
 }
 

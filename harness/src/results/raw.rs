@@ -32,7 +32,7 @@ pub enum Status {
 }
 
 /// The columns of `raw.csv`, in order: exactly the fields of [`RawRow`].
-pub const RAW_COLUMNS: [&str; 37] = [
+pub const RAW_COLUMNS: [&str; 38] = [
     "run_id",
     "timestamp",
     "method",
@@ -70,12 +70,13 @@ pub const RAW_COLUMNS: [&str; 37] = [
     "work",
     "rates",
     "start",
+    "launch",
 ];
 
 /// Columns every `raw.csv` has: `isa`, `hosts`, the noise guard's,
-/// `core_kinds`, `busy_s`, `work`, `rates` and `start` came later, and files
-/// without them still read.
-const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 12;
+/// `core_kinds`, `busy_s`, `work`, `rates`, `start` and `launch` came later,
+/// and files without them still read.
+const RAW_REQUIRED: usize = RAW_COLUMNS.len() - 13;
 
 /// One measured repetition of one point: a line of `raw.csv`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -184,6 +185,12 @@ pub struct RawRow {
     /// Part of the point: [`RawRow::backend`] carries it too once read.
     #[serde(default)]
     pub start: Option<StartMethod>,
+    /// The command line that started the run, shell-quoted, for kernels
+    /// that run another program (the MPI launcher's: whether `mpirun` or
+    /// `srun` placed the ranks, and how; a command kernel's, placeholders
+    /// filled in); empty for the library's backends and failed runs.
+    #[serde(default)]
+    pub launch: String,
 }
 
 /// A figure per worker, in worker order, `;`-separated in its cell, to 9
@@ -256,11 +263,17 @@ impl RawRow {
         self.status == Status::Ok
     }
 
-    /// The row with its free-text cells (`run_id`, `pin`, `error`, `hosts`:
-    /// a folder's name, a config string, a program's output) made
-    /// [`formula_safe`]; borrowed when none needed it.
+    /// The row with its free-text cells (`run_id`, `pin`, `error`, `hosts`,
+    /// `launch`: a folder's name, a config string, a program's output, a
+    /// command line) made [`formula_safe`]; borrowed when none needed it.
     fn formula_safe(&self) -> Cow<'_, RawRow> {
-        let cells = [&self.run_id, &self.pin, &self.error, &self.hosts];
+        let cells = [
+            &self.run_id,
+            &self.pin,
+            &self.error,
+            &self.hosts,
+            &self.launch,
+        ];
         if !cells.iter().any(|c| starts_like_formula(c)) {
             return Cow::Borrowed(self);
         }
@@ -270,6 +283,7 @@ impl RawRow {
             &mut row.pin,
             &mut row.error,
             &mut row.hosts,
+            &mut row.launch,
         ] {
             *cell = formula_safe(cell).into_owned();
         }

@@ -384,6 +384,7 @@ impl Sweep<'_> {
             work: PerWorker::default(),
             rates: PerWorker::default(),
             start: p.id.kernel.start(),
+            launch: String::new(),
         }
     }
 }
@@ -412,6 +413,7 @@ fn fill_ok(
 ) {
     row.wall_s = Some(m.wall_s);
     row.estimate = m.estimate;
+    row.launch = m.launch.clone().unwrap_or_default();
     row.abs_error = m.estimate.map(|e| (e - std::f64::consts::PI).abs());
     // A capacity run's phases are not its wall_s's (the time its work
     // would take at its rate): none, so that no phase table shows them.
@@ -509,6 +511,7 @@ mod tests {
                 detail: Detail::Whole,
                 wall_s: fake_time(id.workers),
                 estimate: Some(std::f64::consts::PI),
+                launch: None,
             })
         }
     }
@@ -617,6 +620,7 @@ mod tests {
                 detail: Detail::Whole,
                 wall_s: 1.0,
                 estimate: Some(std::f64::consts::PI),
+                launch: None,
             })
         }
 

@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod cli;
+mod cluster;
 mod commands;
 mod common;
 mod examples;

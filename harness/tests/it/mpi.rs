@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use crate::common::{piscale, run_json};
 use serde_json::Value;
 
-/// Pids of the ranks (`piscale mpi-worker` processes) of the run with `seed`.
-fn ranks_with_seed(seed: u64) -> Vec<(i32, Option<u32>)> {
+/// Pids of the ranks (`piscale mpi-worker` processes) of the run with
+/// `seed`, with each one's rank when its environment says (Open MPI's
+/// `OMPI_COMM_WORLD_RANK` under mpirun, Slurm's `SLURM_PROCID` under srun).
+pub fn ranks_with_seed(seed: u64) -> Vec<(i32, Option<u32>)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
@@ -32,14 +34,15 @@ fn ranks_with_seed(seed: u64) -> Vec<(i32, Option<u32>)> {
         if !is_rank {
             continue;
         }
-        // Open MPI tells each rank its rank in the environment.
+        // The launcher tells each rank its rank in the environment.
         let rank = std::fs::read(entry.path().join("environ"))
             .ok()
             .and_then(|env| {
                 env.split(|&b| b == 0).find_map(|kv| {
-                    String::from_utf8_lossy(kv)
-                        .strip_prefix("OMPI_COMM_WORLD_RANK=")
-                        .and_then(|r| r.parse().ok())
+                    let kv = String::from_utf8_lossy(kv);
+                    ["OMPI_COMM_WORLD_RANK=", "SLURM_PROCID="]
+                        .iter()
+                        .find_map(|var| kv.strip_prefix(var).and_then(|r| r.parse().ok()))
                 })
             });
         found.push((pid, rank));
@@ -49,7 +52,7 @@ fn ranks_with_seed(seed: u64) -> Vec<(i32, Option<u32>)> {
 
 /// Waits until no rank of the run with `seed` is left (zombies count as
 /// gone only once reaped), at most 10 s.
-fn assert_no_rank_left(seed: u64) {
+pub fn assert_no_rank_left(seed: u64) {
     let start = Instant::now();
     while !ranks_with_seed(seed).is_empty() {
         assert!(
@@ -61,9 +64,36 @@ fn assert_no_rank_left(seed: u64) {
     }
 }
 
-/// Kills (SIGTERM: piscale then stops mpirun and its ranks) and reaps a
-/// `piscale run` left behind by a failed assertion.
-struct KillOnDrop(Option<std::process::Child>);
+/// The pid of rank `rank` of the run with `seed`, once all its `ranks`
+/// ranks run; fails the test after `within`.
+pub fn rank_once_all_run(seed: u64, ranks: usize, rank: u32, within: Duration) -> i32 {
+    let start = Instant::now();
+    loop {
+        let found = ranks_with_seed(seed);
+        if let Some(&(pid, _)) = found.iter().find(|(_, r)| *r == Some(rank)) {
+            if found.len() == ranks {
+                return pid;
+            }
+        }
+        assert!(
+            start.elapsed() < within,
+            "the ranks never started: {found:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills (SIGTERM: piscale then stops mpirun and its ranks; salloc revokes
+/// its allocation) and reaps a launch left behind by a failed assertion.
+pub struct KillOnDrop(pub Option<std::process::Child>);
+
+impl KillOnDrop {
+    /// Waits for the process to end, with what it printed.
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        let child = self.0.take().expect("a child to wait for");
+        child.wait_with_output().expect("the child is waited for")
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -217,20 +247,7 @@ fn two_ranks_computing(seed: u64, extra: &[&str]) -> (KillOnDrop, i32) {
         .unwrap();
     // If an assertion fails before the end, the run must not outlive the test.
     let child = KillOnDrop(Some(child));
-    let start = Instant::now();
-    let victim = loop {
-        let ranks = ranks_with_seed(seed);
-        if let Some(&(pid, _)) = ranks.iter().find(|(_, r)| *r == Some(1)) {
-            if ranks.len() == 2 {
-                break pid;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the ranks never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let victim = rank_once_all_run(seed, 2, 1, Duration::from_secs(30));
     // Let the ranks get into their compute loops.
     std::thread::sleep(Duration::from_millis(300));
     (child, victim)

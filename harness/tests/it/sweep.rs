@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{children_of, piscale};
 
 /// The header of `raw.csv`, shared by the tests that count its columns.
-pub(crate) const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts,steal_s,stall_s,runnable,disturbed,attempts,core_kinds,busy_s,work,rates,start";
+pub(crate) const RAW_COLUMNS: &str = "run_id,timestamp,method,backend,mode,workers,samples,samples_per_worker,block,chunksize,pin,seed,rep,wall_s,spawn_s,compute_s,reduce_s,estimate,abs_error,std_error,cpus,placement_ok,oversubscribed,status,error,isa,hosts,steal_s,stall_s,runnable,disturbed,attempts,core_kinds,busy_s,work,rates,start,launch";
 const SUMMARY_COLUMNS: &str = "method,backend,mode,workers,samples,reps,failed,median_s,min_s,max_s,ci_low_s,ci_high_s,ci_coverage,cv,speedup,speedup_low,speedup_high,speedup_coverage,speedup_vs_serial,efficiency,efficiency_low,efficiency_high,karp_flatt,samples_per_ns_per_core,noisy,disturbed,capacity,capacity_low,capacity_high,of_capacity,load_balance,overhead_efficiency,computation_scalability,machine_scalability,code_scalability,wrong,start";
 
 /// The library's backends, as `piscale list` names them (mpi aside).

@@ -1,12 +1,14 @@
 //! Starting the ranks: `mpirun -n P [--oversubscribe] --bind-to X
-//! [--hostfile F] [args…] piscale mpi-worker …` (or `srun -n P --cpu-bind=X
-//! [args…] piscale mpi-worker …`), and reading rank 0's result.
+//! [--hostfile F] [args…] piscale mpi-worker …` (or `srun -n P --mpi=pmix
+//! --cpu-bind=X --job-name=piscale-… [args…] piscale mpi-worker …`), and
+//! reading rank 0's result.
 //!
 //! The launcher runs in a process group of its own, with the run's timeout;
-//! past it, or on Ctrl-C, `mpirun` gets SIGTERM (it tears down the ranks on
-//! every host) and, two seconds later, its whole local group SIGKILL. When a
-//! rank dies, `mpirun` aborts the job; the error names the rank from its
-//! report.
+//! past it, or on Ctrl-C, the launcher gets SIGTERM (it tears down the ranks
+//! on every host) and, two seconds later, its whole local group SIGKILL; a
+//! srun step that outlived its srun is then cancelled ([`super::slurm`]).
+//! When a rank dies, the launcher aborts the job; the error names the rank
+//! from its report.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,6 +67,11 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The name of the srun step of this launch ([`super::slurm::step_name`]).
+    pub fn step_name(&self) -> String {
+        super::slurm::step_name(self.mono_ns)
+    }
+
     /// Now, here.
     pub fn now() -> Origin {
         Origin {
@@ -127,8 +134,12 @@ pub fn command_line(
     let bind = s.bind_to.as_deref().unwrap_or("none");
     match s.launcher.resolve() {
         Launcher::Srun => {
+            if let Some(plugin) = s.srun_mpi() {
+                argv.push(format!("--mpi={plugin}"));
+            }
             let bind = if bind == "core" { "cores" } else { bind };
             argv.push(format!("--cpu-bind={bind}"));
+            argv.push(format!("--job-name={}", origin.step_name()));
         }
         Launcher::Auto | Launcher::Mpirun => {
             if launch.oversubscribe {
@@ -168,8 +179,17 @@ pub fn command_line(
     argv
 }
 
+/// A finished MPI run: its report and the launcher's command line.
+#[derive(Debug)]
+pub struct Launched {
+    /// What the ranks computed, like any backend's report.
+    pub report: RunReport,
+    /// The command line that started the ranks.
+    pub argv: Vec<String>,
+}
+
 /// Runs the job on `launch.ranks` ranks and reports it like any backend.
-pub fn run(launch: &Launch<'_>) -> Result<RunReport, MeasureError> {
+pub fn run(launch: &Launch<'_>) -> Result<Launched, MeasureError> {
     let launcher = preflight(launch.settings).map_err(MeasureError::Invalid)?;
     let program = match &launch.settings.program {
         Some(p) => p.clone(),
@@ -191,14 +211,24 @@ pub fn run(launch: &Launch<'_>) -> Result<RunReport, MeasureError> {
         grace: GRACE,
         keep: OUTPUT_KEPT,
     };
-    let finished = run_to_end("mpi", &mut cmd, stop)?;
-    if !finished.status.success() {
-        return Err(MeasureError::Failed(describe_failure(&finished)));
-    }
-    let result = wire::parse(&finished.stdout)
+    let srun = launch.settings.launcher.resolve() == Launcher::Srun;
+    let finished = run_to_end("mpi", &mut cmd, stop)
+        .and_then(|finished| {
+            if finished.status.success() {
+                return Ok(finished);
+            }
+            let plugin = srun.then(|| launch.settings.srun_mpi());
+            Err(MeasureError::Failed(describe_failure(&finished, plugin)))
+        })
+        .inspect_err(|_| {
+            if srun {
+                super::slurm::cancel(&origin.step_name());
+            }
+        })?;
+    let report = wire::parse(&finished.stdout)
         .and_then(|result| report(launch, &result))
         .map_err(|e| MeasureError::Failed(format!("mpi: {e}")))?;
-    Ok(result)
+    Ok(Launched { report, argv })
 }
 
 /// The report of a finished run.
@@ -234,9 +264,15 @@ pub fn report(launch: &Launch<'_>, result: &MpiResult) -> Result<RunReport, Stri
 
 /// One line saying which rank failed and how, from what the launcher and
 /// the ranks printed; the launcher's status and stderr tail when no rank is
-/// named.
-pub fn describe_failure(f: &Finished) -> String {
+/// named. `srun_mpi` is `Some` for a srun launch: the `--mpi` piscale
+/// passed, if it passed one.
+pub fn describe_failure(f: &Finished, srun_mpi: Option<Option<String>>) -> String {
     let text = format!("{}\n{}", f.stderr, f.stdout);
+    // Before any rank: srun's own refusal, or ranks that never initialised
+    // (each then also "fails", which would hide the cause).
+    if let Some(why) = srun_mpi.and_then(|p| super::slurm::launch_failure(&text, p.as_deref())) {
+        return format!("mpi: {why} (launcher {})", f.status);
+    }
     if let Some(why) = rank_failure(&text) {
         return format!("mpi: {why} (launcher {})", f.status);
     }
@@ -302,15 +338,25 @@ fn rank_failure(text: &str) -> Option<String> {
             None => format!("rank {rank} failed"),
         });
     }
-    // Slurm: "srun: error: n1: task 1: Killed".
+    // Slurm: "srun: error: n1: task 1: Killed" (or "tasks 0-1: …").
     if let Some(line) = text
         .lines()
-        .find(|l| l.contains("srun: error:") && l.contains(": task "))
+        .find(|l| l.contains("srun: error:") && (l.contains(": task ") || l.contains(": tasks ")))
     {
-        let rest = after(line, ": task ")?;
-        let rank = number_at(rest)?;
-        let why = rest.split_once(": ").map_or("failed", |(_, w)| w.trim());
-        return Some(format!("rank {rank} failed: {why}"));
+        let node = after(line, "srun: error: ")
+            .and_then(|s| s.split_once(": "))
+            .map(|(node, _)| node.trim());
+        let (word, rest) = match after(line, ": task ") {
+            Some(rest) => ("rank", rest),
+            None => ("ranks", after(line, ": tasks ")?),
+        };
+        let (ranks, why) = rest.split_once(": ").unwrap_or((rest, "failed"));
+        let place = node.map(|n| format!(" (on {n})")).unwrap_or_default();
+        return Some(format!(
+            "{word} {}{place} failed: {}",
+            ranks.trim(),
+            why.trim()
+        ));
     }
     None
 }
@@ -375,6 +421,7 @@ mod tests {
             bind_to: Some("core".into()),
             hostfile: Some("hosts".into()),
             args: vec!["--mca".into(), "btl".into(), "self,vader".into()],
+            srun_mpi: None,
             program: None,
         };
         let l = line(&bound, Some(&cpus), false);
@@ -387,13 +434,35 @@ mod tests {
 
     #[test]
     fn srun_binds_with_cpu_bind() {
+        // The plugin is set: `SLURM_MPI_TYPE` in a developer's shell must not
+        // change the line (the default is `srun_mpi`'s own test).
         let srun = MpiSettings {
             launcher: Launcher::Srun,
             bind_to: Some("core".into()),
+            srun_mpi: Some("pmix".into()),
             ..MpiSettings::default()
         };
         assert!(line(&srun, None, true)
-            .starts_with("srun -n 4 --cpu-bind=cores /bin/piscale mpi-worker "));
+            .starts_with("srun -n 4 --mpi=pmix --cpu-bind=cores --job-name=piscale-"));
+        let own_mpi = MpiSettings {
+            launcher: Launcher::Srun,
+            srun_mpi: Some("pmi2".into()),
+            ..MpiSettings::default()
+        };
+        let l = line(&own_mpi, Some(&CpuList(vec![0, 1])), true);
+        assert!(
+            l.starts_with("srun -n 4 --mpi=pmi2 --cpu-bind=none --job-name=piscale-"),
+            "{l}"
+        );
+        assert!(l.ends_with(" --cpus 0-1"), "{l}");
+        let in_args = MpiSettings {
+            launcher: Launcher::Srun,
+            args: vec!["--mpi=pmix_v4".into()],
+            ..MpiSettings::default()
+        };
+        let l = line(&in_args, None, true);
+        assert_eq!(l.matches("--mpi").count(), 1, "{l}");
+        assert!(l.contains(" --mpi=pmix_v4 /bin/piscale "), "{l}");
     }
 
     #[test]
@@ -411,7 +480,11 @@ mod tests {
         assert_eq!(rank_failure(exited).unwrap(), "rank 2 exited with status 3");
         assert_eq!(
             rank_failure("srun: error: n7: task 5: Killed\n").unwrap(),
-            "rank 5 failed: Killed"
+            "rank 5 (on n7) failed: Killed"
+        );
+        assert_eq!(
+            rank_failure("srun: error: vm: tasks 0-1: Exited with exit code 1\n").unwrap(),
+            "ranks 0-1 (on vm) failed: Exited with exit code 1"
         );
         assert_eq!(
             rank_failure("piscale mpi-worker: rank 0 on n1: --isa: avx512 is not supported\n")

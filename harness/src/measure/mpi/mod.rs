@@ -17,6 +17,7 @@
 //! [`RunReport`]: piscale_kernels::RunReport
 
 pub mod launch;
+pub mod slurm;
 pub mod wire;
 #[cfg(feature = "mpi")]
 pub mod worker;
@@ -32,6 +33,10 @@ pub const AVAILABLE: bool = cfg!(feature = "mpi");
 /// What to tell a user whose piscale was built without MPI.
 pub const NOT_BUILT: &str = "this piscale was built without MPI support; rebuild it with \
     `cargo build --release --features mpi` (needs Open MPI: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
+
+/// The `srun --mpi` plugin when neither the settings nor `SLURM_MPI_TYPE`
+/// name one: Open MPI 4 and 5 initialise through PMIx.
+pub const DEFAULT_SRUN_MPI: &str = "pmix";
 
 /// The program that starts the ranks.
 #[derive(
@@ -90,6 +95,7 @@ impl Named for Launcher {
 /// launcher = "auto"          # auto | mpirun | srun
 /// bind_to = "core"           # leave pinning to the launcher (absent: ranks pin themselves as `pin` says)
 /// hostfile = "hosts.txt"     # mpirun --hostfile
+/// srun_mpi = "pmix"          # srun --mpi (absent: $SLURM_MPI_TYPE, else pmix)
 /// args = ["--mca", "btl", "^openib"]   # more launcher arguments
 /// program = "/shared/bin/piscale"      # piscale on the ranks' hosts (default: this binary)
 /// ```
@@ -105,6 +111,10 @@ pub struct MpiSettings {
     /// `mpirun --hostfile`: the machines to run on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostfile: Option<PathBuf>,
+    /// `srun --mpi`: the Slurm plugin that gives the ranks their MPI
+    /// wire-up ([`MpiSettings::srun_mpi`] resolves it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srun_mpi: Option<String>,
     /// More launcher arguments, placed before the program.
     pub args: Vec<String>,
     /// The piscale binary the ranks run (it must exist at this path on every
@@ -120,8 +130,44 @@ impl MpiSettings {
         self.hostfile.is_some() || self.launcher.resolve() == Launcher::Srun
     }
 
+    /// The `srun --mpi` plugin: the setting, else the `SLURM_MPI_TYPE` the
+    /// user exported (srun's own variable), else `pmix` — what Open MPI's
+    /// ranks need to initialise under srun, while many clusters (and
+    /// Slurm's own default) say `MpiDefault=none`. `None` when the user's
+    /// `args` already carry `--mpi`: theirs is the one srun sees.
+    pub fn srun_mpi(&self) -> Option<String> {
+        self.srun_mpi_given(std::env::var("SLURM_MPI_TYPE").ok())
+    }
+
+    /// [`MpiSettings::srun_mpi`] with `SLURM_MPI_TYPE`'s value given.
+    fn srun_mpi_given(&self, from_env: Option<String>) -> Option<String> {
+        if self
+            .args
+            .iter()
+            .any(|a| a == "--mpi" || a.starts_with("--mpi="))
+        {
+            return None;
+        }
+        let from_env = from_env.filter(|t| !t.trim().is_empty());
+        Some(
+            self.srun_mpi
+                .clone()
+                .or(from_env)
+                .unwrap_or_else(|| DEFAULT_SRUN_MPI.into()),
+        )
+    }
+
     /// Checks the combination; errors name the `[mpi]` key.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(plugin) = &self.srun_mpi {
+            let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            if plugin.is_empty() || !plugin.chars().all(word) {
+                return Err(format!(
+                    "mpi.srun_mpi: expected one Slurm MPI plugin name like pmix, pmix_v4, pmi2 \
+                     or none (`srun --mpi=list` lists them), got '{plugin}'"
+                ));
+            }
+        }
         if self.launcher.resolve() == Launcher::Srun && self.hostfile.is_some() {
             return Err(
                 "mpi.hostfile: srun takes its hosts from the Slurm allocation, not a hostfile"
@@ -246,6 +292,41 @@ mod tests {
             ..MpiSettings::default()
         };
         assert!(bad.validate().unwrap_err().starts_with("mpi.bind_to: "));
+    }
+
+    #[test]
+    fn the_srun_plugin_is_the_settings_else_slurm_mpi_type_else_pmix() {
+        let mut s = MpiSettings::default();
+        assert_eq!(s.srun_mpi_given(None).as_deref(), Some("pmix"));
+        assert_eq!(s.srun_mpi_given(Some(" ".into())).as_deref(), Some("pmix"));
+        assert_eq!(
+            s.srun_mpi_given(Some("pmi2".into())).as_deref(),
+            Some("pmi2")
+        );
+        s.srun_mpi = Some("pmix_v4".into());
+        assert_eq!(
+            s.srun_mpi_given(Some("pmi2".into())).as_deref(),
+            Some("pmix_v4")
+        );
+        // The user's own --mpi in `args` is the one srun sees.
+        s.args = vec!["--mpi=pmi2".into()];
+        assert_eq!(s.srun_mpi_given(None), None);
+        s.args = vec!["--mpi".into(), "pmi2".into()];
+        assert_eq!(s.srun_mpi_given(None), None);
+        s.args = vec!["--mpi-thing".into()];
+        assert_eq!(s.srun_mpi_given(None).as_deref(), Some("pmix_v4"));
+        for bad in ["", "pm ix", "--mpi=pmix", "pmix;rm"] {
+            let err = MpiSettings {
+                srun_mpi: Some(bad.into()),
+                ..MpiSettings::default()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(
+                err.starts_with("mpi.srun_mpi: expected one Slurm MPI plugin"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
