@@ -78,8 +78,9 @@ impl CapacityRun {
 }
 
 /// Runs `job`'s kernel on `team` for `duration`: worker `w` of `p`
-/// evaluates blocks `w`, `w + p`, `w + 2p`, … (cycling through the job's
-/// blocks) until `duration` has passed since the common start. Every worker
+/// evaluates pairs of blocks `w`, `w + p`, `w + 2p`, … (pair q is blocks
+/// 2q and 2q + 1; cycling through the job's blocks) until `duration` has
+/// passed since the common start. Every worker
 /// evaluates at least one block. Ctrl-C ([`cancel::request`]) stops it
 /// between blocks with [`Error::Cancelled`].
 pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun> {
@@ -95,12 +96,20 @@ pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun
             w,
             || start.wait(p, StartLine::PATIENCE),
             |began| {
-                let (mut samples, mut b) = (0u64, w as u64 % blocks);
+                // Pairs of blocks, as the backends compute them (see
+                // `Job::partial`): pair q is blocks 2q and 2q + 1.
+                let pairs = blocks.div_ceil(2);
+                let (mut samples, mut q) = (0u64, w as u64 % pairs);
                 loop {
-                    let range = BlockRange { first: b, count: 1 };
+                    let first = 2 * q;
+                    let range = BlockRange {
+                        first,
+                        count: (blocks - first).min(2),
+                    };
                     let _ = std::hint::black_box(job.partial(range));
-                    samples += job.block.min(job.samples - b * job.block);
-                    b = (b + p as u64) % blocks;
+                    let end = (first + range.count) * job.block;
+                    samples += end.min(job.samples) - first * job.block;
+                    q = (q + p as u64) % pairs;
                     if mono_ns().saturating_sub(began) >= limit_ns || cancel::requested() {
                         return samples;
                     }
@@ -185,13 +194,18 @@ mod tests {
     }
 
     #[test]
-    fn a_block_longer_than_the_duration_still_counts_once() {
-        // One block of the whole job: every worker does exactly one (the
-        // last block is the short remainder, cycled through by worker 1).
+    fn a_pair_longer_than_the_duration_still_counts_once() {
+        // Blocks of 400, 400 and 200: pair 0 is the first two, pair 1 the
+        // short last one alone; each worker does exactly one.
+        let job = Job::new(Method::Mc, 1000).block(400);
+        let run = measure(&job, &Team::unpinned(2).unwrap(), Duration::ZERO).unwrap();
+        let samples: Vec<u64> = run.workers.iter().map(|w| w.samples).collect();
+        assert_eq!(samples, [800, 200]);
+        // One pair in all (600 + 400): both workers compute it.
         let job = Job::new(Method::Mc, 1000).block(600);
         let run = measure(&job, &Team::unpinned(2).unwrap(), Duration::ZERO).unwrap();
         let samples: Vec<u64> = run.workers.iter().map(|w| w.samples).collect();
-        assert_eq!(samples, [600, 400]);
+        assert_eq!(samples, [1000, 1000]);
     }
 
     #[test]

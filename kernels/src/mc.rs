@@ -27,7 +27,12 @@
 //! AVX2 or AVX-512F ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run
 //! on the widest one this CPU supports. Both evaluate their lanes with
 //! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
-//! count is bit-identical on every CPU and path.
+//! count is bit-identical on every CPU and path. [`block_pair_hits_with`]
+//! gives two blocks' hits together — on AVX-512 from their lanes side by
+//! side, which keeps the vector pipes busier than one block's chain can;
+//! a job's ranges of blocks go through it ([`crate::Job::partial`]). How
+//! near each path runs to its pipes' limit is in docs/performance.md ("Port
+//! limits, measured").
 
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -143,36 +148,6 @@ impl Lanes {
         Lanes { s }
     }
 
-    /// One draw from every lane, added to the per-lane hit counters.
-    // Indexing by lane is the point: each loop is one vector operation.
-    #[allow(clippy::needless_range_loop)]
-    #[inline(always)]
-    pub fn round(&mut self, hits: &mut [u64; LANES]) {
-        let [s0, s1, s2, s3] = &mut self.s;
-        let mut r = [0u64; LANES];
-        for l in 0..LANES {
-            r[l] = s0[l]
-                .wrapping_add(s3[l])
-                .rotate_left(23)
-                .wrapping_add(s0[l]);
-        }
-        for l in 0..LANES {
-            let t = s1[l] << 17;
-            s2[l] ^= s0[l];
-            s3[l] ^= s1[l];
-            s1[l] ^= s2[l];
-            s0[l] ^= s3[l];
-            s2[l] ^= t;
-            s3[l] = s3[l].rotate_left(45);
-        }
-        for l in 0..LANES {
-            // is_hit, written so that it vectorises: no carry out of x² + y².
-            let (x, y) = (r[l] >> 32, r[l] & 0xffff_ffff);
-            let xx = x * x;
-            hits[l] += u64::from(xx.wrapping_add(y * y) >= xx);
-        }
-    }
-
     /// One draw from each of the first `n` lanes (a block's tail).
     #[inline]
     pub fn partial_round(&mut self, n: usize, hits: &mut [u64; LANES]) {
@@ -189,14 +164,30 @@ impl Lanes {
 }
 
 /// The lane loop in portable Rust: [`lanes_hits_with`]'s scalar path.
+///
+/// Two lanes at a time, each for all its draws, not the eight lanes round
+/// by round: the hits are a sum, so the order does not change them, and
+/// two lanes' state (8 words) stays in the general registers where eight
+/// lanes' (32 words) spilled to the stack — the loop was then more loads
+/// and stores than arithmetic (docs/performance.md, "Port limits,
+/// measured").
 #[inline(always)]
-fn lanes_hits_scalar(mut lanes: Lanes, len: u64) -> u64 {
-    let mut hits = [0u64; LANES];
-    for _ in 0..len / LANES as u64 {
-        lanes.round(&mut hits);
+fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
+    let (rounds, rest) = (len / LANES as u64, (len % LANES as u64) as usize);
+    let state = |lane: usize| lanes.s.map(|word| word[lane]);
+    let mut hits = 0u64;
+    for pair in 0..LANES / 2 {
+        let (la, lb) = (2 * pair, 2 * pair + 1);
+        let (mut a, mut b) = (state(la), state(lb));
+        for _ in 0..rounds {
+            let (ra, rb) = (next(&mut a), next(&mut b));
+            hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
+        }
+        // The tail's draws: one more from each of the first `rest` lanes.
+        hits += u64::from(la < rest && is_hit(next(&mut a)));
+        hits += u64::from(lb < rest && is_hit(next(&mut b)));
     }
-    lanes.partial_round((len % LANES as u64) as usize, &mut hits);
-    hits.iter().sum()
+    hits
 }
 
 /// Hits among the `len` samples of block `block`, on the widest path this
@@ -216,6 +207,27 @@ pub fn block_hits(seed: u64, block: u64, len: u64) -> u64 {
 /// Allocation-free and panic-free: safe to call in a forked child.
 pub fn block_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
     lanes_hits_with(isa, Lanes::for_block(seed, block), len)
+}
+
+/// Hits among the `len` samples of block `block` and the `len` samples of
+/// block `block + 1`, together, on the `isa` path: the sum of their
+/// [`block_hits_with`], bit for bit. The AVX-512 path computes the two
+/// blocks side by side, which keeps the vector pipes busier than one
+/// block's chain can; the others take one block after the other.
+///
+/// Allocation-free and panic-free: safe to call in a forked child.
+pub fn block_pair_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
+    let (a, b) = (
+        Lanes::for_block(seed, block),
+        Lanes::for_block(seed, block + 1),
+    );
+    match isa.usable() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
+        // and AVX2, the features `lanes_hits_avx512_pair` is compiled for.
+        Isa::Avx512 => unsafe { x86::lanes_hits_avx512_pair(a, b, len) },
+        usable => lanes_hits_with(usable, a, len) + lanes_hits_with(usable, b, len),
+    }
 }
 
 /// Hits among the `count` samples of `per-core` worker `worker`
@@ -326,9 +338,20 @@ mod x86 {
         // Per-lane miss counters, decremented by the all-ones compare masks.
         let mut miss_lo = _mm256_setzero_si256();
         let mut miss_hi = _mm256_setzero_si256();
-        for _ in 0..rounds {
-            let r_lo = next_avx2(&mut lo);
-            let r_hi = next_avx2(&mut hi);
+        // Each round tests the previous round's draws while it draws the
+        // next: the test's long chain (shift, multiply, compare) then
+        // overlaps the draw instead of ending the round (docs/performance.md,
+        // "Port limits, measured": 11.4 cycles a round against 11.7).
+        if rounds > 0 {
+            let mut r_lo = next_avx2(&mut lo);
+            let mut r_hi = next_avx2(&mut hi);
+            for _ in 1..rounds {
+                let next_lo = next_avx2(&mut lo);
+                miss_lo = _mm256_sub_epi64(miss_lo, misses_avx2(r_lo));
+                let next_hi = next_avx2(&mut hi);
+                miss_hi = _mm256_sub_epi64(miss_hi, misses_avx2(r_hi));
+                (r_lo, r_hi) = (next_lo, next_hi);
+            }
             miss_lo = _mm256_sub_epi64(miss_lo, misses_avx2(r_lo));
             miss_hi = _mm256_sub_epi64(miss_hi, misses_avx2(r_hi));
         }
@@ -366,11 +389,11 @@ mod x86 {
         words.iter().fold(0u64, |a, &w| a.wrapping_add(w))
     }
 
-    /// The AVX-512 lane loop: eight lanes in one vector per state word.
+    /// The eight lanes' state words, one vector each.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
-        let rounds = len / LANES as u64;
-        let load = |w: &[u64; LANES]| {
+    fn load_avx512(lanes: &Lanes) -> [__m512i; 4] {
+        lanes.s.map(|w| {
             _mm512_setr_epi64(
                 w[0] as i64,
                 w[1] as i64,
@@ -381,50 +404,112 @@ mod x86 {
                 w[6] as i64,
                 w[7] as i64,
             )
-        };
-        let [w0, w1, w2, w3] = &lanes.s;
-        let (mut s0, mut s1, mut s2, mut s3) = (load(w0), load(w1), load(w2), load(w3));
-        let one = _mm512_set1_epi64(1);
-        let mut misses = _mm512_setzero_si512();
-        for _ in 0..rounds {
-            let r = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
-            let t = _mm512_slli_epi64::<17>(s1);
-            s2 = _mm512_xor_si512(s2, s0);
-            s3 = _mm512_xor_si512(s3, s1);
-            s1 = _mm512_xor_si512(s1, s2);
-            s0 = _mm512_xor_si512(s0, s3);
-            s2 = _mm512_xor_si512(s2, t);
-            s3 = _mm512_rol_epi64::<45>(s3);
-            let x = _mm512_srli_epi64::<32>(r);
-            let xx = _mm512_mul_epu32(x, x);
-            let yy = _mm512_mul_epu32(r, r);
-            // A miss is a carry out of x² + y²: the sum is below x².
-            let carry = _mm512_cmplt_epu64_mask(_mm512_add_epi64(xx, yy), xx);
-            misses = _mm512_mask_add_epi64(misses, carry, misses, one);
-        }
-        let misses = _mm512_reduce_add_epi64(misses) as u64;
-        let store = |v: __m512i, out: &mut [u64; LANES]| {
-            let mut lo = [0u64; 4];
-            let mut hi = [0u64; 4];
+        })
+    }
+
+    /// The vectors of [`load_avx512`] back into `lanes`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn store_avx512(s: [__m512i; 4], lanes: &mut Lanes) {
+        for (word, v) in lanes.s.iter_mut().zip(s) {
             // The two 256-bit halves, each as four words.
             let halves = [_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)];
-            for (half, words) in halves.into_iter().zip([&mut lo, &mut hi]) {
-                *words = [
-                    _mm256_extract_epi64::<0>(half) as u64,
-                    _mm256_extract_epi64::<1>(half) as u64,
-                    _mm256_extract_epi64::<2>(half) as u64,
-                    _mm256_extract_epi64::<3>(half) as u64,
-                ];
+            for (half, out) in halves.into_iter().zip(word.chunks_exact_mut(4)) {
+                store_avx2(half, out);
             }
-            out[..4].copy_from_slice(&lo);
-            out[4..].copy_from_slice(&hi);
-        };
-        for (word, v) in lanes.s.iter_mut().zip([s0, s1, s2, s3]) {
-            store(v, word);
         }
+    }
+
+    /// One xoshiro256++ step of eight lanes; returns their draws.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn next_avx512(s: &mut [__m512i; 4]) -> __m512i {
+        let [s0, s1, s2, s3] = *s;
+        let r = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
+        let t = _mm512_slli_epi64::<17>(s1);
+        let s2 = _mm512_xor_si512(s2, s0);
+        let s3 = _mm512_xor_si512(s3, s1);
+        let s1 = _mm512_xor_si512(s1, s2);
+        let s0 = _mm512_xor_si512(s0, s3);
+        let s2 = _mm512_xor_si512(s2, t);
+        let s3 = _mm512_rol_epi64::<45>(s3);
+        *s = [s0, s1, s2, s3];
+        r
+    }
+
+    /// `misses` plus one in every lane of `r` whose draw misses: a carry out
+    /// of x² + y² (the sum below x²), compared unsigned into a mask.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn count_misses_avx512(r: __m512i, misses: __m512i) -> __m512i {
+        let x = _mm512_srli_epi64::<32>(r);
+        let xx = _mm512_mul_epu32(x, x);
+        let yy = _mm512_mul_epu32(r, r);
+        let carry = _mm512_cmplt_epu64_mask(_mm512_add_epi64(xx, yy), xx);
+        _mm512_mask_add_epi64(misses, carry, misses, _mm512_set1_epi64(1))
+    }
+
+    /// The sum of the eight 64-bit lanes of `v`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn sum_avx512(v: __m512i) -> u64 {
+        _mm512_reduce_add_epi64(v) as u64
+    }
+
+    /// The AVX-512 lane loop: eight lanes in one vector per state word.
+    /// Each round tests the previous round's draws while it draws the next,
+    /// as the AVX2 loop does (9.5 cycles a round here against 10.3).
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
+        let rounds = len / LANES as u64;
+        let mut s = load_avx512(&lanes);
+        let mut misses = _mm512_setzero_si512();
+        if rounds > 0 {
+            let mut r = next_avx512(&mut s);
+            for _ in 1..rounds {
+                let next = next_avx512(&mut s);
+                misses = count_misses_avx512(r, misses);
+                r = next;
+            }
+            misses = count_misses_avx512(r, misses);
+        }
+        store_avx512(s, &mut lanes);
         let mut tail = [0u64; LANES];
         lanes.partial_round((len % LANES as u64) as usize, &mut tail);
-        rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+        rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
+    }
+
+    /// Two blocks' lanes side by side, `len` samples each: their hits
+    /// together. Two independent rounds in one loop keep the four pipes
+    /// busier than one block's round can (8.7 cycles a round against 9.5:
+    /// docs/performance.md, "Port limits, measured").
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn lanes_hits_avx512_pair(mut a: Lanes, mut b: Lanes, len: u64) -> u64 {
+        let rounds = len / LANES as u64;
+        let (mut sa, mut sb) = (load_avx512(&a), load_avx512(&b));
+        let (mut misses_a, mut misses_b) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        if rounds > 0 {
+            // Each block's draws are tested a round later, as in the
+            // one-block loop.
+            let (mut ra, mut rb) = (next_avx512(&mut sa), next_avx512(&mut sb));
+            for _ in 1..rounds {
+                let next_a = next_avx512(&mut sa);
+                misses_a = count_misses_avx512(ra, misses_a);
+                let next_b = next_avx512(&mut sb);
+                misses_b = count_misses_avx512(rb, misses_b);
+                (ra, rb) = (next_a, next_b);
+            }
+            misses_a = count_misses_avx512(ra, misses_a);
+            misses_b = count_misses_avx512(rb, misses_b);
+        }
+        store_avx512(sa, &mut a);
+        store_avx512(sb, &mut b);
+        let mut tail = [0u64; LANES];
+        let rest = (len % LANES as u64) as usize;
+        a.partial_round(rest, &mut tail);
+        b.partial_round(rest, &mut tail);
+        let misses = sum_avx512(_mm512_add_epi64(misses_a, misses_b));
+        2 * rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
     }
 }
 

@@ -30,6 +30,44 @@ fn mc_hits_are_bit_identical_on_every_isa() {
 }
 
 #[test]
+fn mc_pairs_of_blocks_give_the_two_blocks_hits_on_every_isa() {
+    for (seed, block) in [(0u64, 0u64), (7, 3), (u64::MAX, 12_345), (42, 1 << 40)] {
+        for len in LENS {
+            let apart = mc::block_hits_with(Isa::Scalar, seed, block, len)
+                + mc::block_hits_with(Isa::Scalar, seed, block + 1, len);
+            for &isa in Isa::VARIANTS {
+                assert_eq!(
+                    mc::block_pair_hits_with(isa, seed, block, len),
+                    apart,
+                    "{isa} seed {seed} blocks {block}, {} len {len}",
+                    block + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_jobs_partial_is_the_sum_of_its_blocks_whatever_the_pairing() {
+    // Ranges that start on an odd block, end with a short block, or hold one.
+    let job = Job::new(Method::Mc, 10 * 1000 + 337).seed(5).block(1000);
+    let block = |b: u64| {
+        let len = 1000u64.min(job.samples - b * 1000);
+        mc::block_hits_with(Isa::Scalar, 5, b, len) as u128
+    };
+    for &isa in Isa::VARIANTS {
+        let job = job.clone().isa(isa);
+        for first in 0..job.blocks() {
+            for count in 0..=job.blocks() - first {
+                let range = piscale_kernels::BlockRange { first, count };
+                let want: u128 = (first..first + count).map(block).sum();
+                assert_eq!(job.partial(range), want, "{isa} {range:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn mc_vector_paths_follow_the_sample_layout_definition() {
     // Sample k of a block is draw k/8 of lane k%8 of the lane's own stream.
     let (seed, block, len) = (99u64, 5u64, 10_007u64);
