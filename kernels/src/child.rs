@@ -2,7 +2,56 @@
 //! into the parent's code: shared by the process backends, the fork server
 //! and `piscale lesson race`. Everything here is async-signal-safe.
 
-use nix::unistd::{getppid, Pid};
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
+use nix::unistd::{getppid, ForkResult, Pid};
+
+/// glibc's `_Fork` (2.34 and later): `fork` without the `pthread_atfork`
+/// handlers. Those take and release the allocator's and stdio's locks and
+/// reset glibc's malloc, name-service, timer and message-queue state in the
+/// child — about a dozen writes to pages the parent and child then copy,
+/// which a worker that never allocates and never touches stdio does not
+/// need. `None` where the C library has no `_Fork` (then plain `fork`).
+type BareFork = unsafe extern "C" fn() -> libc::pid_t;
+
+fn bare_fork_fn() -> Option<BareFork> {
+    static FOUND: OnceLock<Option<BareFork>> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        // SAFETY: `dlsym` with RTLD_DEFAULT and a NUL-terminated name only
+        // looks the symbol up; it runs here in the parent, never in a child.
+        let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_Fork".as_ptr()) };
+        // SAFETY: a non-null `_Fork` from the C library has this signature
+        // (`pid_t _Fork(void)`, as `fork`).
+        (!sym.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, BareFork>(sym) })
+    })
+}
+
+/// Forks a child that will only make async-signal-safe calls and end with
+/// `_exit`: by `_Fork` where the C library has it (see [`BareFork`]), else
+/// by `fork`.
+///
+/// # Safety
+/// As `fork`: in the child, only async-signal-safe code may run until it
+/// exits or `exec`s — no allocation, no locks, no stdio.
+pub unsafe fn fork_bare() -> nix::Result<ForkResult> {
+    let f = bare_fork_fn();
+    // SAFETY: `_Fork` and `fork` take no arguments; the caller keeps the
+    // child to async-signal-safe code.
+    let pid = unsafe {
+        match f {
+            Some(f) => f(),
+            None => libc::fork(),
+        }
+    };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(ForkResult::Child),
+        child => Ok(ForkResult::Parent {
+            child: Pid::from_raw(child),
+        }),
+    }
+}
 
 /// Exits the child process if it ever unwinds (a bug): never return into
 /// the parent's code on the child's side of a `fork`. Hold one for the

@@ -42,11 +42,11 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, getpid, pipe2, read, ForkResult, Pid};
+use nix::unistd::{getpid, pipe2, read, ForkResult, Pid};
 
 use super::forkserver::ServerConn;
 use crate::cancel;
-use crate::child::{prologue, ExitOnUnwind};
+use crate::child::{fork_bare, prologue, ExitOnUnwind};
 use crate::error::{Error, OsContext, Result};
 use crate::report::{WorkerOutcome, OUTCOME_BYTES};
 
@@ -84,7 +84,7 @@ where
     // descriptors, runs `body` (async-signal-safe by this function's
     // contract) and calls `_exit`; it never returns into code that could
     // allocate or take a lock.
-    match unsafe { fork() }.os("fork")? {
+    match unsafe { fork_bare() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
             prologue(parent);
@@ -130,7 +130,7 @@ pub(crate) fn spawn_exec(
     // SAFETY: the child branch below only makes raw system calls (prctl,
     // signal, fcntl, dup2, close, execv, _exit) on data prepared before the
     // fork; it never returns into code that could allocate or take a lock.
-    match unsafe { fork() }.os("fork")? {
+    match unsafe { fork_bare() }.os("fork")? {
         ForkResult::Child => {
             let _exit_on_unwind = ExitOnUnwind;
             prologue(parent);
