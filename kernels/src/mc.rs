@@ -163,7 +163,30 @@ impl Lanes {
     }
 }
 
-/// The lane loop in portable Rust: [`lanes_hits_with`]'s scalar path.
+/// Hits of `rounds` draws of each of two lanes, the lanes advanced.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn two_lanes_hits(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
+    let mut hits = 0;
+    for _ in 0..rounds {
+        let (ra, rb) = (next(a), next(b));
+        hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
+    }
+    hits
+}
+
+/// Hits of `rounds` draws of each of two lanes, the lanes advanced: the
+/// draws in the general registers, their squares and carry test in SSE2
+/// (part of every x86-64), whose multipliers are otherwise idle here.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn two_lanes_hits(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
+    // SAFETY: SSE2 is in x86-64's baseline: every CPU this code runs on has it.
+    2 * rounds - unsafe { x86::two_lanes_misses_sse2(a, b, rounds) }
+}
+
+/// The lane loop without AVX: [`lanes_hits_with`]'s scalar path (on
+/// x86-64 its hit test in SSE2, which every x86-64 CPU has).
 ///
 /// Two lanes at a time, each for all its draws, not the eight lanes round
 /// by round: the hits are a sum, so the order does not change them, and
@@ -179,10 +202,7 @@ fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
     for pair in 0..LANES / 2 {
         let (la, lb) = (2 * pair, 2 * pair + 1);
         let (mut a, mut b) = (state(la), state(lb));
-        for _ in 0..rounds {
-            let (ra, rb) = (next(&mut a), next(&mut b));
-            hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
-        }
+        hits += two_lanes_hits(&mut a, &mut b, rounds);
         // The tail's draws: one more from each of the first `rest` lanes.
         hits += u64::from(la < rest && is_hit(next(&mut a)));
         hits += u64::from(lb < rest && is_hit(next(&mut b)));
@@ -278,6 +298,31 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use super::{Lanes, LANES};
+
+    /// Misses of `rounds` draws of each of lanes `a` and `b` (advanced):
+    /// the draws by [`super::next`] in the general registers, then both
+    /// draws' squares in one SSE2 vector, and the carry out of x² + y²
+    /// from the top bits: `(xx & yy) | ((xx | yy) & !(xx + yy))`.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) fn two_lanes_misses_sse2(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
+        let mut misses = _mm_setzero_si128();
+        for _ in 0..rounds {
+            let (ra, rb) = (super::next(a), super::next(b));
+            let r = _mm_set_epi64x(rb as i64, ra as i64);
+            let x = _mm_srli_epi64::<32>(r);
+            let xx = _mm_mul_epu32(x, x);
+            let yy = _mm_mul_epu32(r, r);
+            let sum = _mm_add_epi64(xx, yy);
+            let carry = _mm_or_si128(
+                _mm_and_si128(xx, yy),
+                _mm_andnot_si128(sum, _mm_or_si128(xx, yy)),
+            );
+            misses = _mm_add_epi64(misses, _mm_srli_epi64::<63>(carry));
+        }
+        let high = _mm_unpackhi_epi64(misses, misses);
+        _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64
+    }
 
     /// `v` rotated left by `L` bits (`R` = 64 − `L`), with shifts: AVX2 has no
     /// 64-bit rotate.
