@@ -23,8 +23,8 @@
 //! so the lanes of all workers are disjoint stretches of one stream.
 //!
 //! # Instruction sets
-//! [`block_hits_with`] and [`worker_hits_with`] take the ISA: portable Rust,
-//! AVX2 or AVX-512F ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run
+//! [`block_hits_with`] and [`worker_hits_with`] take the ISA: scalar (portable
+//! Rust; on x86-64 its hit test in SSE2), AVX2 or AVX-512F ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run
 //! on the widest one this CPU supports. Both evaluate their lanes with
 //! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
 //! count is bit-identical on every CPU and path. [`block_pair_hits_with`]
