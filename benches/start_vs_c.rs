@@ -65,7 +65,7 @@ fn main() {
         // A pool's start-up is its creation: its workers forked and ready;
         // its drop (stopping and reaping them) comes after the clock.
         type Case<'a> = Box<dyn FnMut() -> Option<Box<dyn piscale_kernels::Backend>> + 'a>;
-        let cases: [(&str, Case); 2] = [
+        let cases: [(&str, Case); 3] = [
             (
                 "fork-pipe run",
                 Box::new(|| {
@@ -76,6 +76,13 @@ fn main() {
             (
                 "pool-map creation",
                 Box::new(|| Some(BackendKind::PoolMap.create(team.clone()).expect("a pool"))),
+            ),
+            (
+                "pool-map creation + drop",
+                Box::new(|| {
+                    drop(BackendKind::PoolMap.create(team.clone()).expect("a pool"));
+                    None
+                }),
             ),
         ];
         for (what, mut piscale) in cases {
