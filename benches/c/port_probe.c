@@ -393,6 +393,31 @@ static void kernel_scalar_two_lanes(long n) {
           "r15", "cc");
 }
 
+/* The same with the squares and the carry test in SSE2, as rustc compiles
+ * the scalar path on x86-64. */
+static void kernel_scalar_sse2(long n) {
+    __asm__ volatile(
+        "pxor %%xmm0, %%xmm0\n"
+        "1:\n"
+        "lea (%%r14,%%r12,1),%%r8\n mov %%r9,%%rbp\n shl $0x11,%%rbp\n"
+        "xor %%r14,%%r10\n xor %%r9,%%r12\n movq %%r14,%%xmm1\n xor %%r12,%%r14\n"
+        "rol $0x2d,%%r12\n xor %%r10,%%r9\n lea (%%r15,%%r13,1),%%rbx\n rol $0x17,%%rbx\n"
+        "xor %%rbp,%%r10\n rol $0x17,%%r8\n movq %%rbx,%%xmm2\n movq %%r8,%%xmm3\n"
+        "punpcklqdq %%xmm2,%%xmm3\n movq %%r15,%%xmm2\n punpcklqdq %%xmm2,%%xmm1\n"
+        "paddq %%xmm3,%%xmm1\n mov %%rcx,%%r8\n shl $0x11,%%r8\n xor %%r15,%%rdx\n"
+        "xor %%rcx,%%r13\n xor %%rdx,%%rcx\n xor %%r13,%%r15\n xor %%r8,%%rdx\n"
+        "rol $0x2d,%%r13\n movdqa %%xmm1,%%xmm2\n psrlq $0x20,%%xmm2\n"
+        "pmuludq %%xmm2,%%xmm2\n pmuludq %%xmm1,%%xmm1\n movdqa %%xmm2,%%xmm3\n"
+        "paddq %%xmm1,%%xmm3\n movdqa %%xmm2,%%xmm4\n pand %%xmm1,%%xmm4\n"
+        "por %%xmm2,%%xmm1\n pandn %%xmm1,%%xmm3\n por %%xmm4,%%xmm3\n"
+        "psrlq $0x3f,%%xmm3\n paddq %%xmm3,%%xmm0\n"
+        "dec %%rdi\n jne 1b\n"
+        : "+D"(n)
+        :
+        : "rbx", "rcx", "rdx", "rbp", "r8", "r9", "r10", "r12", "r13", "r14", "r15", "xmm0",
+          "xmm1", "xmm2", "xmm3", "xmm4", "cc");
+}
+
 /* Seconds of the best of RUNS runs of f(ITERS). */
 static double best(void (*f)(long)) {
     double b = 1e30;
@@ -453,6 +478,8 @@ int main(void) {
     {
         double c = best(kernel_scalar_two_lanes) * ghz * 1e9 / ITERS / 2;
         printf("mc scalar loop, two lanes                %.2f cycles per sample\n", c);
+        double v = best(kernel_scalar_sse2) * ghz * 1e9 / ITERS / 2;
+        printf("mc scalar loop, test in SSE2             %.2f cycles per sample\n", v);
     }
     int avx512 = has_avx512f();
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
