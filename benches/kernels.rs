@@ -4,8 +4,9 @@
 //!   method on each instruction-set path this CPU supports
 //!   (`Isa::all_supported()`), ids `block/<method>/<isa>` such as
 //!   `block/mc/avx2` or `block/midpoint/scalar`, reported as elements per
-//!   second, and `block/mc-pair/<isa>`: two blocks at once, as a job's
-//!   ranges run them (`mc::block_pair_hits_with`);
+//!   second, and `block/mc-pair/<isa>`: two blocks at once, what the
+//!   pipes allow (`mc::block_pair_hits_with`; the backends compute each
+//!   block alone);
 //! - `per-core-stream`: the `per-core` backend's Monte Carlo kernel, 2^20
 //!   samples of worker 1's eight jumped lanes (lane set-up included), on each
 //!   supported path: `per-core-stream/mc/<isa>`;
@@ -98,8 +99,8 @@ fn bench_block(c: &mut Criterion) {
         });
     }
 
-    // Two blocks at once, as a job's ranges compute them
-    // (`block_pair_hits_with`): 2·len elements.
+    // Two blocks at once (`block_pair_hits_with`: side by side on
+    // AVX-512), what the pipes allow: 2·len elements.
     group.throughput(Throughput::Elements(2 * len));
     let pair = mc::block_pair_hits_with(Isa::Scalar, seed, block, len);
     for isa in Isa::all_supported() {
@@ -299,7 +300,7 @@ fn bench_c_ref(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("mc/piscale", isa), |b| {
         b.iter(|| mc::block_hits(black_box(7), black_box(0), black_box(len)))
     });
-    // What a job's ranges run: two blocks side by side, per element.
+    // Two blocks side by side, per element: what the pipes allow.
     group.throughput(Throughput::Elements(2 * len));
     group.bench_function(BenchmarkId::new("mc/piscale-pair", isa), |b| {
         b.iter(|| mc::block_pair_hits_with(isa, black_box(7), black_box(0), black_box(len)))

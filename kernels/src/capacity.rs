@@ -78,9 +78,8 @@ impl CapacityRun {
 }
 
 /// Runs `job`'s kernel on `team` for `duration`: worker `w` of `p`
-/// evaluates pairs of blocks `w`, `w + p`, `w + 2p`, … (pair q is blocks
-/// 2q and 2q + 1; cycling through the job's blocks) until `duration` has
-/// passed since the common start. Every worker
+/// evaluates blocks `w`, `w + p`, `w + 2p`, … (cycling through the job's
+/// blocks) until `duration` has passed since the common start. Every worker
 /// evaluates at least one block. Ctrl-C ([`cancel::request`]) stops it
 /// between blocks with [`Error::Cancelled`].
 pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun> {
@@ -96,20 +95,12 @@ pub fn measure(job: &Job, team: &Team, duration: Duration) -> Result<CapacityRun
             w,
             || start.wait(p, StartLine::PATIENCE),
             |began| {
-                // Pairs of blocks, as the backends compute them (see
-                // `Job::partial`): pair q is blocks 2q and 2q + 1.
-                let pairs = blocks.div_ceil(2);
-                let (mut samples, mut q) = (0u64, w as u64 % pairs);
+                let (mut samples, mut b) = (0u64, w as u64 % blocks);
                 loop {
-                    let first = 2 * q;
-                    let range = BlockRange {
-                        first,
-                        count: (blocks - first).min(2),
-                    };
+                    let range = BlockRange { first: b, count: 1 };
                     let _ = std::hint::black_box(job.partial(range));
-                    let end = (first + range.count) * job.block;
-                    samples += end.min(job.samples) - first * job.block;
-                    q = (q + p as u64) % pairs;
+                    samples += job.block.min(job.samples - b * job.block);
+                    b = (b + p as u64) % blocks;
                     if mono_ns().saturating_sub(began) >= limit_ns || cancel::requested() {
                         return samples;
                     }
@@ -194,18 +185,13 @@ mod tests {
     }
 
     #[test]
-    fn a_pair_longer_than_the_duration_still_counts_once() {
-        // Blocks of 400, 400 and 200: pair 0 is the first two, pair 1 the
-        // short last one alone; each worker does exactly one.
-        let job = Job::new(Method::Mc, 1000).block(400);
-        let run = measure(&job, &Team::unpinned(2).unwrap(), Duration::ZERO).unwrap();
-        let samples: Vec<u64> = run.workers.iter().map(|w| w.samples).collect();
-        assert_eq!(samples, [800, 200]);
-        // One pair in all (600 + 400): both workers compute it.
+    fn a_block_longer_than_the_duration_still_counts_once() {
+        // One block of the whole job: every worker does exactly one (the
+        // last block is the short remainder, cycled through by worker 1).
         let job = Job::new(Method::Mc, 1000).block(600);
         let run = measure(&job, &Team::unpinned(2).unwrap(), Duration::ZERO).unwrap();
         let samples: Vec<u64> = run.workers.iter().map(|w| w.samples).collect();
-        assert_eq!(samples, [1000, 1000]);
+        assert_eq!(samples, [600, 400]);
     }
 
     #[test]

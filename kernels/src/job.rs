@@ -182,23 +182,13 @@ impl Job {
     pub fn partial(&self, range: BlockRange) -> u128 {
         let mut total = 0u128;
         let end = range.first.saturating_add(range.count).min(self.blocks());
-        let mut b = range.first;
-        while b < end {
+        for b in range.first..end {
             let start = b * self.block;
             let len = self.block.min(self.samples - start);
-            // Two whole blocks at once where there are two: mc computes them
-            // side by side (`block_pair_hits_with`), with the same hits.
-            let pair = b + 1 < end && start + 2 * self.block <= self.samples;
             total = total.wrapping_add(match self.method {
-                Method::Mc if pair => mc::block_pair_hits_with(self.isa, self.seed, b, len) as u128,
                 Method::Mc => mc::block_hits_with(self.isa, self.seed, b, len) as u128,
                 Method::Midpoint => midpoint::block_sum_with(self.isa, self.samples, start, len),
             });
-            b += if pair && self.method == Method::Mc {
-                2
-            } else {
-                1
-            };
         }
         total
     }

@@ -1,6 +1,5 @@
 //! `rayon`: a dedicated pool of exactly `workers` threads, work-stealing
-//! map-reduce over blocks, two at a time (a pair is the unit mc computes
-//! side by side, as in every other backend's ranges).
+//! map-reduce over blocks.
 //!
 //! Rayon's adaptive splitter cuts a range into only a few pieces per thread
 //! unless a thief keeps stealing, so on CPUs of uneven speed the fast one
@@ -186,23 +185,20 @@ impl Backend for RayonPool {
         // An indexed range (of usize) can be cut into pieces of a length.
         let blocks = usize::try_from(job.blocks())
             .map_err(|_| Error::Invalid("more blocks than this machine can index".into()))?;
-        // A task is a pair of blocks (the last may be one): what mc computes
-        // side by side (`mc::block_pair_hits_with`), as the other backends'
-        // ranges of blocks do.
-        let pairs = blocks.div_ceil(2);
-        let max_len = pairs.div_ceil(PIECES_PER_WORKER * self.team.workers).max(1);
+        let max_len = blocks
+            .div_ceil(PIECES_PER_WORKER * self.team.workers)
+            .max(1);
         let partial = self.pool.install(|| {
-            (0..pairs)
+            (0..blocks)
                 .into_par_iter()
                 .with_max_len(max_len)
-                .map(|pair| {
-                    let first = 2 * pair as u64;
-                    let count = (blocks as u64 - first).min(2);
+                .map(|b| {
+                    let b = b as u64;
                     let start = mono_ns();
-                    let p = job.partial(BlockRange { first, count });
+                    let p = job.partial(BlockRange { first: b, count: 1 });
                     let end = mono_ns();
                     if let Some(s) = rayon::current_thread_index().and_then(|i| stamps.get(i)) {
-                        if s.units.fetch_add(count, Ordering::Relaxed) == 0 {
+                        if s.units.fetch_add(1, Ordering::Relaxed) == 0 {
                             s.start.store(start, Ordering::Relaxed);
                             let cpu = crate::pin::current_cpu().map_or(u64::MAX, |c| c as u64);
                             s.cpu.store(cpu, Ordering::Relaxed);

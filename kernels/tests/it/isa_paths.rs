@@ -48,8 +48,8 @@ fn mc_pairs_of_blocks_give_the_two_blocks_hits_on_every_isa() {
 }
 
 #[test]
-fn a_jobs_partial_is_the_sum_of_its_blocks_whatever_the_pairing() {
-    // Ranges that start on an odd block, end with a short block, or hold one.
+fn a_jobs_partial_is_the_sum_of_its_blocks_on_every_isa() {
+    // Every range of a job whose last block is short.
     let job = Job::new(Method::Mc, 10 * 1000 + 337).seed(5).block(1000);
     let block = |b: u64| {
         let len = 1000u64.min(job.samples - b * 1000);
