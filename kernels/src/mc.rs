@@ -23,9 +23,10 @@
 //! so the lanes of all workers are disjoint stretches of one stream.
 //!
 //! # Instruction sets
-//! [`block_hits_with`] and [`worker_hits_with`] take the ISA: scalar (portable
-//! Rust; on x86-64 its hit test in SSE2), AVX2 or AVX-512F ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run
-//! on the widest one this CPU supports. Both evaluate their lanes with
+//! [`block_hits_with`] and [`worker_hits_with`] take the ISA: scalar
+//! (portable Rust; on x86-64 its hit test in SSE2), AVX2 or AVX-512F
+//! ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run on the widest
+//! one this CPU supports. Both evaluate their lanes with
 //! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
 //! count is bit-identical on every CPU and path. [`block_pair_hits_with`]
 //! gives two blocks' hits together — on AVX-512 from their lanes side by
@@ -331,6 +332,36 @@ mod x86 {
         _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64
     }
 
+    /// `rounds` rounds of the `N` independent lane sets `states`, each
+    /// round testing a set's previous draws right after drawing its next
+    /// (draw set 0, test its last round, draw set 1, …): the test's long
+    /// chain (shift, multiply, compare) then overlaps the next draw instead
+    /// of ending the round (docs/performance.md, "Port limits, measured":
+    /// AVX2 11.4 cycles a round against 11.7, AVX-512 9.5 against 10.3).
+    /// `test(i, r)` counts set `i`'s draws `r`.
+    #[inline(always)]
+    fn one_round_behind<S, R: Copy, const N: usize>(
+        rounds: u64,
+        states: &mut [S; N],
+        draw: impl Fn(&mut S) -> R,
+        mut test: impl FnMut(usize, R),
+    ) {
+        if rounds == 0 {
+            return;
+        }
+        let mut drawn: [R; N] = core::array::from_fn(|i| draw(&mut states[i]));
+        for _ in 1..rounds {
+            for i in 0..N {
+                let next = draw(&mut states[i]);
+                test(i, drawn[i]);
+                drawn[i] = next;
+            }
+        }
+        for (i, &r) in drawn.iter().enumerate() {
+            test(i, r);
+        }
+    }
+
     /// `v` rotated left by `L` bits (`R` = 64 − `L`), with shifts: AVX2 has no
     /// 64-bit rotate.
     #[inline]
@@ -385,29 +416,23 @@ mod x86 {
             _mm256_setr_epi64x(q[0] as i64, q[1] as i64, q[2] as i64, q[3] as i64)
         };
         let [w0, w1, w2, w3] = &lanes.s;
-        let mut lo = [load(w0, 0), load(w1, 0), load(w2, 0), load(w3, 0)];
-        let mut hi = [load(w0, 1), load(w1, 1), load(w2, 1), load(w3, 1)];
+        // Lanes 0-3 and 4-7: two independent sets.
+        let mut halves = [
+            [load(w0, 0), load(w1, 0), load(w2, 0), load(w3, 0)],
+            [load(w0, 1), load(w1, 1), load(w2, 1), load(w3, 1)],
+        ];
         // Per-lane miss counters, decremented by the all-ones compare masks.
-        let mut miss_lo = _mm256_setzero_si256();
-        let mut miss_hi = _mm256_setzero_si256();
-        // Each round tests the previous round's draws while it draws the
-        // next: the test's long chain (shift, multiply, compare) then
-        // overlaps the draw instead of ending the round (docs/performance.md,
-        // "Port limits, measured": 11.4 cycles a round against 11.7).
-        if rounds > 0 {
-            let mut r_lo = next_avx2(&mut lo);
-            let mut r_hi = next_avx2(&mut hi);
-            for _ in 1..rounds {
-                let next_lo = next_avx2(&mut lo);
-                miss_lo = _mm256_sub_epi64(miss_lo, misses_avx2(r_lo));
-                let next_hi = next_avx2(&mut hi);
-                miss_hi = _mm256_sub_epi64(miss_hi, misses_avx2(r_hi));
-                (r_lo, r_hi) = (next_lo, next_hi);
-            }
-            miss_lo = _mm256_sub_epi64(miss_lo, misses_avx2(r_lo));
-            miss_hi = _mm256_sub_epi64(miss_hi, misses_avx2(r_hi));
-        }
-        let misses = sum_avx2(_mm256_add_epi64(miss_lo, miss_hi));
+        let mut miss = [_mm256_setzero_si256(); 2];
+        one_round_behind(
+            rounds,
+            &mut halves,
+            |s| next_avx2(s),
+            |i, r| {
+                miss[i] = _mm256_sub_epi64(miss[i], misses_avx2(r));
+            },
+        );
+        let [lo, hi] = halves;
+        let misses = sum_avx2(_mm256_add_epi64(miss[0], miss[1]));
         for (word, (l, h)) in lanes.s.iter_mut().zip(lo.into_iter().zip(hi)) {
             store_avx2(l, &mut word[..4]);
             store_avx2(h, &mut word[4..]);
@@ -514,17 +539,17 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
         let rounds = len / LANES as u64;
-        let mut s = load_avx512(&lanes);
         let mut misses = _mm512_setzero_si512();
-        if rounds > 0 {
-            let mut r = next_avx512(&mut s);
-            for _ in 1..rounds {
-                let next = next_avx512(&mut s);
+        let mut states = [load_avx512(&lanes)];
+        one_round_behind(
+            rounds,
+            &mut states,
+            |s| next_avx512(s),
+            |_, r| {
                 misses = count_misses_avx512(r, misses);
-                r = next;
-            }
-            misses = count_misses_avx512(r, misses);
-        }
+            },
+        );
+        let [s] = states;
         store_avx512(s, &mut lanes);
         let mut tail = [0u64; LANES];
         lanes.partial_round((len % LANES as u64) as usize, &mut tail);
@@ -538,29 +563,24 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     pub(super) fn lanes_hits_avx512_pair(mut a: Lanes, mut b: Lanes, len: u64) -> u64 {
         let rounds = len / LANES as u64;
-        let (mut sa, mut sb) = (load_avx512(&a), load_avx512(&b));
-        let (mut misses_a, mut misses_b) = (_mm512_setzero_si512(), _mm512_setzero_si512());
-        if rounds > 0 {
-            // Each block's draws are tested a round later, as in the
-            // one-block loop.
-            let (mut ra, mut rb) = (next_avx512(&mut sa), next_avx512(&mut sb));
-            for _ in 1..rounds {
-                let next_a = next_avx512(&mut sa);
-                misses_a = count_misses_avx512(ra, misses_a);
-                let next_b = next_avx512(&mut sb);
-                misses_b = count_misses_avx512(rb, misses_b);
-                (ra, rb) = (next_a, next_b);
-            }
-            misses_a = count_misses_avx512(ra, misses_a);
-            misses_b = count_misses_avx512(rb, misses_b);
-        }
+        let mut states = [load_avx512(&a), load_avx512(&b)];
+        let mut miss = [_mm512_setzero_si512(); 2];
+        one_round_behind(
+            rounds,
+            &mut states,
+            |s| next_avx512(s),
+            |i, r| {
+                miss[i] = count_misses_avx512(r, miss[i]);
+            },
+        );
+        let [sa, sb] = states;
         store_avx512(sa, &mut a);
         store_avx512(sb, &mut b);
         let mut tail = [0u64; LANES];
         let rest = (len % LANES as u64) as usize;
         a.partial_round(rest, &mut tail);
         b.partial_round(rest, &mut tail);
-        let misses = sum_avx512(_mm512_add_epi64(misses_a, misses_b));
+        let misses = sum_avx512(_mm512_add_epi64(miss[0], miss[1]));
         2 * rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
     }
 }
