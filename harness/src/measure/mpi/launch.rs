@@ -361,7 +361,8 @@ fn rank_failure(text: &str) -> Option<String> {
     None
 }
 
-fn after<'t>(text: &'t str, pat: &str) -> Option<&'t str> {
+/// What follows the first `pat` in `text`.
+pub(super) fn after<'t>(text: &'t str, pat: &str) -> Option<&'t str> {
     text.find(pat).map(|i| &text[i + pat.len()..])
 }
 

@@ -11,6 +11,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::launch::after;
 use crate::measure::child::{run_to_end, Stop};
 
 /// How long `squeue` and `scancel` may take: they only talk to slurmctld.
@@ -99,8 +100,7 @@ pub fn launch_failure(text: &str, plugin: Option<&str>) -> Option<String> {
         || "the --mpi in [mpi] args".to_string(),
         |p| format!("--mpi={p}"),
     );
-    if let Some(at) = text.find("Invalid MPI type '") {
-        let rest = &text[at + "Invalid MPI type '".len()..];
+    if let Some(rest) = after(text, "Invalid MPI type '") {
         let name = rest.split('\'').next().unwrap_or_default();
         return Some(format!(
             "srun has no MPI plugin '{name}' ({asked}): `srun --mpi=list` lists this \
