@@ -1,0 +1,283 @@
+//! The x86-64 lane loops, written with intrinsics: one 64-bit vector lane
+//! per sample lane (AVX2, AVX-512), and the scalar path's SSE2 hit test.
+
+use core::arch::x86_64::*;
+
+use super::{Lanes, LANES};
+
+/// Misses of `rounds` draws of each of lanes `a` and `b` (advanced):
+/// the draws by [`super::next`] in the general registers, then both
+/// draws' squares in one SSE2 vector, and the carry out of x² + y²
+/// from the top bits: `(xx & yy) | ((xx | yy) & !(xx + yy))`.
+#[inline]
+#[target_feature(enable = "sse2")]
+pub(super) fn two_lanes_misses_sse2(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
+    let mut misses = _mm_setzero_si128();
+    for _ in 0..rounds {
+        let (ra, rb) = (super::next(a), super::next(b));
+        let r = _mm_set_epi64x(rb as i64, ra as i64);
+        let x = _mm_srli_epi64::<32>(r);
+        let xx = _mm_mul_epu32(x, x);
+        let yy = _mm_mul_epu32(r, r);
+        let sum = _mm_add_epi64(xx, yy);
+        let carry = _mm_or_si128(
+            _mm_and_si128(xx, yy),
+            _mm_andnot_si128(sum, _mm_or_si128(xx, yy)),
+        );
+        misses = _mm_add_epi64(misses, _mm_srli_epi64::<63>(carry));
+    }
+    let high = _mm_unpackhi_epi64(misses, misses);
+    _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64
+}
+
+/// `rounds` rounds of the `N` independent lane sets `states`, each
+/// round testing a set's previous draws right after drawing its next
+/// (draw set 0, test its last round, draw set 1, …): the test's long
+/// chain (shift, multiply, compare) then overlaps the next draw instead
+/// of ending the round (docs/performance.md, "Port limits, measured":
+/// AVX2 11.4 cycles a round against 11.7, AVX-512 9.5 against 10.3).
+/// `test(i, r)` counts set `i`'s draws `r`.
+#[inline(always)]
+fn one_round_behind<S, R: Copy, const N: usize>(
+    rounds: u64,
+    states: &mut [S; N],
+    draw: impl Fn(&mut S) -> R,
+    mut test: impl FnMut(usize, R),
+) {
+    if rounds == 0 {
+        return;
+    }
+    let mut drawn: [R; N] = core::array::from_fn(|i| draw(&mut states[i]));
+    for _ in 1..rounds {
+        for i in 0..N {
+            let next = draw(&mut states[i]);
+            test(i, drawn[i]);
+            drawn[i] = next;
+        }
+    }
+    for (i, &r) in drawn.iter().enumerate() {
+        test(i, r);
+    }
+}
+
+/// `v` rotated left by `L` bits (`R` = 64 − `L`), with shifts: AVX2 has no
+/// 64-bit rotate.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn rotl_avx2<const L: i32, const R: i32>(v: __m256i) -> __m256i {
+    _mm256_or_si256(_mm256_slli_epi64::<L>(v), _mm256_srli_epi64::<R>(v))
+}
+
+/// One xoshiro256++ step of four lanes; returns their draws.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn next_avx2(s: &mut [__m256i; 4]) -> __m256i {
+    let [s0, s1, s2, s3] = *s;
+    let r = _mm256_add_epi64(rotl_avx2::<23, 41>(_mm256_add_epi64(s0, s3)), s0);
+    let t = _mm256_slli_epi64::<17>(s1);
+    let s2 = _mm256_xor_si256(s2, s0);
+    let s3 = _mm256_xor_si256(s3, s1);
+    let s1 = _mm256_xor_si256(s1, s2);
+    let s0 = _mm256_xor_si256(s0, s3);
+    let s2 = _mm256_xor_si256(s2, t);
+    let s3 = rotl_avx2::<45, 19>(s3);
+    *s = [s0, s1, s2, s3];
+    r
+}
+
+/// All-ones in the lanes of `r` whose draw misses: x² + y² carries out of
+/// 64 bits. AVX2 compares only signed 64-bit integers, so `x²` is biased
+/// by 2^63 (`a`); then `a + y²` is the biased sum, and the sum carried iff
+/// it is below `x²`, i.e. iff `a > a + y²` as signed integers.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn misses_avx2(r: __m256i) -> __m256i {
+    let x = _mm256_srli_epi64::<32>(r);
+    // `mul_epu32` multiplies the low 32 bits of each lane: x² and y².
+    let xx = _mm256_mul_epu32(x, x);
+    let yy = _mm256_mul_epu32(r, r);
+    let a = _mm256_xor_si256(xx, _mm256_set1_epi64x(i64::MIN));
+    _mm256_cmpgt_epi64(a, _mm256_add_epi64(a, yy))
+}
+
+/// The AVX2 lane loop: eight lanes in two vectors per state word.
+#[target_feature(enable = "avx2")]
+pub(super) fn lanes_hits_avx2(mut lanes: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
+    let load = |w: &[u64; LANES], half: usize| {
+        let q = [
+            w[4 * half],
+            w[4 * half + 1],
+            w[4 * half + 2],
+            w[4 * half + 3],
+        ];
+        _mm256_setr_epi64x(q[0] as i64, q[1] as i64, q[2] as i64, q[3] as i64)
+    };
+    let [w0, w1, w2, w3] = &lanes.s;
+    // Lanes 0-3 and 4-7: two independent sets.
+    let mut halves = [
+        [load(w0, 0), load(w1, 0), load(w2, 0), load(w3, 0)],
+        [load(w0, 1), load(w1, 1), load(w2, 1), load(w3, 1)],
+    ];
+    // Per-lane miss counters, decremented by the all-ones compare masks.
+    let mut miss = [_mm256_setzero_si256(); 2];
+    one_round_behind(
+        rounds,
+        &mut halves,
+        |s| next_avx2(s),
+        |i, r| {
+            miss[i] = _mm256_sub_epi64(miss[i], misses_avx2(r));
+        },
+    );
+    let [lo, hi] = halves;
+    let misses = sum_avx2(_mm256_add_epi64(miss[0], miss[1]));
+    for (word, (l, h)) in lanes.s.iter_mut().zip(lo.into_iter().zip(hi)) {
+        store_avx2(l, &mut word[..4]);
+        store_avx2(h, &mut word[4..]);
+    }
+    let mut tail = [0u64; LANES];
+    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+    rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+}
+
+/// The four 64-bit lanes of `v` into `out` (four words).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn store_avx2(v: __m256i, out: &mut [u64]) {
+    let words = [
+        _mm256_extract_epi64::<0>(v),
+        _mm256_extract_epi64::<1>(v),
+        _mm256_extract_epi64::<2>(v),
+        _mm256_extract_epi64::<3>(v),
+    ];
+    for (o, w) in out.iter_mut().zip(words) {
+        *o = w as u64;
+    }
+}
+
+/// The sum of the four 64-bit lanes of `v`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sum_avx2(v: __m256i) -> u64 {
+    let mut words = [0u64; 4];
+    store_avx2(v, &mut words);
+    words.iter().fold(0u64, |a, &w| a.wrapping_add(w))
+}
+
+/// The eight lanes' state words, one vector each.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load_avx512(lanes: &Lanes) -> [__m512i; 4] {
+    lanes.s.map(|w| {
+        _mm512_setr_epi64(
+            w[0] as i64,
+            w[1] as i64,
+            w[2] as i64,
+            w[3] as i64,
+            w[4] as i64,
+            w[5] as i64,
+            w[6] as i64,
+            w[7] as i64,
+        )
+    })
+}
+
+/// The vectors of [`load_avx512`] back into `lanes`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store_avx512(s: [__m512i; 4], lanes: &mut Lanes) {
+    for (word, v) in lanes.s.iter_mut().zip(s) {
+        // The two 256-bit halves, each as four words.
+        let halves = [_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)];
+        for (half, out) in halves.into_iter().zip(word.chunks_exact_mut(4)) {
+            store_avx2(half, out);
+        }
+    }
+}
+
+/// One xoshiro256++ step of eight lanes; returns their draws.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn next_avx512(s: &mut [__m512i; 4]) -> __m512i {
+    let [s0, s1, s2, s3] = *s;
+    let r = _mm512_add_epi64(_mm512_rol_epi64::<23>(_mm512_add_epi64(s0, s3)), s0);
+    let t = _mm512_slli_epi64::<17>(s1);
+    let s2 = _mm512_xor_si512(s2, s0);
+    let s3 = _mm512_xor_si512(s3, s1);
+    let s1 = _mm512_xor_si512(s1, s2);
+    let s0 = _mm512_xor_si512(s0, s3);
+    let s2 = _mm512_xor_si512(s2, t);
+    let s3 = _mm512_rol_epi64::<45>(s3);
+    *s = [s0, s1, s2, s3];
+    r
+}
+
+/// `misses` plus one in every lane of `r` whose draw misses: a carry out
+/// of x² + y² (the sum below x²), compared unsigned into a mask.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn count_misses_avx512(r: __m512i, misses: __m512i) -> __m512i {
+    let x = _mm512_srli_epi64::<32>(r);
+    let xx = _mm512_mul_epu32(x, x);
+    let yy = _mm512_mul_epu32(r, r);
+    let carry = _mm512_cmplt_epu64_mask(_mm512_add_epi64(xx, yy), xx);
+    _mm512_mask_add_epi64(misses, carry, misses, _mm512_set1_epi64(1))
+}
+
+/// The sum of the eight 64-bit lanes of `v`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sum_avx512(v: __m512i) -> u64 {
+    _mm512_reduce_add_epi64(v) as u64
+}
+
+/// The AVX-512 lane loop: eight lanes in one vector per state word.
+/// Each round tests the previous round's draws while it draws the next,
+/// as the AVX2 loop does (9.5 cycles a round here against 10.3).
+#[target_feature(enable = "avx512f")]
+pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
+    let mut misses = _mm512_setzero_si512();
+    let mut states = [load_avx512(&lanes)];
+    one_round_behind(
+        rounds,
+        &mut states,
+        |s| next_avx512(s),
+        |_, r| {
+            misses = count_misses_avx512(r, misses);
+        },
+    );
+    let [s] = states;
+    store_avx512(s, &mut lanes);
+    let mut tail = [0u64; LANES];
+    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+    rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
+}
+
+/// Two blocks' lanes side by side, `len` samples each: their hits
+/// together. Two independent rounds in one loop keep the four pipes
+/// busier than one block's round can (8.7 cycles a round against 9.5:
+/// docs/performance.md, "Port limits, measured").
+#[target_feature(enable = "avx512f")]
+pub(super) fn lanes_hits_avx512_pair(mut a: Lanes, mut b: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
+    let mut states = [load_avx512(&a), load_avx512(&b)];
+    let mut miss = [_mm512_setzero_si512(); 2];
+    one_round_behind(
+        rounds,
+        &mut states,
+        |s| next_avx512(s),
+        |i, r| {
+            miss[i] = count_misses_avx512(r, miss[i]);
+        },
+    );
+    let [sa, sb] = states;
+    store_avx512(sa, &mut a);
+    store_avx512(sb, &mut b);
+    let mut tail = [0u64; LANES];
+    let rest = (len % LANES as u64) as usize;
+    a.partial_round(rest, &mut tail);
+    b.partial_round(rest, &mut tail);
+    let misses = sum_avx512(_mm512_add_epi64(miss[0], miss[1]));
+    2 * rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+}
