@@ -4,9 +4,7 @@
 //!   method on each instruction-set path this CPU supports
 //!   (`Isa::all_supported()`), ids `block/<method>/<isa>` such as
 //!   `block/mc/avx2` or `block/midpoint/scalar`, reported as elements per
-//!   second, and `block/mc-pair/<isa>`: two blocks at once, what the
-//!   pipes allow (`mc::block_pair_hits_with`; the backends compute each
-//!   block alone);
+//!   second;
 //! - `per-core-stream`: the `per-core` backend's Monte Carlo kernel, 2^20
 //!   samples of worker 1's eight jumped lanes (lane set-up included), on each
 //!   supported path: `per-core-stream/mc/<isa>`;
@@ -21,8 +19,7 @@
 //!   start-up at its barest in C (`benches/c/fork_baseline.c`, built when a C
 //!   compiler is present);
 //! - `c-ref`: piscale's kernels beside the best plain C
-//!   (`benches/c/kernels_ref.c`) on one 2^20-element block each (and
-//!   `c-ref/mc/piscale-pair`, two blocks at once);
+//!   (`benches/c/kernels_ref.c`) on one 2^20-element block each;
 //!   for `pool-map`, whose workers start once, its creation + drop.
 //!
 //! Every result is checked for correctness once, outside the timed loop.
@@ -98,29 +95,6 @@ fn bench_block(c: &mut Criterion) {
             })
         });
     }
-
-    // Two blocks at once (`block_pair_hits_with`: side by side on
-    // AVX-512), what the pipes allow: 2·len elements.
-    group.throughput(Throughput::Elements(2 * len));
-    let pair = mc::block_pair_hits_with(Isa::Scalar, seed, block, len);
-    for isa in Isa::all_supported() {
-        assert_eq!(
-            mc::block_pair_hits_with(isa, seed, block, len),
-            pair,
-            "{isa}"
-        );
-        group.bench_with_input(BenchmarkId::new("mc-pair", isa), &isa, |b, &isa| {
-            b.iter(|| {
-                mc::block_pair_hits_with(
-                    black_box(isa),
-                    black_box(seed),
-                    black_box(block),
-                    black_box(len),
-                )
-            })
-        });
-    }
-    group.throughput(Throughput::Elements(len));
 
     // Midpoint: one block that is the whole integral (N = len, start 0), so
     // its estimate is pi to within the rule's error bound. The cost of a block
@@ -300,12 +274,6 @@ fn bench_c_ref(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("mc/piscale", isa), |b| {
         b.iter(|| mc::block_hits(black_box(7), black_box(0), black_box(len)))
     });
-    // Two blocks side by side, per element: what the pipes allow.
-    group.throughput(Throughput::Elements(2 * len));
-    group.bench_function(BenchmarkId::new("mc/piscale-pair", isa), |b| {
-        b.iter(|| mc::block_pair_hits_with(isa, black_box(7), black_box(0), black_box(len)))
-    });
-    group.throughput(Throughput::Elements(len));
     group.bench_function("mc/c", |b| b.iter(|| c::mc(black_box(7), black_box(len))));
     group.finish();
 }

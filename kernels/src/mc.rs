@@ -28,9 +28,7 @@
 //! ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run on the widest
 //! one this CPU supports. Both evaluate their lanes with
 //! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
-//! count is bit-identical on every CPU and path. [`block_pair_hits_with`]
-//! gives two blocks' hits together — on AVX-512 from their lanes side by
-//! side, nearer the pipes' limit; the backends do not use it (see there).
+//! count is bit-identical on every CPU and path.
 //! How near each path runs to its pipes' limit is in docs/performance.md
 //! ("Port limits, measured").
 
@@ -229,35 +227,6 @@ pub fn block_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
     lanes_hits_with(isa, Lanes::for_block(seed, block), len)
 }
 
-/// Hits among the `len` samples of block `block` and the `len` samples of
-/// block `block + 1`, together, on the `isa` path: the sum of their
-/// [`block_hits_with`], bit for bit. The AVX-512 path computes the two
-/// blocks side by side, which keeps the vector pipes busier than one
-/// block's chain can (3.39 against 3.07 samples/ns on Zen 4); the others
-/// take one block after the other.
-///
-/// The backends do not use it: a block's cost would then depend on how a
-/// backend groups blocks — two at a time in a range, one at a time in a
-/// one-block task (`pool-map --chunksize 1`, a shared counter's updates,
-/// per-core's streams) — and the comparisons between backends would
-/// measure that instead of their parallel costs. It is benched
-/// (`block/mc-pair`) as what the pipes allow.
-///
-/// Allocation-free and panic-free: safe to call in a forked child.
-pub fn block_pair_hits_with(isa: Isa, seed: u64, block: u64, len: u64) -> u64 {
-    let (a, b) = (
-        Lanes::for_block(seed, block),
-        Lanes::for_block(seed, block + 1),
-    );
-    match isa.usable() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `usable` returns Avx512 only when the CPU reports AVX-512F
-        // and AVX2, the features `lanes_hits_avx512_pair` is compiled for.
-        Isa::Avx512 => unsafe { x86::lanes_hits_avx512_pair(a, b, len) },
-        usable => lanes_hits_with(usable, a, len) + lanes_hits_with(usable, b, len),
-    }
-}
-
 /// Hits among the `count` samples of `per-core` worker `worker`
 /// ([`Lanes::for_worker`]), on the widest path this CPU supports.
 ///
@@ -295,6 +264,8 @@ pub fn lanes_hits_with(isa: Isa, lanes: Lanes, len: u64) -> u64 {
         _ => lanes_hits_scalar(lanes, len),
     }
 }
+
+mod jump;
 
 #[cfg(target_arch = "x86_64")]
 // Safe `#[target_feature]` functions need Rust 1.86 and the AVX-512

@@ -3,7 +3,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{Lanes, LANES};
+use super::{jump, Lanes, LANES};
 
 /// Misses of `rounds` draws of each of lanes `a` and `b` (advanced):
 /// the draws by [`super::next`] in the general registers, then both
@@ -231,53 +231,66 @@ fn sum_avx512(v: __m512i) -> u64 {
     _mm512_reduce_add_epi64(v) as u64
 }
 
-/// The AVX-512 lane loop: eight lanes in one vector per state word.
-/// Each round tests the previous round's draws while it draws the next,
-/// as the AVX2 loop does (9.5 cycles a round here against 10.3).
+/// The misses of `rounds` rounds of each of the `N` independent lane sets
+/// `states` (advanced), per lane.
+#[inline]
 #[target_feature(enable = "avx512f")]
-pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
-    let rounds = len / LANES as u64;
-    let mut misses = _mm512_setzero_si512();
-    let mut states = [load_avx512(&lanes)];
+fn misses_avx512<const N: usize>(states: &mut [[__m512i; 4]; N], rounds: u64) -> __m512i {
+    let mut miss = [_mm512_setzero_si512(); N];
     one_round_behind(
         rounds,
-        &mut states,
-        |s| next_avx512(s),
-        |_, r| {
-            misses = count_misses_avx512(r, misses);
-        },
-    );
-    let [s] = states;
-    store_avx512(s, &mut lanes);
-    let mut tail = [0u64; LANES];
-    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
-    rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
-}
-
-/// Two blocks' lanes side by side, `len` samples each: their hits
-/// together. Two independent rounds in one loop keep the four pipes
-/// busier than one block's round can (8.7 cycles a round against 9.5:
-/// docs/performance.md, "Port limits, measured").
-#[target_feature(enable = "avx512f")]
-pub(super) fn lanes_hits_avx512_pair(mut a: Lanes, mut b: Lanes, len: u64) -> u64 {
-    let rounds = len / LANES as u64;
-    let mut states = [load_avx512(&a), load_avx512(&b)];
-    let mut miss = [_mm512_setzero_si512(); 2];
-    one_round_behind(
-        rounds,
-        &mut states,
+        states,
         |s| next_avx512(s),
         |i, r| {
             miss[i] = count_misses_avx512(r, miss[i]);
         },
     );
-    let [sa, sb] = states;
-    store_avx512(sa, &mut a);
-    store_avx512(sb, &mut b);
+    miss.into_iter()
+        .fold(_mm512_setzero_si512(), |a, m| _mm512_add_epi64(a, m))
+}
+
+/// The eight lanes' states `q`'s jump ahead ([`jump::power`]): 256 steps,
+/// each xoring the state into the sum where `q` has a one.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn jump_avx512(mut s: [__m512i; 4], q: &jump::Poly) -> [__m512i; 4] {
+    let mut sum = [_mm512_setzero_si512(); 4];
+    for k in 0..256 {
+        // All lanes or none, without a branch on the bit.
+        let take: __mmask8 = 0u8.wrapping_sub(((q[k / 64] >> (k % 64)) & 1) as u8);
+        for (acc, word) in sum.iter_mut().zip(s) {
+            *acc = _mm512_mask_xor_epi64(*acc, take, *acc, word);
+        }
+        next_avx512(&mut s);
+    }
+    sum
+}
+
+/// The AVX-512 lane loop: eight lanes in one vector per state word.
+///
+/// One vector per state word makes a round one chain, which leaves the
+/// four pipes idle between its steps (83 % of their limit). So a long run
+/// is split in two: the second chain starts half the rounds ahead (a jump,
+/// [`jump`]), and the two run side by side (92 %). Each lane's draws are
+/// the same draws, only taken in another order, so the hits are the same.
+/// Each round tests the previous round's draws while it draws the next,
+/// as the AVX2 loop does.
+#[target_feature(enable = "avx512f")]
+pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
+    let start = load_avx512(&lanes);
+    let half = jump::split(rounds);
+    let (mut misses, mut last) = (_mm512_setzero_si512(), [start]);
+    if half > 0 {
+        // Rounds [0, half) on the first chain, [half, 2·half) on the second.
+        let mut chains = [start, jump_avx512(start, &jump::power(half))];
+        misses = misses_avx512(&mut chains, half);
+        last = [chains[1]];
+    }
+    // The rounds left (all of a short run; one or none after a split).
+    let misses = _mm512_add_epi64(misses, misses_avx512(&mut last, rounds - 2 * half));
+    store_avx512(last[0], &mut lanes);
     let mut tail = [0u64; LANES];
-    let rest = (len % LANES as u64) as usize;
-    a.partial_round(rest, &mut tail);
-    b.partial_round(rest, &mut tail);
-    let misses = sum_avx512(_mm512_add_epi64(miss[0], miss[1]));
-    2 * rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+    rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
 }
