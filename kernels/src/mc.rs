@@ -161,30 +161,8 @@ impl Lanes {
     }
 }
 
-/// Hits of `rounds` draws of each of two lanes, the lanes advanced.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn two_lanes_hits(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
-    let mut hits = 0;
-    for _ in 0..rounds {
-        let (ra, rb) = (next(a), next(b));
-        hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
-    }
-    hits
-}
-
-/// Hits of `rounds` draws of each of two lanes, the lanes advanced: the
-/// draws in the general registers, their squares and carry test in SSE2
-/// (part of every x86-64), whose multipliers are otherwise idle here.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn two_lanes_hits(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
-    // SAFETY: SSE2 is in x86-64's baseline: every CPU this code runs on has it.
-    2 * rounds - unsafe { x86::two_lanes_misses_sse2(a, b, rounds) }
-}
-
-/// The lane loop without AVX: [`lanes_hits_with`]'s scalar path (on
-/// x86-64 its hit test in SSE2, which every x86-64 CPU has).
+/// The lane loop without AVX, portable Rust: [`lanes_hits_with`]'s scalar
+/// path on CPUs other than x86-64 (there it is SSE2, `x86::lanes_hits_sse2`).
 ///
 /// Two lanes at a time, each for all its draws, not the eight lanes round
 /// by round: the hits are a sum, so the order does not change them, and
@@ -192,7 +170,7 @@ fn two_lanes_hits(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
 /// lanes' (32 words) spilled to the stack — the loop was then more loads
 /// and stores than arithmetic (docs/performance.md, "Port limits,
 /// measured").
-#[inline(always)]
+#[cfg(not(target_arch = "x86_64"))]
 fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
     let (rounds, rest) = (len / LANES as u64, (len % LANES as u64) as usize);
     let state = |lane: usize| lanes.s.map(|word| word[lane]);
@@ -200,12 +178,22 @@ fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
     for pair in 0..LANES / 2 {
         let (la, lb) = (2 * pair, 2 * pair + 1);
         let (mut a, mut b) = (state(la), state(lb));
-        hits += two_lanes_hits(&mut a, &mut b, rounds);
+        for _ in 0..rounds {
+            let (ra, rb) = (next(&mut a), next(&mut b));
+            hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
+        }
         // The tail's draws: one more from each of the first `rest` lanes.
         hits += u64::from(la < rest && is_hit(next(&mut a)));
         hits += u64::from(lb < rest && is_hit(next(&mut b)));
     }
     hits
+}
+
+/// The lane loop without AVX on x86-64: SSE2, which every x86-64 CPU has.
+#[cfg(target_arch = "x86_64")]
+fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
+    // SAFETY: SSE2 is in x86-64's baseline: every CPU this code runs on has it.
+    unsafe { x86::lanes_hits_sse2(lanes, len) }
 }
 
 /// Hits among the `len` samples of block `block`, on the widest path this

@@ -5,29 +5,83 @@ use core::arch::x86_64::*;
 
 use super::{jump, Lanes, LANES};
 
-/// Misses of `rounds` draws of each of lanes `a` and `b` (advanced):
-/// the draws by [`super::next`] in the general registers, then both
-/// draws' squares in one SSE2 vector, and the carry out of x² + y²
-/// from the top bits: `(xx & yy) | ((xx | yy) & !(xx + yy))`.
+/// `v` rotated left by `L` bits (`R` = 64 − `L`), with shifts: SSE2 has no
+/// rotate.
 #[inline]
 #[target_feature(enable = "sse2")]
-pub(super) fn two_lanes_misses_sse2(a: &mut [u64; 4], b: &mut [u64; 4], rounds: u64) -> u64 {
+fn rotl_sse2<const L: i32, const R: i32>(v: __m128i) -> __m128i {
+    _mm_or_si128(_mm_slli_epi64::<L>(v), _mm_srli_epi64::<R>(v))
+}
+
+/// One xoshiro256++ step of two lanes; returns their draws.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn next_sse2(s: &mut [__m128i; 4]) -> __m128i {
+    let [s0, s1, s2, s3] = *s;
+    let r = _mm_add_epi64(rotl_sse2::<23, 41>(_mm_add_epi64(s0, s3)), s0);
+    let t = _mm_slli_epi64::<17>(s1);
+    let s2 = _mm_xor_si128(s2, s0);
+    let s3 = _mm_xor_si128(s3, s1);
+    let s1 = _mm_xor_si128(s1, s2);
+    let s0 = _mm_xor_si128(s0, s3);
+    let s2 = _mm_xor_si128(s2, t);
+    let s3 = rotl_sse2::<45, 19>(s3);
+    *s = [s0, s1, s2, s3];
+    r
+}
+
+/// `misses` plus one in every lane of `r` whose draw misses. SSE2 has no
+/// 64-bit compare, so the test is on halves: x² + y² ≥ 2^64 exactly when
+/// ⌊x²/2⌋ + ⌊y²/2⌋ ≥ 2^63, i.e. when that sum (which cannot carry) has its
+/// top bit set. (Halving floors away at most one in all unless both
+/// squares are odd; then both are 1 mod 8, so x² + y² is 2 mod 8 and is
+/// never 2^64 or 2^64 + 1, where the floor would matter.) Five operations,
+/// where the carry from the top bits of x², y² and their sum takes seven.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn count_misses_sse2(r: __m128i, misses: __m128i) -> __m128i {
+    let x = _mm_srli_epi64::<32>(r);
+    // `mul_epu32` multiplies the low 32 bits of each lane: x² and y².
+    let xx = _mm_mul_epu32(x, x);
+    let yy = _mm_mul_epu32(r, r);
+    let half_sum = _mm_add_epi64(_mm_srli_epi64::<1>(xx), _mm_srli_epi64::<1>(yy));
+    _mm_add_epi64(misses, _mm_srli_epi64::<63>(half_sum))
+}
+
+/// The scalar path on x86-64: SSE2, part of every x86-64 CPU. Two lanes in
+/// each 128-bit vector; lanes 0-3 as two independent vectors for all their
+/// draws, then lanes 4-7 (eight lanes at once would not fit the sixteen
+/// registers). The hits are a sum, so the order does not change them.
+#[target_feature(enable = "sse2")]
+pub(super) fn lanes_hits_sse2(mut lanes: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
     let mut misses = _mm_setzero_si128();
-    for _ in 0..rounds {
-        let (ra, rb) = (super::next(a), super::next(b));
-        let r = _mm_set_epi64x(rb as i64, ra as i64);
-        let x = _mm_srli_epi64::<32>(r);
-        let xx = _mm_mul_epu32(x, x);
-        let yy = _mm_mul_epu32(r, r);
-        let sum = _mm_add_epi64(xx, yy);
-        let carry = _mm_or_si128(
-            _mm_and_si128(xx, yy),
-            _mm_andnot_si128(sum, _mm_or_si128(xx, yy)),
+    for first in [0, 4] {
+        let pair = |w: &[u64; LANES], lane: usize| {
+            _mm_set_epi64x(w[lane + 1] as i64, w[lane] as i64)
+        };
+        let load = |lane: usize| lanes.s.each_ref().map(|w| pair(w, lane));
+        let mut chains = [load(first), load(first + 2)];
+        one_round_behind(
+            rounds,
+            &mut chains,
+            |s| next_sse2(s),
+            |_, r| {
+                misses = count_misses_sse2(r, misses);
+            },
         );
-        misses = _mm_add_epi64(misses, _mm_srli_epi64::<63>(carry));
+        for (chain, lane) in chains.into_iter().zip([first, first + 2]) {
+            for (word, v) in lanes.s.iter_mut().zip(chain) {
+                word[lane] = _mm_cvtsi128_si64(v) as u64;
+                word[lane + 1] = _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) as u64;
+            }
+        }
     }
     let high = _mm_unpackhi_epi64(misses, misses);
-    _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64
+    let misses = _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64;
+    let mut tail = [0u64; LANES];
+    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
+    rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
 }
 
 /// `rounds` rounds of the `N` independent lane sets `states`, each
