@@ -57,19 +57,21 @@ pub(super) fn lanes_hits_sse2(mut lanes: Lanes, len: u64) -> u64 {
     let rounds = len / LANES as u64;
     let mut misses = _mm_setzero_si128();
     for first in [0, 4] {
-        let pair = |w: &[u64; LANES], lane: usize| {
-            _mm_set_epi64x(w[lane + 1] as i64, w[lane] as i64)
-        };
+        let pair =
+            |w: &[u64; LANES], lane: usize| _mm_set_epi64x(w[lane + 1] as i64, w[lane] as i64);
         let load = |lane: usize| lanes.s.each_ref().map(|w| pair(w, lane));
         let mut chains = [load(first), load(first + 2)];
+        // A count per chain: one shared count would tie the chains together.
+        let mut miss = [_mm_setzero_si128(); 2];
         one_round_behind(
             rounds,
             &mut chains,
             |s| next_sse2(s),
-            |_, r| {
-                misses = count_misses_sse2(r, misses);
+            |i, r| {
+                miss[i] = count_misses_sse2(r, miss[i]);
             },
         );
+        misses = _mm_add_epi64(misses, _mm_add_epi64(miss[0], miss[1]));
         for (chain, lane) in chains.into_iter().zip([first, first + 2]) {
             for (word, v) in lanes.s.iter_mut().zip(chain) {
                 word[lane] = _mm_cvtsi128_si64(v) as u64;
@@ -347,4 +349,91 @@ pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
     let mut tail = [0u64; LANES];
     lanes.partial_round((len % LANES as u64) as usize, &mut tail);
     rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::Isa;
+    use crate::mc::{is_hit, mix64};
+
+    /// Draws on both sides of the circle x² + y² = 2^64: for each x, the
+    /// largest y inside and its neighbours, odd and even alike.
+    fn boundary_draws() -> Vec<u64> {
+        let xs = (0..64u64)
+            .map(|i| (1u64 << 32) - 1 - i)
+            .chain((0..4000).map(|i| mix64(i) >> 32))
+            .chain([0, 1, 2, 3, 3_037_000_499, 3_037_000_500]);
+        let mut draws = Vec::new();
+        for x in xs {
+            let inside = (u64::MAX - x * x).isqrt();
+            for y in inside.saturating_sub(2)..=inside + 2 {
+                if y <= u64::from(u32::MAX) {
+                    draws.push(x << 32 | y);
+                }
+            }
+        }
+        let round = draws.len().next_multiple_of(8);
+        draws.resize(round, 0);
+        draws
+    }
+
+    fn misses(draws: &[u64]) -> u64 {
+        draws.iter().filter(|&&r| !is_hit(r)).count() as u64
+    }
+
+    /// The SSE2 test's misses among `draws`, two at a time.
+    #[target_feature(enable = "sse2")]
+    fn misses_by_sse2(draws: &[u64]) -> u64 {
+        let mut m = _mm_setzero_si128();
+        for pair in draws.chunks_exact(2) {
+            m = count_misses_sse2(_mm_set_epi64x(pair[1] as i64, pair[0] as i64), m);
+        }
+        (_mm_cvtsi128_si64(m) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(m, m))) as u64
+    }
+
+    /// The AVX2 test's misses among `draws`, four at a time.
+    #[target_feature(enable = "avx2")]
+    fn misses_by_avx2(draws: &[u64]) -> u64 {
+        let mut m = _mm256_setzero_si256();
+        for quad in draws.chunks_exact(4) {
+            let r = _mm256_setr_epi64x(
+                quad[0] as i64,
+                quad[1] as i64,
+                quad[2] as i64,
+                quad[3] as i64,
+            );
+            m = _mm256_sub_epi64(m, misses_avx2(r));
+        }
+        sum_avx2(m)
+    }
+
+    /// The AVX-512 test's misses among `draws`, eight at a time.
+    #[target_feature(enable = "avx512f")]
+    fn misses_by_avx512(draws: &[u64]) -> u64 {
+        let mut m = _mm512_setzero_si512();
+        for eight in draws.chunks_exact(8) {
+            let w: [i64; 8] = core::array::from_fn(|i| eight[i] as i64);
+            let r = _mm512_setr_epi64(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+            m = count_misses_avx512(r, m);
+        }
+        sum_avx512(m)
+    }
+
+    #[test]
+    fn every_vector_hit_test_is_is_hit_at_the_boundary() {
+        let draws = boundary_draws();
+        let want = misses(&draws);
+        assert!(want > 1000 && want < draws.len() as u64 - 1000, "{want}");
+        // SAFETY: SSE2 is in x86-64's baseline.
+        assert_eq!(unsafe { misses_by_sse2(&draws) }, want, "sse2");
+        if Isa::Avx2.supported() {
+            // SAFETY: the CPU reports AVX2.
+            assert_eq!(unsafe { misses_by_avx2(&draws) }, want, "avx2");
+        }
+        if Isa::Avx512.supported() {
+            // SAFETY: the CPU reports AVX-512F (and AVX2, for `sum_avx2`).
+            assert_eq!(unsafe { misses_by_avx512(&draws) }, want, "avx512");
+        }
+    }
 }
