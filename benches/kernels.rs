@@ -283,48 +283,8 @@ fn bench_c_ref(_: &mut Criterion) {}
 
 /// The C baselines, linked by `build.rs`.
 #[cfg(any(c_baseline, c_kernels))]
-mod c {
-    #[cfg(c_baseline)]
-    extern "C" {
-        fn piscale_fork_baseline(workers: std::ffi::c_int) -> std::ffi::c_int;
-    }
-
-    /// Starts and reaps `workers` children the bare C way; 0 on success.
-    #[cfg(c_baseline)]
-    pub fn run(workers: i32) -> i32 {
-        // SAFETY: the C function takes an int and touches only its own
-        // stack and descriptors; its children `_exit` without returning.
-        unsafe { piscale_fork_baseline(workers) }
-    }
-
-    #[cfg(c_kernels)]
-    extern "C" {
-        fn piscale_c_midpoint(steps: i64, start: i64, len: i64) -> f64;
-        fn piscale_c_midpoint_pairs(steps: i64, start: i64, len: i64) -> f64;
-        fn piscale_c_mc(seed: u64, samples: u64) -> u64;
-    }
-
-    /// Σ f over the steps, the C way (one division a step).
-    #[cfg(c_kernels)]
-    pub fn midpoint(steps: u64, start: u64, len: u64) -> f64 {
-        // SAFETY: pure arithmetic on its arguments.
-        unsafe { piscale_c_midpoint(steps as i64, start as i64, len as i64) }
-    }
-
-    /// The same with two steps per division.
-    #[cfg(c_kernels)]
-    pub fn midpoint_pairs(steps: u64, start: u64, len: u64) -> f64 {
-        // SAFETY: pure arithmetic on its arguments.
-        unsafe { piscale_c_midpoint_pairs(steps as i64, start as i64, len as i64) }
-    }
-
-    /// Hits among `samples` darts, eight xoshiro256++ lanes in C.
-    #[cfg(c_kernels)]
-    pub fn mc(seed: u64, samples: u64) -> u64 {
-        // SAFETY: pure arithmetic on its arguments and its own stack.
-        unsafe { piscale_c_mc(seed, samples) }
-    }
-}
+#[path = "c_ffi.rs"]
+mod c;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);

@@ -27,15 +27,8 @@ static double now_s(void) {
 }
 
 /* 8 dependent adds per iteration: 8 cycles, whatever the core. */
-static void add_chain(long n) {
-    uint64_t x = 0;
-    __asm__ volatile(
-        "1:\n"
-        "add $1, %0\n add $1, %0\n add $1, %0\n add $1, %0\n"
-        "add $1, %0\n add $1, %0\n add $1, %0\n add $1, %0\n"
-        "dec %1\n jnz 1b\n"
-        : "+r"(x), "+r"(n));
-}
+#include "clock.c"
+#define add_chain piscale_c_add_chain
 
 /* Twelve copies of one instruction on registers 0..11 (each its own chain).
  * R is the register prefix: "ymm" or "zmm". */
