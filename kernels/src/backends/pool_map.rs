@@ -39,6 +39,8 @@ pub struct PoolMap {
     workers: Children,
     /// Write ends of the workers' task pipes (dropped to stop them).
     tasks: Vec<OwnedFd>,
+    /// The CPU each worker last reported running on (see `Drop`).
+    last_cpu: Vec<Option<usize>>,
     /// The workers' result pipes; on while a worker has a task.
     results: PollSet,
     setup_s: f64,
@@ -182,6 +184,7 @@ impl PoolMap {
         }
         let deadline = Deadline::after(Some(START_TIMEOUT));
         let mut results = PollSet::new(&workers, Wake::Data);
+        let mut last_cpu = vec![None; p];
         while results.any_on() {
             results.wait(&workers, deadline)?;
             for i in 0..p {
@@ -190,9 +193,13 @@ impl PoolMap {
                 }
                 results.set(i, false);
                 let mut rec = [0u8; OUTCOME_BYTES];
-                if read_full(workers.procs[i].from_child.as_fd(), &mut rec) != OUTCOME_BYTES
-                    || WorkerOutcome::from_bytes(&rec).is_none()
-                {
+                let ready = (read_full(workers.procs[i].from_child.as_fd(), &mut rec)
+                    == OUTCOME_BYTES)
+                    .then(|| WorkerOutcome::from_bytes(&rec))
+                    .flatten();
+                if let Some(ready) = ready {
+                    last_cpu[i] = ready.cpu;
+                } else {
                     workers.kill_all();
                     return Err(Error::WorkerDied {
                         worker: i,
@@ -207,6 +214,7 @@ impl PoolMap {
             team,
             workers,
             tasks,
+            last_cpu,
             results,
             setup_s,
             broken: None,
@@ -274,6 +282,7 @@ impl PoolMap {
                 acc.busy_ns += o.busy_ns;
                 acc.units += o.units;
                 acc.cpu = o.cpu;
+                self.last_cpu[i] = o.cpu;
                 if next < nb {
                     let range = BlockRange {
                         first: next,
@@ -333,7 +342,18 @@ impl Drop for PoolMap {
     fn drop(&mut self) {
         // EOF on every task pipe asks idle workers to exit; give them a
         // moment, then `Children` kills and reaps whoever is left.
-        self.tasks.clear();
+        //
+        // A worker woken on the CPU this thread runs on preempts it, and
+        // exits (~50 µs) before the next pipe is closed: the exits then run
+        // one after the other. So the pipes of workers last seen on other
+        // CPUs close first, and the rest last (a 2-worker pool's drop: 150-190
+        // → 105-125 µs; docs/performance.md, "Process start-up").
+        let here = current_cpu();
+        let mut tasks: Vec<(bool, OwnedFd)> = (self.tasks.drain(..).enumerate())
+            .map(|(w, fd)| (here.is_some() && self.last_cpu[w] == here, fd))
+            .collect();
+        tasks.sort_by_key(|&(mine, _)| mine); // stable; a Vec drops in order
+        drop(tasks);
         let _ = gather(
             &mut self.workers,
             Deadline::after(Some(STOP_TIMEOUT)),
