@@ -187,7 +187,7 @@ impl PoolMap {
         let mut last_cpu = vec![None; p];
         while results.any_on() {
             results.wait(&workers, deadline)?;
-            for i in 0..p {
+            for (i, cpu) in last_cpu.iter_mut().enumerate() {
                 if !results.is_ready(i) {
                     continue;
                 }
@@ -198,7 +198,7 @@ impl PoolMap {
                     .then(|| WorkerOutcome::from_bytes(&rec))
                     .flatten();
                 if let Some(ready) = ready {
-                    last_cpu[i] = ready.cpu;
+                    *cpu = ready.cpu;
                 } else {
                     workers.kill_all();
                     return Err(Error::WorkerDied {
