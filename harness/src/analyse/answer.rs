@@ -6,11 +6,16 @@
 //! (weak-scaling ones, as scaled speed-ups, only for a method without any);
 //! keep those at the largest worker count measured; among them, those of
 //! the largest amount of work (the table least dominated by start-up
-//! costs); and pick the backend (not the capacity, which is the machine's) with the highest median speed-up over the
-//! same backend at 1 worker. The answer is that table entry — the same
-//! number, interval and noise mark — not a new statistic. Choosing the
-//! highest of several noisy medians favours a lucky one; the interval
-//! beside it says how far luck can go.
+//! costs); and pick the backend (not the capacity, which is the machine's)
+//! with the highest median speed-up over the same backend at 1 worker —
+//! among the points that are not noisy (neither the point nor its baseline
+//! varies by more than [`NOISY_CV`]), unless all are. The answer is that
+//! table entry — the same number, interval and noise mark — not a new
+//! statistic. Choosing the highest of several medians favours a lucky one:
+//! a noisy point 0.1 % ahead of a quiet one (2.00× [1.06–2.03] against
+//! 2.00× [1.96–2.03], one sweep on the development VM) would answer for a
+//! repetition that went well; among quiet points luck moves a median by
+//! little, and the interval beside it says how far.
 
 use piscale_kernels::Method;
 
@@ -73,18 +78,18 @@ fn answer(summary: &[SummaryRow], method: Method) -> Option<Answer<'_>> {
         .filter(|r| r.workers == p)
         .map(|r| r.id().work())
         .max()?;
-    let best = with_speedup(mode)
+    let candidates: Vec<(&SummaryRow, Option<f64>)> = with_speedup(mode)
         .filter(|r| r.workers == p && r.id().work() == work)
-        .reduce(|a, b| if b.speedup > a.speedup { b } else { a })?;
-    let baseline = best.id().own_baseline();
-    let baseline_cv = summary
-        .iter()
-        .find(|r| r.id() == baseline)
-        .and_then(|r| r.cv);
-    let cv = [best.cv, baseline_cv]
-        .into_iter()
-        .flatten()
-        .max_by(f64::total_cmp);
+        .map(|r| (r, noisy_cv(summary, r)))
+        .collect();
+    let highest = |quiet_only: bool| {
+        candidates
+            .iter()
+            .filter(|(_, cv)| !quiet_only || cv.is_none())
+            .copied()
+            .reduce(|a, b| if b.0.speedup > a.0.speedup { b } else { a })
+    };
+    let (best, noisy_cv) = highest(true).or_else(|| highest(false))?;
     Some(Answer {
         row: best,
         speedup: best.speedup?,
@@ -93,8 +98,23 @@ fn answer(summary: &[SummaryRow], method: Method) -> Option<Answer<'_>> {
             .zip(best.speedup_high)
             .zip(best.speedup_coverage)
             .map(|((low, high), coverage)| (low, high, coverage)),
-        noisy_cv: cv.filter(|&cv| cv > NOISY_CV),
+        noisy_cv,
     })
+}
+
+/// The larger coefficient of variation of `row` and of its baseline (the
+/// same backend at 1 worker), when above [`NOISY_CV`].
+fn noisy_cv(summary: &[SummaryRow], row: &SummaryRow) -> Option<f64> {
+    let baseline = row.id().own_baseline();
+    let baseline_cv = summary
+        .iter()
+        .find(|r| r.id() == baseline)
+        .and_then(|r| r.cv);
+    [row.cv, baseline_cv]
+        .into_iter()
+        .flatten()
+        .max_by(f64::total_cmp)
+        .filter(|&cv| cv > NOISY_CV)
 }
 
 /// How much of the planned sweep the summary holds.
@@ -242,6 +262,30 @@ mod tests {
         assert!(a[0].noisy_cv.is_some_and(|cv| cv > 0.05), "{a:?}");
         assert!(!a[0].is_weak() && a[1].is_weak());
         assert_eq!(a[1].speedup, 2.0 / 1.1);
+    }
+
+    #[test]
+    fn a_quiet_point_answers_before_a_noisy_one_that_is_a_little_ahead() {
+        let s = summary(&[
+            (Method::Mc, "threads", S, 1, N, &[2.0, 2.0, 2.0]),
+            (Method::Mc, "threads", S, 2, N, &[1.0, 1.0, 1.02]),
+            (Method::Mc, "fork-pipe", S, 1, N, &[2.0, 2.0, 2.0]),
+            (Method::Mc, "fork-pipe", S, 2, N, &[0.99, 0.99, 1.9]),
+        ]);
+        let a = &answers(&s)[0];
+        assert_eq!(a.row.backend.to_string(), "threads");
+        assert_eq!((a.speedup, a.noisy_cv), (2.0, None));
+        // When every point is noisy, the highest answers, marked noisy.
+        let s = summary(&[
+            (Method::Mc, "threads", S, 1, N, &[2.0, 2.0, 2.0]),
+            (Method::Mc, "threads", S, 2, N, &[1.0, 1.0, 1.5]),
+            (Method::Mc, "fork-pipe", S, 1, N, &[2.0, 2.0, 2.0]),
+            (Method::Mc, "fork-pipe", S, 2, N, &[0.99, 0.99, 1.9]),
+        ]);
+        let a = &answers(&s)[0];
+        assert_eq!(a.row.backend.to_string(), "fork-pipe");
+        assert_eq!(a.speedup, 2.0 / 0.99);
+        assert!(a.noisy_cv.is_some_and(|cv| cv > NOISY_CV), "{a:?}");
     }
 
     #[test]
