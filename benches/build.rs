@@ -5,44 +5,34 @@
 //! clock probe (`c/clock.c`, `cfg(c_clock)`: a chain of dependent adds).
 //! Without a compiler the benches simply have no C entries.
 
+/// Compiles `c/<name>.c` at `opt` with `flags` (those the compiler
+/// takes) and, when that works, sets `cfg(<cfg>)` for the benches; when it
+/// does not, says what is missing.
+fn build(name: &str, opt: u32, flags: &[&str], cfg: &str, what: &str) {
+    println!("cargo::rustc-check-cfg=cfg({cfg})");
+    println!("cargo::rerun-if-changed=c/{name}.c");
+    let mut build = cc::Build::new();
+    build
+        .file(format!("c/{name}.c"))
+        .opt_level(opt)
+        .cargo_warnings(false);
+    for flag in flags {
+        build.flag_if_supported(flag);
+    }
+    match build.try_compile(name) {
+        Ok(()) => println!("cargo::rustc-cfg={cfg}"),
+        Err(e) => println!("cargo::warning=no {what} (no C compiler?): {e}"),
+    }
+}
+
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(c_baseline)");
-    println!("cargo::rustc-check-cfg=cfg(c_kernels)");
-    println!("cargo::rustc-check-cfg=cfg(c_clock)");
-    println!("cargo::rerun-if-changed=c/clock.c");
-    println!("cargo::rerun-if-changed=c/fork_baseline.c");
-    println!("cargo::rerun-if-changed=c/kernels_ref.c");
-    let built = cc::Build::new()
-        .file("c/fork_baseline.c")
-        .opt_level(2)
-        .cargo_warnings(false)
-        .try_compile("fork_baseline");
-    match built {
-        Ok(()) => println!("cargo::rustc-cfg=c_baseline"),
-        Err(e) => println!("cargo::warning=no C start-up baseline (no C compiler?): {e}"),
-    }
-    let kernels = cc::Build::new()
-        .file("c/kernels_ref.c")
-        .opt_level(3)
-        .flag_if_supported("-march=native")
-        .flag_if_supported("-ffast-math")
-        .flag_if_supported("-fopenmp-simd")
-        .cargo_warnings(false)
-        .try_compile("kernels_ref");
-    match kernels {
-        Ok(()) => println!("cargo::rustc-cfg=c_kernels"),
-        Err(e) => println!("cargo::warning=no C kernel references (no C compiler?): {e}"),
-    }
+    build("fork_baseline", 2, &[], "c_baseline", "C start-up baseline");
+    let best = ["-march=native", "-ffast-math", "-fopenmp-simd"];
+    build("kernels_ref", 3, &best, "c_kernels", "C kernel references");
     // The clock is an x86-64 `add` chain in inline assembly.
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("x86_64") {
-        let clock = cc::Build::new()
-            .file("c/clock.c")
-            .opt_level(2)
-            .cargo_warnings(false)
-            .try_compile("clock");
-        match clock {
-            Ok(()) => println!("cargo::rustc-cfg=c_clock"),
-            Err(e) => println!("cargo::warning=no clock probe (no C compiler?): {e}"),
-        }
+        build("clock", 2, &[], "c_clock", "clock probe");
+    } else {
+        println!("cargo::rustc-check-cfg=cfg(c_clock)");
     }
 }
