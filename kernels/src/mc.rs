@@ -24,13 +24,17 @@
 //!
 //! # Instruction sets
 //! [`block_hits_with`] and [`worker_hits_with`] take the ISA: scalar
-//! (portable Rust; on x86-64 its hit test in SSE2), AVX2 or AVX-512F
+//! (SSE2 on x86-64, portable Rust elsewhere), AVX2 or AVX-512F
 //! ([`crate::isa`]); [`block_hits`] and [`worker_hits`] run on the widest
 //! one this CPU supports. Both evaluate their lanes with
-//! [`lanes_hits_with`], whose paths compute the layout exactly, so the hit
-//! count is bit-identical on every CPU and path.
-//! How near each path runs to its pipes' limit is in docs/performance.md
-//! ("Port limits, measured").
+//! [`lanes_hits_with`], whose paths draw exactly the layout's draws, so the
+//! hit count is bit-identical on every CPU and path. The paths differ only
+//! in the order they take independent draws in: two lanes at a time
+//! (scalar), two vectors of four (AVX2), or — AVX-512, whose eight lanes
+//! fill one vector — each lane's draws in two halves side by side, the
+//! second half's start found by a jump ahead (`mc/jump.rs`). How near each
+//! path runs to its pipes' limit is in docs/performance.md ("Port limits,
+//! measured").
 
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;

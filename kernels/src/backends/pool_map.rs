@@ -346,8 +346,8 @@ impl Drop for PoolMap {
         // A worker woken on the CPU this thread runs on preempts it, and
         // exits (~50 µs) before the next pipe is closed: the exits then run
         // one after the other. So the pipes of workers last seen on other
-        // CPUs close first, and the rest last (a 2-worker pool's drop: 150-190
-        // → 105-125 µs; docs/performance.md, "Process start-up").
+        // CPUs close first, and the rest last (an idle 2-worker pool's drop:
+        // 136-141 → 75-77 µs; docs/performance.md, "Process start-up").
         let here = current_cpu();
         let mut tasks: Vec<(bool, OwnedFd)> = (self.tasks.drain(..).enumerate())
             .map(|(w, fd)| (here.is_some() && self.last_cpu[w] == here, fd))

@@ -35,8 +35,9 @@ fn next_sse2(s: &mut [__m128i; 4]) -> __m128i {
 /// ⌊x²/2⌋ + ⌊y²/2⌋ ≥ 2^63, i.e. when that sum (which cannot carry) has its
 /// top bit set. (Halving floors away at most one in all unless both
 /// squares are odd; then both are 1 mod 8, so x² + y² is 2 mod 8 and is
-/// never 2^64 or 2^64 + 1, where the floor would matter.) Five operations,
-/// where the carry from the top bits of x², y² and their sum takes seven.
+/// never 2^64 or 2^64 + 1, where the floor would matter.) From the squares
+/// to the count that is five operations, where the carry from the top bits
+/// of x², y² and their sum took seven.
 #[inline]
 #[target_feature(enable = "sse2")]
 fn count_misses_sse2(r: __m128i, misses: __m128i) -> __m128i {
