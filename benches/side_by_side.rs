@@ -73,10 +73,11 @@ fn main() {
 /// 512-bit operation two pipe-cycles). Derived, operation by operation, in
 /// docs/performance.md ("Port limits, measured"); other cores have other
 /// pipes, so the fraction printed is Zen 4's.
+#[cfg(all(c_kernels, c_clock))]
 fn mc_limit_cycles_per_8(isa: Isa) -> f64 {
     match isa {
-        // 88 xmm operations per 8 samples (14 a draw, 7 a test, per two
-        // lanes; 36 of them shifts) over 4 pipes.
+        // 88 xmm operations per 8 samples (14 a draw, 8 a test and count,
+        // per two lanes; 36 of them shifts) over 4 pipes.
         Isa::Scalar => 88.0 / 4.0,
         // 42 ymm operations over 4 pipes (12 shifts: 6 cycles on their 2).
         Isa::Avx2 => 42.0 / 4.0,
@@ -86,6 +87,7 @@ fn mc_limit_cycles_per_8(isa: Isa) -> f64 {
 }
 
 /// Elements per case and round.
+#[cfg(all(c_kernels, c_clock))]
 const KERNEL_LEN: u64 = 1 << 22;
 
 #[cfg(all(c_kernels, c_clock))]
@@ -160,6 +162,7 @@ fn kernels(rounds: usize) {
         quantile(&mut ghz_all, 0.25),
         quantile(&mut ghz_all, 0.75)
     );
+    println!("(mc's limit: its operations over Zen 4's pipes; docs/performance.md)");
     println!(
         "{:<18} {:>8} {:>22} {:>22} {:>6} {:>19}",
         "case", "per ns", "vs C (q1–q3)", "cycles/8 (q1–q3)", "limit", "of limit (q1–q3)"
