@@ -25,9 +25,14 @@
 //! cargo bench -p piscale-benches --bench side_by_side -- 2000    # more
 //! ```
 
+#[cfg(any(c_baseline, c_kernels))]
 use std::time::Instant;
 
-use piscale_kernels::{mc, midpoint, BackendKind, Isa, Job, Method, StartMethod, Team};
+use piscale_kernels::Isa;
+#[cfg(all(c_kernels, c_clock))]
+use piscale_kernels::{mc, midpoint};
+#[cfg(c_baseline)]
+use piscale_kernels::{BackendKind, Job, Method, StartMethod, Team};
 
 #[cfg(any(c_baseline, c_kernels))]
 #[path = "c_ffi.rs"]
@@ -35,6 +40,7 @@ mod c;
 
 /// Microseconds `f` took (what it returns is dropped after the clock
 /// stops).
+#[cfg(c_baseline)]
 fn timed<T>(f: impl FnOnce() -> T) -> f64 {
     let t0 = Instant::now();
     let kept = f();
@@ -44,6 +50,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> f64 {
 }
 
 /// The `q`-quantile of `v` (sorted in place), by the nearest rank.
+#[cfg(any(c_baseline, c_kernels))]
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * q).round() as usize]

@@ -257,6 +257,8 @@ pub fn lanes_hits_with(isa: Isa, lanes: Lanes, len: u64) -> u64 {
     }
 }
 
+// Only the AVX-512 path jumps (and the tests, everywhere).
+#[cfg(any(target_arch = "x86_64", test))]
 mod jump;
 
 #[cfg(target_arch = "x86_64")]
