@@ -150,22 +150,20 @@ impl Lanes {
         Lanes { s }
     }
 
-    /// One draw from each of the first `n` lanes (a block's tail).
+    /// The hits among `len` samples of these lanes, given the misses of
+    /// its full rounds, drawn already (the lanes are past them): those
+    /// rounds' hits, plus the tail's — one more draw from each of the first
+    /// `len % LANES` lanes. How every vector path ends.
     #[inline]
-    pub fn partial_round(&mut self, n: usize, hits: &mut [u64; LANES]) {
-        for (lane, h) in hits.iter_mut().enumerate().take(n) {
-            let mut st = [
-                self.s[0][lane],
-                self.s[1][lane],
-                self.s[2][lane],
-                self.s[3][lane],
-            ];
-            *h += u64::from(is_hit(next(&mut st)));
-        }
+    pub(crate) fn hits_after_rounds(&self, len: u64, misses: u64) -> u64 {
+        let tail = (0..(len % LANES as u64) as usize)
+            .filter(|&lane| is_hit(next(&mut self.s.map(|word| word[lane]))))
+            .count() as u64;
+        (len / LANES as u64) * LANES as u64 - misses + tail
     }
 }
 
-/// The lane loop without AVX, portable Rust: [`lanes_hits_with`]'s scalar
+/// The lane loop without AVX in portable Rust: [`lanes_hits_with`]'s scalar
 /// path on CPUs other than x86-64 (there it is SSE2, `x86::lanes_hits_sse2`).
 ///
 /// Two lanes at a time, each for all its draws, not the eight lanes round
@@ -173,24 +171,32 @@ impl Lanes {
 /// two lanes' state (8 words) stays in the general registers where eight
 /// lanes' (32 words) spilled to the stack — the loop was then more loads
 /// and stores than arithmetic (docs/performance.md, "Port limits,
-/// measured").
-#[cfg(not(target_arch = "x86_64"))]
-fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
-    let (rounds, rest) = (len / LANES as u64, (len % LANES as u64) as usize);
-    let state = |lane: usize| lanes.s.map(|word| word[lane]);
-    let mut hits = 0u64;
+/// measured"). Compiled on x86-64 too for the tests, which hold it to
+/// the SSE2 path there: no other CPU runs them.
+#[cfg(any(not(target_arch = "x86_64"), test))]
+fn lanes_hits_portable(mut lanes: Lanes, len: u64) -> u64 {
+    let rounds = len / LANES as u64;
+    let mut misses = 0u64;
     for pair in 0..LANES / 2 {
-        let (la, lb) = (2 * pair, 2 * pair + 1);
-        let (mut a, mut b) = (state(la), state(lb));
+        let pair = [2 * pair, 2 * pair + 1];
+        let [mut a, mut b] = pair.map(|lane| lanes.s.map(|word| word[lane]));
         for _ in 0..rounds {
             let (ra, rb) = (next(&mut a), next(&mut b));
-            hits += u64::from(is_hit(ra)) + u64::from(is_hit(rb));
+            misses += u64::from(!is_hit(ra)) + u64::from(!is_hit(rb));
         }
-        // The tail's draws: one more from each of the first `rest` lanes.
-        hits += u64::from(la < rest && is_hit(next(&mut a)));
-        hits += u64::from(lb < rest && is_hit(next(&mut b)));
+        for (lane, state) in pair.into_iter().zip([a, b]) {
+            for (word, value) in lanes.s.iter_mut().zip(state) {
+                word[lane] = value;
+            }
+        }
     }
-    hits
+    lanes.hits_after_rounds(len, misses)
+}
+
+/// The lane loop without AVX elsewhere than x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+fn lanes_hits_scalar(lanes: Lanes, len: u64) -> u64 {
+    lanes_hits_portable(lanes, len)
 }
 
 /// The lane loop without AVX on x86-64: SSE2, which every x86-64 CPU has.
@@ -299,6 +305,17 @@ mod tests {
             .filter(|k| is_hit(lanes[(*k % LANES as u64) as usize].next_u64()))
             .count() as u64;
         assert_eq!(block_hits(seed, block, len), expected);
+    }
+
+    #[test]
+    fn the_portable_loop_gives_the_scalar_paths_hits() {
+        for len in [0u64, 1, 7, 8, 9, 1003, 65_541] {
+            assert_eq!(
+                lanes_hits_portable(Lanes::for_block(3, 9), len),
+                block_hits_with(Isa::Scalar, 3, 9, len),
+                "len {len}"
+            );
+        }
     }
 
     #[test]

@@ -82,9 +82,7 @@ pub(super) fn lanes_hits_sse2(mut lanes: Lanes, len: u64) -> u64 {
     }
     let high = _mm_unpackhi_epi64(misses, misses);
     let misses = _mm_cvtsi128_si64(misses) as u64 + _mm_cvtsi128_si64(high) as u64;
-    let mut tail = [0u64; LANES];
-    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
-    rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+    lanes.hits_after_rounds(len, misses)
 }
 
 /// `rounds` rounds of the `N` independent lane sets `states`, each
@@ -192,9 +190,7 @@ pub(super) fn lanes_hits_avx2(mut lanes: Lanes, len: u64) -> u64 {
         store_avx2(l, &mut word[..4]);
         store_avx2(h, &mut word[4..]);
     }
-    let mut tail = [0u64; LANES];
-    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
-    rounds * LANES as u64 - misses + tail.iter().sum::<u64>()
+    lanes.hits_after_rounds(len, misses)
 }
 
 /// The four 64-bit lanes of `v` into `out` (four words).
@@ -347,9 +343,7 @@ pub(super) fn lanes_hits_avx512(mut lanes: Lanes, len: u64) -> u64 {
     // The rounds left (all of a short run; one or none after a split).
     let misses = _mm512_add_epi64(misses, misses_avx512(&mut last, rounds - 2 * half));
     store_avx512(last[0], &mut lanes);
-    let mut tail = [0u64; LANES];
-    lanes.partial_round((len % LANES as u64) as usize, &mut tail);
-    rounds * LANES as u64 - sum_avx512(misses) + tail.iter().sum::<u64>()
+    lanes.hits_after_rounds(len, sum_avx512(misses))
 }
 
 #[cfg(test)]
